@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "neurotop",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "neurotop", targets: ["neurotop"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "TUI", targets: ["TUI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "Metrics", dependencies: ["CBLAS"]),
+        .target(name: "TUI", dependencies: ["Metrics", "CNcurses"]),
+        .executableTarget(
+            name: "neurotop",
+            dependencies: [
+                "Metrics", "TUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

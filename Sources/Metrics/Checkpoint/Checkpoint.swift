@@ -1,0 +1,104 @@
+import Foundation
+
+/// A Hugging Face model folder: its config, its safetensors files (one, or shards listed by
+/// `model.safetensors.index.json`) and the path of its tokenizer. Tensors stay memory-mapped.
+public final class Checkpoint {
+    public let folder: String
+    public let config: ModelConfig
+    public let files: [SafetensorsFile]
+    /// Every tensor name, sorted, with the index of the file holding it.
+    public let tensorNames: [String]
+    private let fileOfTensor: [String: Int]
+
+    public var configPath: String { (folder as NSString).appendingPathComponent("config.json") }
+    public var tokenizerPath: String { (folder as NSString).appendingPathComponent("tokenizer.json") }
+
+    public convenience init(location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        try self.init(folder: ModelLocator.folder(for: location, environment: environment))
+    }
+
+    public init(folder: String) throws {
+        self.folder = folder
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        } catch {
+            throw InputError(folder, "cannot list folder")
+        }
+        if entries.isEmpty { throw InputError(folder, "folder is empty: a model folder holds config.json and *.safetensors") }
+        func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+
+        let weightFiles: [String]
+        if entries.contains("model.safetensors.index.json") {
+            weightFiles = try Self.shards(indexPath: path("model.safetensors.index.json"))
+        } else {
+            weightFiles = entries.filter { $0.hasSuffix(".safetensors") }
+        }
+        if weightFiles.isEmpty {
+            if let pickle = entries.first(where: PickleRefusal.isPickle) { throw PickleRefusal.error(path(pickle)) }
+            throw InputError(folder, "no *.safetensors files")
+        }
+        config = try ModelConfig.load(path: path("config.json"))
+        files = try weightFiles.map { try SafetensorsFile(path: path($0)) }
+
+        var fileOfTensor: [String: Int] = [:]
+        for (index, file) in files.enumerated() {
+            for name in file.names {
+                if let other = fileOfTensor[name] {
+                    throw InputError(file.path, "tensor '\(name)' is also in \(files[other].path)")
+                }
+                fileOfTensor[name] = index
+            }
+        }
+        self.fileOfTensor = fileOfTensor
+        tensorNames = fileOfTensor.keys.sorted()
+    }
+
+    /// The shard files named by a sharded checkpoint's index, in a stable order.
+    private static func shards(indexPath: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: indexPath),
+              let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
+            throw InputError(indexPath, "not a JSON object")
+        }
+        guard let map = json["weight_map"] as? [String: Any] else { throw InputError(indexPath, "no weight_map") }
+        var files: Set<String> = []
+        for (tensor, file) in map {
+            guard let file = file as? String, !file.contains("/"), file.hasSuffix(".safetensors") else {
+                throw InputError(indexPath, "weight_map entry for '\(tensor)' is not a .safetensors file in this folder")
+            }
+            files.insert(file)
+        }
+        let folder = (indexPath as NSString).deletingLastPathComponent
+        for file in files where !FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(file)) {
+            throw InputError(indexPath, "lists shard \(file), which is missing")
+        }
+        return files.sorted()
+    }
+
+    public func tensor(_ name: String) -> StoredTensor? {
+        fileOfTensor[name].flatMap { files[$0].tensors[name] }
+    }
+
+    public func file(holding name: String) -> SafetensorsFile? { fileOfTensor[name].map { files[$0] } }
+
+    /// A tensor widened to float32, or an error naming the file and the tensor.
+    public func floats(_ name: String) throws -> [Float] {
+        guard let index = fileOfTensor[name], let tensor = files[index].tensors[name] else {
+            throw InputError(folder, "no tensor named '\(name)'")
+        }
+        return try files[index].floats(tensor)
+    }
+
+    public var parameterCount: Int {
+        files.reduce(0) { total, file in total + file.tensors.values.reduce(0) { $0 + $1.elementCount } }
+    }
+
+    /// Bytes of tensor data, by dtype name.
+    public var bytesByDType: [String: Int] {
+        var bytes: [String: Int] = [:]
+        for file in files {
+            for tensor in file.tensors.values { bytes[tensor.dtype.rawValue, default: 0] += tensor.byteRange.count }
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Metrics
+
+@main
+struct Neurotop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neurotop",
+        abstract: "Explore where a language model keeps what it knows: its MLP neurons, their knowledge and their activation patterns.",
+        subcommands: [Overview.self, Info.self, Tokenize.self],
+        defaultSubcommand: Overview.self
+    )
+
+    /// Input problems print one line naming the file and the problem, and exit 1; nothing else is printed.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as InputError {
+            FileHandle.standardError.write(Data("neurotop: \(error)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// `neurotop` with no arguments: what the built-in model is, and where to go next.
+struct Overview: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "overview", abstract: "Describe the built-in model (the default when no command is given).", shouldDisplay: false)
+
+    func run() throws {
+        let model = try ShippedData.defaultModel()
+        let checkpoint = try Checkpoint(location: model)
+        print(ModelSummary(checkpoint: checkpoint).plainText)
+        print("\nCommands: neurotop info MODEL, neurotop tokenize MODEL TEXT (neurotop --help for all)")
+    }
+}
+
+/// Resolves an optional MODEL argument: the built-in default when absent.
+func resolveModel(_ model: String?) throws -> String {
+    try model ?? ShippedData.defaultModel()
+}
+
+func printJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
