@@ -10,6 +10,16 @@ public struct RopeScaling: Equatable, Sendable {
     public var lowFrequencyFactor: Double = 1
     public var highFrequencyFactor: Double = 4
     public var originalContext: Int = 8192
+
+    public init(kind: Kind = .none, theta: Double = 10_000, factor: Double = 1, lowFrequencyFactor: Double = 1,
+                highFrequencyFactor: Double = 4, originalContext: Int = 8192) {
+        self.kind = kind
+        self.theta = theta
+        self.factor = factor
+        self.lowFrequencyFactor = lowFrequencyFactor
+        self.highFrequencyFactor = highFrequencyFactor
+        self.originalContext = originalContext
+    }
 }
 
 /// The architecture families the engine runs. Each family is one description over shared blocks.
@@ -37,6 +47,8 @@ public struct ModelConfig: Sendable {
     public var tieWordEmbeddings: Bool
     /// Qwen 2 has biases on q, k and v; GPT-2 on every linear layer.
     public var attentionBias: Bool
+    /// Llama's `mlp_bias`: biases on gate, up and down projections.
+    public var mlpBias: Bool
     /// Qwen 3 normalises queries and keys per head.
     public var queryKeyNorm: Bool
     public var rope: RopeScaling
@@ -87,6 +99,7 @@ public struct ModelConfig: Sendable {
             activation = json["activation_function"] as? String ?? "gelu_new"
             tieWordEmbeddings = json["tie_word_embeddings"] as? Bool ?? true
             attentionBias = true
+            mlpBias = true
             queryKeyNorm = false
             rope = RopeScaling()
             slidingWindow = nil
@@ -104,6 +117,7 @@ public struct ModelConfig: Sendable {
             activation = json["hidden_act"] as? String ?? "silu"
             tieWordEmbeddings = json["tie_word_embeddings"] as? Bool ?? false
             attentionBias = type == "qwen2" || (json["attention_bias"] as? Bool ?? false)
+            mlpBias = json["mlp_bias"] as? Bool ?? false
             queryKeyNorm = type == "qwen3"
             headDim = keys.optionalInt("head_dim") ?? hiddenSize / max(headCount, 1)
             rope = try keys.rope()

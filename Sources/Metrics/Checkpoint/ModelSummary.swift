@@ -38,9 +38,9 @@ public struct ModelSummary {
 
     public static func formatBytes(_ n: Int) -> String {
         switch n {
-        case 1 << 30...: return String(format: "%.2f GiB", Double(n) / Double(1 << 30))
-        case 1 << 20...: return String(format: "%.1f MiB", Double(n) / Double(1 << 20))
-        case 1 << 10...: return String(format: "%.1f KiB", Double(n) / Double(1 << 10))
+        case (1 << 30)...: return String(format: "%.2f GiB", Double(n) / Double(1 << 30))
+        case (1 << 20)...: return String(format: "%.1f MiB", Double(n) / Double(1 << 20))
+        case (1 << 10)...: return String(format: "%.1f KiB", Double(n) / Double(1 << 10))
         default: return "\(n) B"
         }
     }

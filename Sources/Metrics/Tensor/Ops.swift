@@ -1,0 +1,171 @@
+import Foundation
+
+/// Elementwise and row-wise operations with their backward passes, side by side (llm.c style).
+/// All buffers are row-major `[rows, width]`.
+public enum Ops {
+    // MARK: LayerNorm (GPT-2)
+
+    /// y = (x − mean) / sqrt(var + eps) · w + b per row; saves mean and rstd for the backward.
+    static func layerNormForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                                 rstd: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                 rows: Int, width: Int, epsilon: Float) {
+        for row in 0..<rows {
+            let xr = x + row * width, yr = y + row * width
+            var sum = 0.0
+            for i in 0..<width { sum += Double(xr[i]) }
+            let m = sum / Double(width)
+            var variance = 0.0
+            for i in 0..<width { let d = Double(xr[i]) - m; variance += d * d }
+            let s = 1 / (variance / Double(width) + Double(epsilon)).squareRoot()
+            let (mf, sf) = (Float(m), Float(s))
+            for i in 0..<width { yr[i] = (xr[i] - mf) * sf * weight[i] + (bias?[i] ?? 0) }
+            mean[row] = mf
+            rstd[row] = sf
+        }
+    }
+
+    /// dx += LayerNorm backward of dy (weight and bias gradients are not needed by the analyses).
+    static func layerNormBackward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+                                  rstd: UnsafePointer<Float>, weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                  rows: Int, width: Int) {
+        for row in 0..<rows {
+            let dyr = dy + row * width, xr = x + row * width, dxr = dx + row * width
+            let (m, s) = (mean[row], rstd[row])
+            var meanG = 0.0, meanGX = 0.0
+            for i in 0..<width {
+                let g = Double(dyr[i] * weight[i])
+                meanG += g
+                meanGX += g * Double((xr[i] - m) * s)
+            }
+            let (a, b) = (Float(meanG / Double(width)), Float(meanGX / Double(width)))
+            for i in 0..<width {
+                let xhat = (xr[i] - m) * s
+                dxr[i] += s * (dyr[i] * weight[i] - a - xhat * b)
+            }
+        }
+    }
+
+    // MARK: RMSNorm (Llama family)
+
+    /// y = x / sqrt(mean(x²) + eps) · w per row; saves rstd.
+    static func rmsNormForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+                               weight: UnsafePointer<Float>, rows: Int, width: Int, epsilon: Float) {
+        for row in 0..<rows {
+            let xr = x + row * width, yr = y + row * width
+            var squares = 0.0
+            for i in 0..<width { squares += Double(xr[i]) * Double(xr[i]) }
+            let s = Float(1 / (squares / Double(width) + Double(epsilon)).squareRoot())
+            for i in 0..<width { yr[i] = weight[i] * (xr[i] * s) }
+            rstd[row] = s
+        }
+    }
+
+    /// dx += RMSNorm backward of dy.
+    static func rmsNormBackward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for row in 0..<rows {
+            let dyr = dy + row * width, xr = x + row * width, dxr = dx + row * width
+            let s = rstd[row]
+            var meanGX = 0.0
+            for i in 0..<width { meanGX += Double(dyr[i] * weight[i]) * Double(xr[i] * s) }
+            let b = Float(meanGX / Double(width))
+            for i in 0..<width { dxr[i] += s * (dyr[i] * weight[i] - xr[i] * s * b) }
+        }
+    }
+
+    // MARK: Activations
+
+    static func activationForward(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case .geluTanh:
+            for i in 0..<count {
+                let v = x[i]
+                y[i] = 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+            }
+        case .gelu:
+            for i in 0..<count { let v = x[i]; y[i] = 0.5 * v * (1 + erf(v * 0.7071067811865476)) }
+        case .silu:
+            for i in 0..<count { let v = x[i]; y[i] = v / (1 + exp(-v)) }
+        case .relu:
+            for i in 0..<count { y[i] = max(x[i], 0) }
+        }
+    }
+
+    /// dx = dy · act'(x).
+    static func activationBackward(_ kind: Activation, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                   _ dx: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case .geluTanh:
+            for i in 0..<count {
+                let v = x[i]
+                let inner = 0.7978845608028654 * (v + 0.044715 * v * v * v)
+                let t = tanh(inner)
+                let derivative = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * 0.7978845608028654 * (1 + 3 * 0.044715 * v * v)
+                dx[i] = dy[i] * derivative
+            }
+        case .gelu:
+            for i in 0..<count {
+                let v = x[i]
+                let derivative = 0.5 * (1 + erf(v * 0.7071067811865476)) + v * exp(-0.5 * v * v) * 0.3989422804014327
+                dx[i] = dy[i] * derivative
+            }
+        case .silu:
+            for i in 0..<count {
+                let v = x[i]
+                let sigma = 1 / (1 + exp(-v))
+                dx[i] = dy[i] * sigma * (1 + v * (1 - sigma))
+            }
+        case .relu:
+            for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+        }
+    }
+
+    // MARK: Rotary position embedding (rotate-half layout, as Llama's)
+
+    /// Rotates each head of `x` (`[rows, heads·headDim]`) by its row's angles; `inverse` for the backward.
+    static func rotary(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int,
+                       cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, inverse: Bool) {
+        let half = headDim / 2
+        let sign: Float = inverse ? -1 : 1
+        for row in 0..<rows {
+            let c = cos + row * half, s = sin + row * half
+            for head in 0..<heads {
+                let v = x + row * heads * headDim + head * headDim
+                for i in 0..<half {
+                    let (a, b) = (v[i], v[i + half])
+                    v[i] = a * c[i] - sign * b * s[i]
+                    v[i + half] = b * c[i] + sign * a * s[i]
+                }
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// y[rows, width] += bias per row.
+    static func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, width: Int) {
+        for row in 0..<rows {
+            let yr = y + row * width
+            for i in 0..<width { yr[i] += bias[i] }
+        }
+    }
+
+    static func add(_ a: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += a[i] }
+    }
+}
+
+/// The MLP nonlinearities of the supported families, by their `config.json` names.
+public enum Activation: Sendable {
+    case geluTanh, gelu, silu, relu
+
+    public init?(configName: String) {
+        switch configName {
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_python_tanh": self = .geluTanh
+        case "gelu", "gelu_python": self = .gelu
+        case "silu", "swish": self = .silu
+        case "relu": self = .relu
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,524 @@
+import Foundation
+
+/// Token sequences of different lengths, packed row after row into one `[tokens, width]` buffer.
+public struct Batch: Sendable {
+    public let sequences: [[Int]]
+    /// The row of each sequence's first token.
+    public let offsets: [Int]
+    public let tokenCount: Int
+
+    public init(_ sequences: [[Int]]) {
+        self.sequences = sequences
+        var offsets: [Int] = []
+        var row = 0
+        for sequence in sequences {
+            offsets.append(row)
+            row += sequence.count
+        }
+        self.offsets = offsets
+        tokenCount = row
+    }
+
+    public var lastRows: [Int] { zip(offsets, sequences).map { $0 + $1.count - 1 } }
+    var maxLength: Int { sequences.map(\.count).max() ?? 0 }
+}
+
+/// Which positions get logits: none (hooks only), each sequence's last, or every token.
+public enum LogitRows: Sendable { case none, last, all }
+
+/// Read-only views into the forward pass, called as it happens.
+public struct Hooks {
+    /// Block, coefficients `[tokens, F]` (the down projection's input, after any ablation).
+    public var coefficients: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)?
+    /// Block l, the residual stream entering it `[tokens, hidden]`; l == blocks for the final one.
+    public var residual: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)?
+
+    public init(coefficients: ((Int, UnsafePointer<Float>, Int, Int) -> Void)? = nil,
+                residual: ((Int, UnsafePointer<Float>, Int, Int) -> Void)? = nil) {
+        self.coefficients = coefficients
+        self.residual = residual
+    }
+}
+
+/// A decoder-only transformer on CPU: forward over packed batches with hooks, ablations and
+/// restarts from any block; backward of a scalar objective for one sequence at a time.
+/// The forward and backward of each block are in this file, next to each other.
+public final class Transformer {
+    public let checkpoint: Checkpoint
+    public let config: ModelConfig
+    let architecture: Architecture
+    let weights: WeightStore
+
+    /// `keepsWeights` keeps widened F16/BF16 blocks between passes: faster, at twice the memory.
+    public init(checkpoint: Checkpoint, keepsWeights: Bool = false) throws {
+        self.checkpoint = checkpoint
+        config = checkpoint.config
+        architecture = try Architecture(config: config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.configPath)
+        weights = try WeightStore(checkpoint: checkpoint, architecture: architecture, keepsBlocks: keepsWeights)
+    }
+
+    public var blockCount: Int { config.layerCount }
+    public var mlpWidth: Int { config.intermediateSize }
+    public var hiddenSize: Int { config.hiddenSize }
+    public var vocabSize: Int { config.vocabSize }
+
+    /// The names of the 2-D weights of every block, as stored in the checkpoint, block by block.
+    public var blockWeightNames: [[String]] { architecture.blocks.map { $0.linears.map(\.weight) } }
+
+    // MARK: Input checks
+
+    public func validate(_ batch: Batch) throws {
+        guard !batch.sequences.isEmpty else { throw InputError("", "no sequences to run") }
+        for sequence in batch.sequences {
+            guard !sequence.isEmpty else { throw InputError("", "empty input: give at least one token") }
+            guard sequence.count <= config.contextLength else {
+                throw InputError("", "\(sequence.count) tokens exceed the model's context of \(config.contextLength)")
+            }
+            if let bad = sequence.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                throw InputError("", "token id \(bad) is outside the vocabulary (0..<\(config.vocabSize))")
+            }
+        }
+    }
+
+    public func validate(_ ablation: Ablation) throws {
+        for neuron in ablation.neurons where neuron.block < 0 || neuron.block >= blockCount || neuron.neuron < 0 || neuron.neuron >= mlpWidth {
+            throw InputError("", "no neuron \(neuron): the model has blocks 0..\(blockCount - 1) of \(mlpWidth) neurons")
+        }
+    }
+
+    // MARK: Forward
+
+    /// Runs the whole model; returns logits `[rows, vocab]` for the rows asked for.
+    public func forward(_ batch: Batch, logits: LogitRows = .last, ablation: Ablation = Ablation(), hooks: Hooks = Hooks()) throws -> Buffer? {
+        try validate(batch)
+        try validate(ablation)
+        let x = embed(batch)
+        return run(x, batch, from: 0, logits: logits, ablation: ablation, hooks: hooks, caches: nil)
+    }
+
+    /// Runs blocks `block..<L` from `residual`, the stream entering `block` (as the residual hook
+    /// gave it). Only the blocks from the first one an ablation touches need rerunning.
+    public func forward(_ batch: Batch, from block: Int, residual: Buffer, logits: LogitRows = .last,
+                        ablation: Ablation = Ablation(), hooks: Hooks = Hooks()) throws -> Buffer? {
+        try validate(batch)
+        try validate(ablation)
+        guard block >= 0, block <= blockCount else { throw InputError("", "no block \(block)") }
+        guard residual.count == batch.tokenCount * hiddenSize else {
+            throw InputError("", "residual stream has \(residual.count) values; \(batch.tokenCount) tokens need \(batch.tokenCount * hiddenSize)")
+        }
+        let x = Buffer(count: residual.count)
+        x.pointer.update(from: residual.pointer, count: residual.count)
+        return run(x, batch, from: block, logits: logits, ablation: ablation, hooks: hooks, caches: nil)
+    }
+
+    /// Token (and for GPT-2, position) embeddings, `[tokens, hidden]`.
+    func embed(_ batch: Batch) -> Buffer {
+        let d = hiddenSize
+        let x = Buffer(count: batch.tokenCount * d)
+        let positions = architecture.positionEmbedding.map { weights.model($0) }
+        for (sequence, offset) in zip(batch.sequences, batch.offsets) {
+            for (position, token) in sequence.enumerated() {
+                let row = x.pointer + (offset + position) * d
+                weights.row(architecture.tokenEmbedding, token, into: row)
+                if let positions { Ops.add(positions.pointer + position * d, into: row, count: d) }
+            }
+        }
+        return x
+    }
+
+    private func run(_ x: Buffer, _ batch: Batch, from first: Int, logits: LogitRows, ablation: Ablation,
+                     hooks: Hooks, caches: [BlockCache]?) -> Buffer? {
+        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
+        for block in first..<blockCount {
+            hooks.residual?(block, x.pointer, batch.tokenCount, hiddenSize)
+            blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block),
+                         hooks: hooks, cache: caches?[block])
+        }
+        hooks.residual?(blockCount, x.pointer, batch.tokenCount, hiddenSize)
+        return head(x, batch, logits, cache: nil)
+    }
+
+    /// Final norm and unembedding for the rows asked for.
+    func head(_ x: Buffer, _ batch: Batch, _ which: LogitRows, cache: HeadCache?) -> Buffer? {
+        let rows: [Int]
+        switch which {
+        case .none: return nil
+        case .last: rows = batch.lastRows
+        case .all: rows = Array(0..<batch.tokenCount)
+        }
+        let d = hiddenSize
+        let selected = Buffer(count: rows.count * d)
+        for (i, row) in rows.enumerated() { (selected.pointer + i * d).update(from: x.pointer + row * d, count: d) }
+        let normed = Buffer(count: rows.count * d)
+        let mean = Buffer(count: rows.count), rstd = Buffer(count: rows.count)
+        norm(architecture.finalNorm, selected.pointer, normed.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: rows.count)
+        cache?.store(selected: selected, mean: mean, rstd: rstd)
+        let vocab = vocabSize
+        let logits = Buffer(count: rows.count * vocab)
+        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
+            BLAS.gemm(transB: true, m: rows.count, n: range.count, k: d, a: normed.pointer, lda: d, b: chunk, ldb: d,
+                      c: logits.pointer + range.lowerBound, ldc: vocab)
+        }
+        return logits
+    }
+
+    func norm(_ norm: BlockDescription.Norm, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+              mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, rows: Int, block: BlockWeights? = nil) {
+        let epsilon = Float(config.normEpsilon)
+        func tensor(_ name: String) -> UnsafeMutablePointer<Float> { block?[name] ?? weights.model(name).pointer }
+        switch norm {
+        case .layer(let w, let b):
+            Ops.layerNormForward(x, y, mean: mean, rstd: rstd, weight: tensor(w), bias: tensor(b), rows: rows, width: hiddenSize, epsilon: epsilon)
+        case .rms(let w):
+            Ops.rmsNormForward(x, y, rstd: rstd, weight: tensor(w), rows: rows, width: hiddenSize, epsilon: epsilon)
+        }
+    }
+
+    func normBackward(_ norm: BlockDescription.Norm, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                      mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, block: BlockWeights? = nil) {
+        func tensor(_ name: String) -> UnsafeMutablePointer<Float> { block?[name] ?? weights.model(name).pointer }
+        switch norm {
+        case .layer(let w, _):
+            Ops.layerNormBackward(dy, x, mean: mean, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: hiddenSize)
+        case .rms(let w):
+            Ops.rmsNormBackward(dy, x, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: hiddenSize)
+        }
+    }
+
+    // MARK: Linear layers
+
+    /// y[rows, out] = x[rows, in] · Wᵀ (+ b), for either storage layout.
+    func linearForward(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
+        let (i, o) = (linear.inFeatures, linear.outFeatures)
+        switch architecture.layout {
+        case .outIn: BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: w[linear.weight], ldb: i, c: y, ldc: o)
+        case .inOut: BLAS.gemm(m: rows, n: o, k: i, a: x, lda: i, b: w[linear.weight], ldb: o, c: y, ldc: o)
+        }
+        if let bias = w.optional(linear.bias) { Ops.addBias(y, bias, rows: rows, width: o) }
+    }
+
+    /// dx[rows, in] (+)= dy · W, and the weight gradient (in the stored layout) handed to `sink`.
+    func linearBackward(_ linear: BlockDescription.Linear, _ w: BlockWeights, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                        dx: UnsafeMutablePointer<Float>?, accumulate: Bool, rows: Int, scratch: Buffer, sink: GradientSink) {
+        let (i, o) = (linear.inFeatures, linear.outFeatures)
+        let beta: Float = accumulate ? 1 : 0
+        switch architecture.layout {
+        case .outIn:
+            if let dx { BLAS.gemm(m: rows, n: i, k: o, a: dy, lda: o, b: w[linear.weight], ldb: i, beta: beta, c: dx, ldc: i) }
+            BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i)
+        case .inOut:
+            if let dx { BLAS.gemm(transB: true, m: rows, n: i, k: o, a: dy, lda: o, b: w[linear.weight], ldb: o, beta: beta, c: dx, ldc: i) }
+            BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
+        }
+        sink(linear.weight, scratch.pointer, i * o)
+    }
+
+    // MARK: One block, forward
+
+    func blockForward(_ index: Int, _ x: Buffer, _ batch: Batch, rope: RotaryTable?, ablation: [(Int, Float)],
+                      hooks: Hooks, cache: BlockCache?) {
+        let description = architecture.blocks[index]
+        let w = weights.block(index)
+        let n = batch.tokenCount, d = hiddenSize, f = mlpWidth
+        let heads = config.headCount, kvHeads = config.kvHeadCount, hd = config.headDim
+        let qWidth = heads * hd, kvWidth = kvHeads * hd
+        let c = cache ?? BlockCache(tokens: n, config: config, batch: batch)
+
+        // Attention.
+        if cache != nil { c.input.pointer.update(from: x.pointer, count: n * d) }
+        norm(description.attentionNorm, x.pointer, c.normed1.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, rows: n, block: w)
+        projectQKV(description, w, c, rows: n)
+        if let qNorm = description.queryNorm, let kNorm = description.keyNorm {
+            c.qBeforeNorm.pointer.update(from: c.q.pointer, count: n * qWidth)
+            c.kBeforeNorm.pointer.update(from: c.k.pointer, count: n * kvWidth)
+            let epsilon = Float(config.normEpsilon)
+            Ops.rmsNormForward(c.qBeforeNorm.pointer, c.q.pointer, rstd: c.qRstd.pointer, weight: w[qNorm], rows: n * heads, width: hd, epsilon: epsilon)
+            Ops.rmsNormForward(c.kBeforeNorm.pointer, c.k.pointer, rstd: c.kRstd.pointer, weight: w[kNorm], rows: n * kvHeads, width: hd, epsilon: epsilon)
+        }
+        if let rope {
+            for (sequence, offset) in zip(batch.sequences, batch.offsets) {
+                Ops.rotary(c.q.pointer + offset * qWidth, rows: sequence.count, heads: heads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: false)
+                Ops.rotary(c.k.pointer + offset * kvWidth, rows: sequence.count, heads: kvHeads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: false)
+            }
+        }
+        attentionForward(c, batch)
+        let projected = Buffer(count: n * d)
+        linearForward(description.output, w, c.attention.pointer, projected.pointer, rows: n)
+        Ops.add(projected.pointer, into: x.pointer, count: n * d)
+
+        // MLP.
+        if cache != nil { c.middle.pointer.update(from: x.pointer, count: n * d) }
+        norm(description.mlpNorm, x.pointer, c.normed2.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, rows: n, block: w)
+        if let gate = description.gate {
+            linearForward(gate, w, c.normed2.pointer, c.gate.pointer, rows: n)
+            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: n)
+            Ops.activationForward(architecture.activation, c.gate.pointer, c.coefficients.pointer, count: n * f)
+            for i in 0..<(n * f) { c.coefficients[i] *= c.up[i] }
+        } else {
+            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: n)
+            Ops.activationForward(architecture.activation, c.up.pointer, c.coefficients.pointer, count: n * f)
+        }
+        for (neuron, value) in ablation {
+            for row in 0..<n { c.coefficients[row * f + neuron] = value }
+        }
+        hooks.coefficients?(index, c.coefficients.pointer, n, f)
+        linearForward(description.down, w, c.coefficients.pointer, projected.pointer, rows: n)
+        Ops.add(projected.pointer, into: x.pointer, count: n * d)
+    }
+
+    /// q, k, v from the normed input: three projections, or GPT-2's fused one split in three.
+    private func projectQKV(_ description: BlockDescription, _ w: BlockWeights, _ c: BlockCache, rows n: Int) {
+        if description.qkv.count == 3 {
+            linearForward(description.qkv[0], w, c.normed1.pointer, c.q.pointer, rows: n)
+            linearForward(description.qkv[1], w, c.normed1.pointer, c.k.pointer, rows: n)
+            linearForward(description.qkv[2], w, c.normed1.pointer, c.v.pointer, rows: n)
+            return
+        }
+        let d = hiddenSize
+        let fused = Buffer(count: n * 3 * d)
+        linearForward(description.qkv[0], w, c.normed1.pointer, fused.pointer, rows: n)
+        for row in 0..<n {
+            let source = fused.pointer + row * 3 * d
+            (c.q.pointer + row * d).update(from: source, count: d)
+            (c.k.pointer + row * d).update(from: source + d, count: d)
+            (c.v.pointer + row * d).update(from: source + 2 * d, count: d)
+        }
+    }
+
+    /// Causal softmax attention per sequence and head; keeps the probabilities for the backward.
+    private func attentionForward(_ c: BlockCache, _ batch: Batch) {
+        let heads = config.headCount, hd = config.headDim, group = heads / config.kvHeadCount
+        let qWidth = heads * hd, kvWidth = config.kvHeadCount * hd
+        let scale = 1 / Float(hd).squareRoot()
+        let window = config.slidingWindow ?? Int.max
+        for (s, (sequence, offset)) in zip(batch.sequences, batch.offsets).enumerated() {
+            let t = sequence.count
+            for head in 0..<heads {
+                let kvHead = head / group
+                let p = c.probabilities(sequence: s, head: head)
+                let q = c.q.pointer + offset * qWidth + head * hd
+                let k = c.k.pointer + offset * kvWidth + kvHead * hd
+                let v = c.v.pointer + offset * kvWidth + kvHead * hd
+                BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: qWidth, b: k, ldb: kvWidth, c: p, ldc: t)
+                for i in 0..<t {
+                    let row = p + i * t
+                    let start = window == Int.max ? 0 : max(0, i - window + 1)
+                    var largest = -Float.infinity
+                    for j in start...i { largest = max(largest, row[j]) }
+                    var sum: Float = 0
+                    for j in 0..<t {
+                        if j < start || j > i { row[j] = 0; continue }
+                        row[j] = exp(row[j] - largest)
+                        sum += row[j]
+                    }
+                    let inverse = 1 / sum
+                    for j in start...i { row[j] *= inverse }
+                }
+                BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: kvWidth, c: c.attention.pointer + offset * qWidth + head * hd, ldc: qWidth)
+            }
+        }
+    }
+
+    // MARK: One block, backward
+
+    /// Given dx (the gradient of the block's output), replaces it with the gradient of its input and
+    /// hands every weight gradient to `sink`.
+    func blockBackward(_ index: Int, _ dx: Buffer, _ batch: Batch, rope: RotaryTable?, ablation: [(Int, Float)],
+                       cache c: BlockCache, scratch: Buffer, sink: GradientSink) {
+        let description = architecture.blocks[index]
+        let w = weights.block(index)
+        let n = batch.tokenCount, d = hiddenSize, f = mlpWidth
+        let heads = config.headCount, kvHeads = config.kvHeadCount, hd = config.headDim
+        let qWidth = heads * hd, kvWidth = kvHeads * hd
+
+        // MLP: x_out = x_mid + down(coefficients(norm2(x_mid))).
+        let dCoefficients = Buffer(count: n * f)
+        linearBackward(description.down, w, x: c.coefficients.pointer, dy: dx.pointer, dx: dCoefficients.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+        for (neuron, _) in ablation {
+            for row in 0..<n { dCoefficients[row * f + neuron] = 0 }
+        }
+        let dNormed2 = Buffer(count: n * d)
+        if let gate = description.gate {
+            let activated = Buffer(count: n * f)
+            Ops.activationForward(architecture.activation, c.gate.pointer, activated.pointer, count: n * f)
+            let dUp = Buffer(count: n * f), dActivated = Buffer(count: n * f)
+            for i in 0..<(n * f) {
+                dUp[i] = dCoefficients[i] * activated[i]
+                dActivated[i] = dCoefficients[i] * c.up[i]
+            }
+            let dGate = activated
+            Ops.activationBackward(architecture.activation, c.gate.pointer, dActivated.pointer, dGate.pointer, count: n * f)
+            linearBackward(gate, w, x: c.normed2.pointer, dy: dGate.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+            linearBackward(description.up, w, x: c.normed2.pointer, dy: dUp.pointer, dx: dNormed2.pointer, accumulate: true, rows: n, scratch: scratch, sink: sink)
+        } else {
+            let dHidden = Buffer(count: n * f)
+            Ops.activationBackward(architecture.activation, c.up.pointer, dCoefficients.pointer, dHidden.pointer, count: n * f)
+            linearBackward(description.up, w, x: c.normed2.pointer, dy: dHidden.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+        }
+        normBackward(description.mlpNorm, dNormed2.pointer, c.middle.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, dx: dx.pointer, rows: n, block: w)
+
+        // Attention: x_mid = x_in + o(attention(qkv(norm1(x_in)))).
+        let dAttention = Buffer(count: n * qWidth)
+        linearBackward(description.output, w, x: c.attention.pointer, dy: dx.pointer, dx: dAttention.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+        let dq = Buffer(count: n * qWidth), dk = Buffer(count: n * kvWidth), dv = Buffer(count: n * kvWidth)
+        attentionBackward(c, batch, dAttention: dAttention, dq: dq, dk: dk, dv: dv)
+        if let rope {
+            for (sequence, offset) in zip(batch.sequences, batch.offsets) {
+                Ops.rotary(dq.pointer + offset * qWidth, rows: sequence.count, heads: heads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: true)
+                Ops.rotary(dk.pointer + offset * kvWidth, rows: sequence.count, heads: kvHeads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: true)
+            }
+        }
+        var dqIn = dq, dkIn = dk
+        if let qNorm = description.queryNorm, let kNorm = description.keyNorm {
+            dqIn = Buffer(count: n * qWidth)
+            dkIn = Buffer(count: n * kvWidth)
+            Ops.rmsNormBackward(dq.pointer, c.qBeforeNorm.pointer, rstd: c.qRstd.pointer, weight: w[qNorm], dx: dqIn.pointer, rows: n * heads, width: hd)
+            Ops.rmsNormBackward(dk.pointer, c.kBeforeNorm.pointer, rstd: c.kRstd.pointer, weight: w[kNorm], dx: dkIn.pointer, rows: n * kvHeads, width: hd)
+        }
+        let dNormed1 = Buffer(count: n * d)
+        if description.qkv.count == 3 {
+            for (linear, dy, first) in [(description.qkv[0], dqIn, true), (description.qkv[1], dkIn, false), (description.qkv[2], dv, false)] {
+                linearBackward(linear, w, x: c.normed1.pointer, dy: dy.pointer, dx: dNormed1.pointer, accumulate: !first, rows: n, scratch: scratch, sink: sink)
+            }
+        } else {
+            let dFused = Buffer(count: n * 3 * d)
+            for row in 0..<n {
+                let target = dFused.pointer + row * 3 * d
+                target.update(from: dqIn.pointer + row * d, count: d)
+                (target + d).update(from: dkIn.pointer + row * d, count: d)
+                (target + 2 * d).update(from: dv.pointer + row * d, count: d)
+            }
+            linearBackward(description.qkv[0], w, x: c.normed1.pointer, dy: dFused.pointer, dx: dNormed1.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+        }
+        normBackward(description.attentionNorm, dNormed1.pointer, c.input.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, dx: dx.pointer, rows: n, block: w)
+    }
+
+    private func attentionBackward(_ c: BlockCache, _ batch: Batch, dAttention: Buffer, dq: Buffer, dk: Buffer, dv: Buffer) {
+        let heads = config.headCount, hd = config.headDim, group = heads / config.kvHeadCount
+        let qWidth = heads * hd, kvWidth = config.kvHeadCount * hd
+        let scale = 1 / Float(hd).squareRoot()
+        let dScores = Buffer(count: batch.maxLength * batch.maxLength)
+        for (s, (sequence, offset)) in zip(batch.sequences, batch.offsets).enumerated() {
+            let t = sequence.count
+            for head in 0..<heads {
+                let kvHead = head / group
+                let p = c.probabilities(sequence: s, head: head)
+                let dOut = dAttention.pointer + offset * qWidth + head * hd
+                let q = c.q.pointer + offset * qWidth + head * hd
+                let k = c.k.pointer + offset * kvWidth + kvHead * hd
+                let v = c.v.pointer + offset * kvWidth + kvHead * hd
+                let ds = dScores.pointer
+                BLAS.gemm(transB: true, m: t, n: t, k: hd, a: dOut, lda: qWidth, b: v, ldb: kvWidth, c: ds, ldc: t)
+                for i in 0..<t {
+                    let pr = p + i * t, dr = ds + i * t
+                    var dot: Float = 0
+                    for j in 0...i { dot += pr[j] * dr[j] }
+                    for j in 0..<t { dr[j] = j <= i ? pr[j] * (dr[j] - dot) : 0 }
+                }
+                BLAS.gemm(m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: k, ldb: kvWidth, c: dq.pointer + offset * qWidth + head * hd, ldc: qWidth)
+                BLAS.gemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: q, ldb: qWidth, beta: 1, c: dk.pointer + offset * kvWidth + kvHead * hd, ldc: kvWidth)
+                BLAS.gemm(transA: true, m: t, n: hd, k: t, a: p, lda: t, b: dOut, ldb: qWidth, beta: 1, c: dv.pointer + offset * kvWidth + kvHead * hd, ldc: kvWidth)
+            }
+        }
+    }
+}
+
+/// Receives one weight's gradient: its checkpoint name, the values in the stored layout, the count.
+public typealias GradientSink = (String, UnsafePointer<Float>, Int) -> Void
+
+/// Cosines and sines of every position's rotary angles, `[length, headDim/2]`.
+struct RotaryTable {
+    let cos: Buffer
+    let sin: Buffer
+
+    init(config: ModelConfig, length: Int) {
+        let half = config.headDim / 2
+        let frequencies = RotaryTable.inverseFrequencies(config.rope, headDim: config.headDim)
+        cos = Buffer(count: max(length, 1) * half)
+        sin = Buffer(count: max(length, 1) * half)
+        for position in 0..<length {
+            for i in 0..<half {
+                let angle = Double(Float(position) * frequencies[i])
+                cos[position * half + i] = Float(Foundation.cos(angle))
+                sin[position * half + i] = Float(Foundation.sin(angle))
+            }
+        }
+    }
+
+    /// The per-pair frequencies, with linear or Llama 3 scaling, rounded to float32 as transformers keeps them.
+    static func inverseFrequencies(_ rope: RopeScaling, headDim: Int) -> [Float] {
+        (0..<(headDim / 2)).map { i in
+            var frequency = Double(Float(1 / pow(rope.theta, Double(2 * i) / Double(headDim))))
+            switch rope.kind {
+            case .none: break
+            case .linear: frequency /= rope.factor
+            case .llama3:
+                let original = Double(rope.originalContext)
+                let lowWavelength = original / rope.lowFrequencyFactor
+                let highWavelength = original / rope.highFrequencyFactor
+                let wavelength = 2 * Double.pi / frequency
+                if wavelength > lowWavelength {
+                    frequency /= rope.factor
+                } else if wavelength >= highWavelength {
+                    let smooth = (original / wavelength - rope.lowFrequencyFactor) / (rope.highFrequencyFactor - rope.lowFrequencyFactor)
+                    frequency = (1 - smooth) * frequency / rope.factor + smooth * frequency
+                }
+            }
+            return Float(frequency)
+        }
+    }
+}
+
+/// What one block's forward keeps for its backward (and, without a backward, its scratch space).
+final class BlockCache {
+    let input, normed1, mean1, rstd1, q, k, v, attention, middle, normed2, mean2, rstd2, gate, up, coefficients: Buffer
+    let qBeforeNorm, kBeforeNorm, qRstd, kRstd: Buffer
+    private let probabilityOffsets: [Int]
+    private let heads: Int
+    private let lengths: [Int]
+    let probabilityStore: Buffer
+
+    init(tokens n: Int, config: ModelConfig, batch: Batch) {
+        let d = config.hiddenSize, f = config.intermediateSize
+        let qWidth = config.headCount * config.headDim, kvWidth = config.kvHeadCount * config.headDim
+        let qkNorm = config.queryKeyNorm
+        input = Buffer(count: n * d); normed1 = Buffer(count: n * d); mean1 = Buffer(count: n); rstd1 = Buffer(count: n)
+        q = Buffer(count: n * qWidth); k = Buffer(count: n * kvWidth); v = Buffer(count: n * kvWidth)
+        attention = Buffer(count: n * qWidth)
+        middle = Buffer(count: n * d); normed2 = Buffer(count: n * d); mean2 = Buffer(count: n); rstd2 = Buffer(count: n)
+        gate = Buffer(count: config.family == .gpt2 ? 0 : n * f)
+        up = Buffer(count: n * f)
+        coefficients = Buffer(count: n * f)
+        qBeforeNorm = Buffer(count: qkNorm ? n * qWidth : 0); kBeforeNorm = Buffer(count: qkNorm ? n * kvWidth : 0)
+        qRstd = Buffer(count: qkNorm ? n * config.headCount : 0); kRstd = Buffer(count: qkNorm ? n * config.kvHeadCount : 0)
+        heads = config.headCount
+        lengths = batch.sequences.map(\.count)
+        var offsets: [Int] = []
+        var total = 0
+        for length in lengths {
+            offsets.append(total)
+            total += config.headCount * length * length
+        }
+        probabilityOffsets = offsets
+        probabilityStore = Buffer(count: total)
+    }
+
+    /// The `[t, t]` attention probabilities of one sequence and head.
+    func probabilities(sequence: Int, head: Int) -> UnsafeMutablePointer<Float> {
+        let t = lengths[sequence]
+        return probabilityStore.pointer + probabilityOffsets[sequence] + head * t * t
+    }
+}
+
+/// The final norm's inputs at the rows that got logits, for the backward.
+final class HeadCache {
+    private(set) var selected: Buffer?
+    private(set) var mean: Buffer?
+    private(set) var rstd: Buffer?
+
+    func store(selected: Buffer, mean: Buffer, rstd: Buffer) {
+        self.selected = selected
+        self.mean = mean
+        self.rstd = rstd
+    }
+}
