@@ -213,3 +213,16 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
         }
     }
 }
+
+@Suite struct FastMath {
+    @Test func expAgreesWithLibm() {
+        var worst: Double = 0
+        var x: Float = -87
+        while x < 88 {
+            let exact = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(Ops.exp(x)) - exact) / exact)
+            x += 0.0137
+        }
+        #expect(worst < 5e-7, "largest relative error \(worst)")
+    }
+}

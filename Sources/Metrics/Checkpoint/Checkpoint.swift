@@ -28,11 +28,17 @@ public final class Checkpoint {
         if entries.isEmpty { throw InputError(folder, "folder is empty: a model folder holds config.json and *.safetensors") }
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
 
+        // The index names the shards; otherwise model.safetensors, or the folder's only safetensors
+        // file. Other safetensors files (adapters, Mistral's consolidated copy) are not the model.
         let weightFiles: [String]
+        var indexMap: [String: String] = [:]
+        let candidates = entries.filter { $0.hasSuffix(".safetensors") }
         if entries.contains("model.safetensors.index.json") {
-            weightFiles = try Self.shards(indexPath: path("model.safetensors.index.json"))
+            (weightFiles, indexMap) = try Self.shards(indexPath: path("model.safetensors.index.json"))
+        } else if candidates.contains("model.safetensors") || candidates.count <= 1 {
+            weightFiles = candidates.contains("model.safetensors") ? ["model.safetensors"] : candidates
         } else {
-            weightFiles = entries.filter { $0.hasSuffix(".safetensors") }
+            throw InputError(folder, "several safetensors files (\(candidates.joined(separator: ", "))) and no model.safetensors or model.safetensors.index.json: which one is the model?")
         }
         if weightFiles.isEmpty {
             if let pickle = entries.first(where: PickleRefusal.isPickle) { throw PickleRefusal.error(path(pickle)) }
@@ -50,29 +56,35 @@ public final class Checkpoint {
                 fileOfTensor[name] = index
             }
         }
+        let loaded = files
+        for (tensor, file) in indexMap where fileOfTensor[tensor].map({ (loaded[$0].path as NSString).lastPathComponent }) != file {
+            throw InputError(path("model.safetensors.index.json"), "lists tensor '\(tensor)' in \(file), which does not hold it")
+        }
         self.fileOfTensor = fileOfTensor
         tensorNames = fileOfTensor.keys.sorted()
     }
 
     /// The shard files named by a sharded checkpoint's index, in a stable order.
-    private static func shards(indexPath: String) throws -> [String] {
+    private static func shards(indexPath: String) throws -> (files: [String], map: [String: String]) {
         guard let data = FileManager.default.contents(atPath: indexPath),
               let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
             throw InputError(indexPath, "not a JSON object")
         }
         guard let map = json["weight_map"] as? [String: Any] else { throw InputError(indexPath, "no weight_map") }
         var files: Set<String> = []
+        var tensors: [String: String] = [:]
         for (tensor, file) in map {
             guard let file = file as? String, !file.contains("/"), file.hasSuffix(".safetensors") else {
                 throw InputError(indexPath, "weight_map entry for '\(tensor)' is not a .safetensors file in this folder")
             }
             files.insert(file)
+            tensors[tensor] = file
         }
         let folder = (indexPath as NSString).deletingLastPathComponent
         for file in files where !FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(file)) {
             throw InputError(indexPath, "lists shard \(file), which is missing")
         }
-        return files.sorted()
+        return (files.sorted(), tensors)
     }
 
     public func tensor(_ name: String) -> StoredTensor? {

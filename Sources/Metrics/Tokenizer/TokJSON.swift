@@ -118,7 +118,7 @@ struct TokJSONParser {
     }
 
     private mutating func expectWord(_ w: StaticString) throws {
-        let n = w.utf8CodeUnitsCount
+        let n = w.utf8CodeUnitCount
         guard i + n <= bytes.count else { throw fail("unexpected end of input") }
         let p = w.utf8Start
         for k in 0..<n where bytes[i + k] != p[k] { throw fail("unexpected character \(Self.describe(bytes[i + k]))") }

@@ -34,7 +34,7 @@ extension Transformer {
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: n) : nil
         let x = embed(batch)
         for block in 0..<blockCount {
-            blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: Hooks(), cache: caches[block])
+            blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: Hooks(), cache: caches[block], saving: true)
         }
         let headCache = HeadCache()
         let rows: [Int] = objective == .topLogit ? [n - 1] : Array(0..<(n - 1))

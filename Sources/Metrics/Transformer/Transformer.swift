@@ -129,10 +129,12 @@ public final class Transformer {
     private func run(_ x: Buffer, _ batch: Batch, from first: Int, logits: LogitRows, ablation: Ablation,
                      hooks: Hooks, caches: [BlockCache]?) -> Buffer? {
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
+        // Without a backward to come, one set of activation buffers serves every block in turn.
+        let scratch = caches == nil ? BlockCache(tokens: batch.tokenCount, config: config, batch: batch) : nil
         for block in first..<blockCount {
             hooks.residual?(block, x.pointer, batch.tokenCount, hiddenSize)
             blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block),
-                         hooks: hooks, cache: caches?[block])
+                         hooks: hooks, cache: caches?[block] ?? scratch!, saving: caches != nil)
         }
         hooks.residual?(blockCount, x.pointer, batch.tokenCount, hiddenSize)
         return head(x, batch, logits, cache: nil)
@@ -215,17 +217,18 @@ public final class Transformer {
 
     // MARK: One block, forward
 
+    /// Runs block `index` on the residual stream `x` in place. `saving` keeps its input and middle
+    /// residual in `c` for a backward.
     func blockForward(_ index: Int, _ x: Buffer, _ batch: Batch, rope: RotaryTable?, ablation: [(Int, Float)],
-                      hooks: Hooks, cache: BlockCache?) {
+                      hooks: Hooks, cache c: BlockCache, saving: Bool) {
         let description = architecture.blocks[index]
         let w = weights.block(index)
         let n = batch.tokenCount, d = hiddenSize, f = mlpWidth
         let heads = config.headCount, kvHeads = config.kvHeadCount, hd = config.headDim
         let qWidth = heads * hd, kvWidth = kvHeads * hd
-        let c = cache ?? BlockCache(tokens: n, config: config, batch: batch)
 
         // Attention.
-        if cache != nil { c.input.pointer.update(from: x.pointer, count: n * d) }
+        if saving { c.input.pointer.update(from: x.pointer, count: n * d) }
         norm(description.attentionNorm, x.pointer, c.normed1.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, rows: n, block: w)
         projectQKV(description, w, c, rows: n)
         if let qNorm = description.queryNorm, let kNorm = description.keyNorm {
@@ -247,7 +250,7 @@ public final class Transformer {
         Ops.add(projected.pointer, into: x.pointer, count: n * d)
 
         // MLP.
-        if cache != nil { c.middle.pointer.update(from: x.pointer, count: n * d) }
+        if saving { c.middle.pointer.update(from: x.pointer, count: n * d) }
         norm(description.mlpNorm, x.pointer, c.normed2.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, rows: n, block: w)
         if let gate = description.gate {
             linearForward(gate, w, c.normed2.pointer, c.gate.pointer, rows: n)

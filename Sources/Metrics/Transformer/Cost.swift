@@ -1,0 +1,39 @@
+/// Arithmetic and memory a pass costs, counted from the architecture (for benchmarks).
+extension Transformer {
+    /// Multiply-adds ×2 of the matrix products in a forward over one sequence of `tokens`,
+    /// with logits for `logitRows` positions.
+    public func forwardMatrixFLOPs(tokens n: Int, logitRows: Int) -> Double {
+        let linear = architecture.blocks.reduce(0.0) { total, block in
+            total + block.linears.reduce(0.0) { $0 + 2 * Double(n) * Double($1.inFeatures * $1.outFeatures) }
+        }
+        // Scores and weighted values: two [n, n] × head-dim products per head (the full square is computed).
+        let attention = Double(blockCount) * Double(config.headCount) * 2 * 2 * Double(n * n * config.headDim)
+        return linear + attention + 2 * Double(logitRows) * Double(hiddenSize) * Double(vocabSize)
+    }
+
+    /// The backward of the top last-position logit: every linear layer twice (input and weight
+    /// gradients) and four attention products per head.
+    public func backwardMatrixFLOPs(tokens n: Int) -> Double {
+        let linear = architecture.blocks.reduce(0.0) { total, block in
+            total + block.linears.reduce(0.0) { $0 + 4 * Double(n) * Double($1.inFeatures * $1.outFeatures) }
+        }
+        let attention = Double(blockCount) * Double(config.headCount) * 4 * 2 * Double(n * n * config.headDim)
+        return linear + attention
+    }
+
+    /// Bytes of the activations a backward over `tokens` keeps (every block's cache).
+    public func backwardActivationBytes(tokens n: Int) -> Int {
+        let d = hiddenSize, f = mlpWidth, q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
+        var perToken = 5 * d + 4 + 2 * q + 2 * kv + (config.family == .gpt2 ? 2 : 3) * f
+        if config.queryKeyNorm { perToken += q + kv + config.headCount + config.kvHeadCount }
+        let perBlock = n * perToken + config.headCount * n * n
+        return 4 * (blockCount * perBlock + 2 * n * d + vocabSize)
+    }
+
+    /// Bytes of the largest block's weights in float32.
+    public var largestBlockBytes: Int {
+        architecture.blocks.map { block in
+            block.linears.reduce(0) { $0 + $1.inFeatures * $1.outFeatures + ($1.bias == nil ? 0 : $1.outFeatures) } + 4 * hiddenSize
+        }.max().map { $0 * 4 } ?? 0
+    }
+}

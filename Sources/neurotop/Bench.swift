@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Metrics
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Time the engine on a model: forward over N tokens and forward + backward of the top logit, beside the machine's sgemm peak.")
+
+    @Argument(help: "A model folder or model id (default: the built-in model).")
+    var model: String?
+
+    @Option(help: "Tokens in the benchmark sequence.")
+    var tokens = 128
+
+    @Option(help: "Timed runs of each pass (the median is reported).")
+    var runs = 5
+
+    @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if tokens < 1 { throw ValidationError("--tokens must be at least 1") }
+        if runs < 1 { throw ValidationError("--runs must be at least 1") }
+    }
+
+    func run() throws {
+        if let threads { BLAS.threads = threads }
+        let checkpoint = try Checkpoint(location: resolveModel(model))
+        let transformer = try Transformer(checkpoint: checkpoint)
+        guard tokens <= transformer.config.contextLength else {
+            throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
+        }
+        // A fixed pseudo-random sequence, the same on every run and machine.
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        let sequence = (0..<tokens).map { _ -> Int in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(transformer.vocabSize))
+        }
+
+        func median(_ body: () throws -> Void) rethrows -> Double {
+            try body()
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            return times.sorted()[times.count / 2]
+        }
+        let forward = try median { _ = try transformer.forward(Batch([sequence]), logits: .all) }
+        let backward = try median { try transformer.gradients(of: sequence) { _, _, _ in } }
+        let forwardFLOPs = transformer.forwardMatrixFLOPs(tokens: tokens, logitRows: tokens)
+        let backwardFLOPs = transformer.forwardMatrixFLOPs(tokens: tokens, logitRows: 1) + transformer.backwardMatrixFLOPs(tokens: tokens)
+        let forwardSpeed = forwardFLOPs / forward / 1e6, backwardSpeed = backwardFLOPs / backward / 1e6
+        let fileBytes = checkpoint.bytesByDType.values.reduce(0, +)
+        let activationBytes = transformer.backwardActivationBytes(tokens: tokens)
+        let rss = peakResidentBytes()
+        let peak = BLAS.measuredPeak()
+
+        if json {
+            try printJSON([
+                "model": checkpoint.folder, "tokens": tokens, "threads": BLAS.threads, "runs": runs,
+                "forward_ms": forward, "forward_backward_ms": backward,
+                "forward_gflops": forwardSpeed, "forward_backward_gflops": backwardSpeed,
+                "sgemm_peak_gflops": peak, "forward_fraction_of_peak": forwardSpeed / peak,
+                "peak_rss_bytes": rss, "file_bytes": fileBytes, "activation_bytes": activationBytes,
+                "largest_block_f32_bytes": transformer.largestBlockBytes,
+            ])
+        } else {
+            print("model              \(checkpoint.folder)")
+            print("tokens             \(tokens) (OpenBLAS threads \(BLAS.threads), median of \(runs))")
+            print(String(format: "forward            %8.1f ms  %6.1f GFLOP/s  (%2.0f%% of sgemm peak)", forward, forwardSpeed, 100 * forwardSpeed / peak))
+            print(String(format: "forward+backward   %8.1f ms  %6.1f GFLOP/s  (%2.0f%% of sgemm peak)", backward, backwardSpeed, 100 * backwardSpeed / peak))
+            print(String(format: "sgemm peak         %8.1f GFLOP/s (1536² measured now)", peak))
+            print("peak RSS           \(ModelSummary.formatBytes(rss)) (file \(ModelSummary.formatBytes(fileBytes)) + activations \(ModelSummary.formatBytes(activationBytes)) + one block \(ModelSummary.formatBytes(transformer.largestBlockBytes)) = \(ModelSummary.formatBytes(fileBytes + activationBytes + transformer.largestBlockBytes)))")
+        }
+    }
+}
+
+/// The process's peak resident set so far.
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}

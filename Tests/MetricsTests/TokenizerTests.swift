@@ -1,0 +1,273 @@
+import Foundation
+import Metrics
+import Testing
+
+/// The committed fixtures: six tokenizers trained with the Hugging Face `tokenizers` library,
+/// with the ids, tokens and decodings it produced for the test text and the edge cases.
+private enum TokFixture {
+    static let names = ["gpt2", "llama3", "qwen2", "spm", "spm-metaspace", "special"]
+    static let byteLevel = ["gpt2", "llama3", "qwen2", "special"]
+
+    struct Record {
+        let text: String
+        let ids: [Int]
+        let tokens: [String]
+        let decoded: String
+        let decodedSkipSpecial: String
+    }
+
+    struct Expected {
+        let vocabSize: Int
+        let full: Record
+        let cases: [Record]
+    }
+
+    static func tokenizerURL(_ name: String) -> URL { Fixtures.url("tokenizers/\(name)/tokenizer.json") }
+
+    /// Raw bytes to a String: no line-ending or Unicode normalization.
+    static func readText(_ url: URL) throws -> String {
+        String(decoding: try Data(contentsOf: url), as: UTF8.self)
+    }
+
+    static func record(_ o: [String: Any], text: String) throws -> Record {
+        let ids = try #require(o["ids"] as? [Int])
+        let tokens = try #require(o["tokens"] as? [String])
+        let decoded = try #require(o["decoded"] as? String)
+        let skip = try #require(o["decoded_skip_special"] as? String)
+        return Record(text: text, ids: ids, tokens: tokens, decoded: decoded, decodedSkipSpecial: skip)
+    }
+
+    static func expected(_ name: String) throws -> Expected {
+        let data = try Data(contentsOf: Fixtures.url("tokenizers/\(name)/expected.json"))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let textFile = try #require(root["text_file"] as? String)
+        let text = try readText(Fixtures.url("tokenizers/\(textFile)"))
+        let full = try record(root, text: text)
+        let cases = try #require(root["cases"] as? [[String: Any]])
+        return Expected(vocabSize: try #require(root["vocab_size"] as? Int), full: full,
+                        cases: try cases.map { try record($0, text: try #require($0["text"] as? String)) })
+    }
+
+    static func load(_ name: String) throws -> Tokenizer {
+        try Tokenizer.load(contentsOf: tokenizerURL(name))
+    }
+}
+
+/// "" when equal; otherwise where the sequences first differ, with context from both.
+private func firstDifference<T: Equatable>(_ got: [T], _ want: [T], _ label: String) -> String {
+    let n = min(got.count, want.count)
+    var i = 0
+    while i < n && got[i] == want[i] { i += 1 }
+    if i == n && got.count == want.count { return "" }
+    let lo = max(0, i - 5)
+    let g = got[lo..<min(got.count, i + 6)].map { "\($0)" }.joined(separator: " | ")
+    let w = want[lo..<min(want.count, i + 6)].map { "\($0)" }.joined(separator: " | ")
+    return "\(label) differ first at index \(i) (got \(got.count), want \(want.count)); from index \(lo):\n  got:  \(g)\n  want: \(w)"
+}
+
+private func escaped(_ s: String) -> String {
+    s.unicodeScalars.map { u in
+        u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) ? String(format: "\\u{%X}", u.value) : String(u)
+    }.joined()
+}
+
+@Suite("Tokenizer")
+struct TokenizerTests {
+    @Test("the test text encodes to the library's ids and tokens", arguments: TokFixture.names)
+    func textEncoding(name: String) throws {
+        let tok = try TokFixture.load(name)
+        let want = try TokFixture.expected(name)
+        let (ids, tokens) = tok.encodeWithTokens(want.full.text)
+        let idDiff = firstDifference(ids, want.full.ids, "ids")
+        #expect(idDiff.isEmpty, "\(name): \(idDiff)\n  tokens there: \(firstDifference(tokens.map(escaped), want.full.tokens.map(escaped), "tokens"))")
+        let tokenDiff = firstDifference(tokens, want.full.tokens, "tokens")
+        #expect(tokenDiff.isEmpty, "\(name): \(tokenDiff)")
+        #expect(tok.encode(want.full.text) == want.full.ids)
+    }
+
+    @Test("the test text decodes to the library's text", arguments: TokFixture.names)
+    func textDecoding(name: String) throws {
+        let tok = try TokFixture.load(name)
+        let want = try TokFixture.expected(name)
+        let decoded = tok.decode(want.full.ids)
+        #expect(decoded == want.full.decoded, "\(name): \(firstDifference(Array(decoded.unicodeScalars), Array(want.full.decoded.unicodeScalars), "scalars"))")
+        let skipped = tok.decode(want.full.ids, skipSpecialTokens: true)
+        #expect(skipped == want.full.decodedSkipSpecial,
+                "\(name): \(firstDifference(Array(skipped.unicodeScalars), Array(want.full.decodedSkipSpecial.unicodeScalars), "scalars"))")
+    }
+
+    @Test("every edge case matches the library", arguments: TokFixture.names)
+    func cases(name: String) throws {
+        let tok = try TokFixture.load(name)
+        let want = try TokFixture.expected(name)
+        #expect(want.cases.count > 50)
+        for c in want.cases {
+            let (ids, tokens) = tok.encodeWithTokens(c.text)
+            #expect(ids == c.ids, "\(name) \"\(escaped(c.text))\": ids \(ids) want \(c.ids); tokens \(tokens.map(escaped)) want \(c.tokens.map(escaped))")
+            #expect(tokens == c.tokens, "\(name) \"\(escaped(c.text))\": tokens \(tokens.map(escaped)) want \(c.tokens.map(escaped))")
+            #expect(tok.decode(c.ids) == c.decoded, "\(name) \"\(escaped(c.text))\": decoded \"\(escaped(tok.decode(c.ids)))\" want \"\(escaped(c.decoded))\"")
+            #expect(tok.decode(c.ids, skipSpecialTokens: true) == c.decodedSkipSpecial,
+                    "\(name) \"\(escaped(c.text))\": decoded skipping specials \"\(escaped(tok.decode(c.ids, skipSpecialTokens: true)))\" want \"\(escaped(c.decodedSkipSpecial))\"")
+        }
+    }
+
+    @Test("vocab size, token strings and ids agree with the fixture", arguments: TokFixture.names)
+    func vocabulary(name: String) throws {
+        let tok = try TokFixture.load(name)
+        let want = try TokFixture.expected(name)
+        #expect(tok.vocabSize == want.vocabSize)
+        for (id, token) in zip(want.full.ids, want.full.tokens) {
+            #expect(tok.tokenString(id) == token)
+            #expect(tok.id(of: token) == id)
+        }
+    }
+
+    @Test("byte-level tokenizers round-trip text exactly", arguments: TokFixture.byteLevel)
+    func roundTrip(name: String) throws {
+        let tok = try TokFixture.load(name)
+        let text = try TokFixture.readText(Fixtures.url("tokenizers/text.txt"))
+        #expect(tok.decode(tok.encode(text, addSpecialTokens: false)) == text)
+        let samples = ["", " ", "a\r\nb\t\u{00A0}c  ", "naïve café 日本語 👩‍💻", "\u{10FFFF}\u{1}\u{7F}", "x<|endoftext|>y"]
+        for s in samples {
+            #expect(tok.decode(tok.encode(s, addSpecialTokens: false)) == s, "\(name) \"\(escaped(s))\"")
+        }
+    }
+
+    @Test("kind, BOS and special flags")
+    func descriptions() throws {
+        let gpt2 = try TokFixture.load("gpt2")
+        #expect(gpt2.kind == "byte-level BPE (GPT-2 split)")
+        #expect(gpt2.bosTokenID == nil)
+        #expect(gpt2.id(of: "<|endoftext|>") == 1500)
+        #expect(gpt2.isSpecialToken(1500))
+        #expect(!gpt2.isSpecialToken(0))
+
+        let llama3 = try TokFixture.load("llama3")
+        #expect(llama3.kind == "byte-level BPE (regex split)")
+        #expect(llama3.bosTokenID == 1500)
+        #expect(llama3.encode("", addSpecialTokens: true) == [1500])
+        #expect(llama3.encode("", addSpecialTokens: false) == [])
+
+        let spm = try TokFixture.load("spm")
+        #expect(spm.kind == "SentencePiece-style BPE, byte fallback")
+        #expect(spm.bosTokenID == 1)
+        #expect(try TokFixture.load("spm-metaspace").kind == "SentencePiece-style BPE, byte fallback")
+    }
+
+    @Test("display strings show tokens as text")
+    func displayStrings() throws {
+        let gpt2 = try TokFixture.load("gpt2")
+        let theID = try #require(gpt2.id(of: "Ġthe"))
+        #expect(gpt2.displayString(theID) == " the")
+        #expect(gpt2.tokenString(theID) == "Ġthe")
+        #expect(gpt2.displayString(1500) == "<|endoftext|>")
+        let newline = try #require(gpt2.id(of: "Ċ"))
+        #expect(gpt2.displayString(newline) == "\n")
+
+        let spm = try TokFixture.load("spm")
+        let spmThe = try #require(spm.id(of: "▁the"))
+        #expect(spm.displayString(spmThe) == " the")
+        let byteA = try #require(spm.id(of: "<0x0A>"))
+        #expect(spm.displayString(byteA) == "\n")
+        let meta = try TokFixture.load("spm-metaspace")
+        #expect(meta.displayString(try #require(meta.id(of: "▁the"))) == " the")
+        #expect(spm.displayString(-1) == "")
+        #expect(spm.tokenString(1_000_000) == nil)
+    }
+
+    @Test("decode skips unknown ids instead of failing")
+    func decodeUnknownIDs() throws {
+        let gpt2 = try TokFixture.load("gpt2")
+        let ids = gpt2.encode("hello world")
+        #expect(gpt2.decode([-5] + ids + [99_999_999]) == "hello world")
+    }
+
+    // MARK: Malformed input
+
+    private func loadError(_ contents: String) throws -> InputError {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("neurotop-tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("tokenizer.json")
+        try Data(contents.utf8).write(to: url)
+        do {
+            _ = try Tokenizer.load(contentsOf: url)
+        } catch let e as InputError {
+            #expect(e.description.contains(url.path), "\(e.description)")
+            #expect(!e.description.contains("\n"), "\(e.description)")
+            return e
+        }
+        Issue.record("loading \(contents.prefix(60)) did not throw")
+        return InputError("", "")
+    }
+
+    private func gpt2JSON(_ edit: (inout [String: Any]) -> Void) throws -> String {
+        let data = try Data(contentsOf: TokFixture.tokenizerURL("gpt2"))
+        var root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        edit(&root)
+        return String(decoding: try JSONSerialization.data(withJSONObject: root), as: UTF8.self)
+    }
+
+    @Test("malformed tokenizer.json files are refused with the file and the problem")
+    func malformed() throws {
+        #expect(try loadError("this is not json").problem.contains("not valid JSON"))
+        #expect(try loadError("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}").problem.contains("not valid JSON"))
+        #expect(try loadError("[1, 2]").problem.contains("not an object"))
+        #expect(try loadError("{}").problem.contains("model"))
+
+        let unigram = try gpt2JSON { root in root["model"] = ["type": "Unigram", "vocab": [["a", -1.0]], "unk_id": 0] }
+        #expect(try loadError(unigram).problem.contains("unsupported model type Unigram"))
+
+        let badRegex = try gpt2JSON { root in
+            root["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "(\\p{L}+"], "behavior": "Isolated", "invert": false]
+        }
+        #expect(try loadError(badRegex).problem.contains("regex"))
+
+        let script = try gpt2JSON { root in
+            root["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "\\p{Han}+"], "behavior": "Isolated", "invert": false]
+        }
+        #expect(try loadError(script).problem.contains("Han"))
+
+        let pre = try gpt2JSON { root in root["pre_tokenizer"] = ["type": "UnicodeScripts"] }
+        #expect(try loadError(pre).problem.contains("unsupported pre_tokenizer type UnicodeScripts"))
+
+        let norm = try gpt2JSON { root in root["normalizer"] = ["type": "Precompiled", "precompiled_charsmap": "AAAA"] }
+        #expect(try loadError(norm).problem.contains("unsupported normalizer type Precompiled"))
+
+        let dec = try gpt2JSON { root in root["decoder"] = ["type": "CTC"] }
+        #expect(try loadError(dec).problem.contains("unsupported decoder type CTC"))
+
+        let post = try gpt2JSON { root in root["post_processor"] = ["type": "Mystery"] }
+        #expect(try loadError(post).problem.contains("unsupported post_processor type Mystery"))
+
+        let badMerge = try gpt2JSON { root in
+            var model = root["model"] as? [String: Any] ?? [:]
+            model["merges"] = ["Ġ Ġ", "no-such-token x"]
+            root["model"] = model
+        }
+        #expect(try loadError(badMerge).problem.contains("merge 2"))
+
+        let vocabNotObject = try gpt2JSON { root in
+            var model = root["model"] as? [String: Any] ?? [:]
+            model["vocab"] = [1, 2, 3]
+            root["model"] = model
+        }
+        #expect(try loadError(vocabNotObject).problem.contains("vocab"))
+
+        let missing = URL(fileURLWithPath: "/nonexistent/neurotop/tokenizer.json")
+        #expect(throws: InputError.self) { try Tokenizer.load(contentsOf: missing) }
+    }
+
+    @Test("unknown fields are tolerated")
+    func unknownFields() throws {
+        let json = try gpt2JSON { root in
+            root["some_future_field"] = ["x": 1]
+            var pre = root["pre_tokenizer"] as? [String: Any] ?? [:]
+            pre["new_option"] = true
+            root["pre_tokenizer"] = pre
+        }
+        let tok = try Tokenizer.load(data: Data(json.utf8), path: "inline")
+        let ref = try TokFixture.load("gpt2")
+        #expect(tok.encode("Hello world, it's 2024!") == ref.encode("Hello world, it's 2024!"))
+    }
+}
