@@ -90,8 +90,9 @@ struct Run: ParsableCommand {
             guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else { throw InputError("", "--ids takes comma-separated integers, got '\(ids)'") }
             return parsed.map { $0! }
         }
-        let sequence = tokenizer?.encode(prompt ?? "") ?? []
-        guard !sequence.isEmpty else { throw InputError("", "empty prompt: it has no tokens") }
+        guard let prompt, !prompt.isEmpty else { throw InputError("", "empty prompt: give some text, or --ids") }
+        let sequence = tokenizer?.encode(prompt) ?? []
+        guard !sequence.isEmpty else { throw InputError("", "the prompt has no tokens") }
         return sequence
     }
 }

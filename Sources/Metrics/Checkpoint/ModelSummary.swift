@@ -79,7 +79,7 @@ public struct ModelSummary {
 
     private func describe(_ name: String, _ label: String) -> String {
         guard let tensor = checkpoint.tensor(name) else { return label }
-        return "\(label)  \(tensor.dtype.rawValue) \(tensor.shape)"
+        return label.padding(toLength: max(label.count, 34), withPad: " ", startingAt: 0) + "  \(tensor.dtype.rawValue) \(tensor.shape)"
     }
 
     /// `model.layers.3.mlp.up_proj.weight` → (`model.layers`, 3, `mlp.up_proj.weight`); GPT-2's `h.3.` likewise.
@@ -109,7 +109,7 @@ public struct ModelSummary {
             ("files", checkpoint.files.map { "\(($0.path as NSString).lastPathComponent) (\($0.tensors.count) tensors)" }.joined(separator: ", ")),
             ("tokenizer", tokenizer),
         ]
-        rows.append(("tensors", ""))
+        rows.append(("tensors", "\(checkpoint.tensorNames.count)"))
         var text = rows.map { $0.0.padding(toLength: 11, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
         text += "\n" + tensorLines.map { "  " + $0 }.joined(separator: "\n")
         return text

@@ -111,6 +111,18 @@ enum RAssert: Int32 {
 
 struct RClass {
     static let space: UInt8 = 1, notSpace: UInt8 = 2, alpha: UInt8 = 4, notAlpha: UInt8 = 8
+    static let word: UInt8 = 16, notWord: UInt8 = 32
+
+    /// Oniguruma's Unicode word characters: Alphabetic, M, Nd, Pc.
+    @inline(__always) static func isWordProps(_ p: UInt8) -> Bool {
+        if p & TokUnicodeProps.alphabeticBit != 0 { return true }
+        let cat = p & 31
+        return cat == TokCat.Mn || cat == TokCat.Mc || cat == TokCat.Me || cat == TokCat.Nd || cat == TokCat.Pc
+    }
+
+    /// ¹ ² ³ ¼ ½ ¾: word characters for a standalone `\w` / `\b` (Oniguruma's ISO-8859-1 ctype
+    /// table for code points below 256) but not inside a class (which uses the Unicode tables).
+    static let latin1WordExtras: [(UInt32, UInt32)] = [(0xB2, 0xB3), (0xB9, 0xB9), (0xBC, 0xBE)]
 
     var negated = false
     var flags: UInt8 = 0
@@ -228,8 +240,8 @@ struct RVM {
         if c < 128 {
             return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
         }
-        let cat = props.category(c)
-        return ((TokCat.letter | TokCat.mark | TokCat.number | (1 << UInt32(TokCat.Pc))) >> UInt32(cat)) & 1 != 0
+        if c == 0xB2 || c == 0xB3 || c == 0xB9 || (c >= 0xBC && c <= 0xBE) { return true }
+        return RClass.isWordProps(props.props(c))
     }
 
     func checkAssert(_ kind: Int32, _ pos: Int) -> Bool {
@@ -396,6 +408,9 @@ enum RClassEval {
                 if (cl.flags & RClass.space != 0 && ws) || (cl.flags & RClass.notSpace != 0 && !ws)
                     || (cl.flags & RClass.alpha != 0 && al) || (cl.flags & RClass.notAlpha != 0 && !al) {
                     m = true
+                } else if cl.flags & (RClass.word | RClass.notWord) != 0 {
+                    let w = RClass.isWordProps(p)
+                    if (cl.flags & RClass.word != 0 && w) || (cl.flags & RClass.notWord != 0 && !w) { m = true }
                 }
             }
         }
@@ -425,14 +440,18 @@ struct RSet {
         ranges.append(contentsOf: o.ranges)
     }
 
-    /// The complement, when expressible (it always is for one item).
-    func complement() -> RSet {
+    /// The complement, when expressible as a union (one kind of item); nil otherwise.
+    func complement() -> RSet? {
+        let kinds = (cats != 0 ? 1 : 0) + (ranges.isEmpty ? 0 : 1) + flags.nonzeroBitCount
+        if kinds > 1 { return nil }
         var r = RSet()
         if cats != 0 { r.cats = TokCat.all & ~cats }
         if flags & RClass.space != 0 { r.flags |= RClass.notSpace }
         if flags & RClass.notSpace != 0 { r.flags |= RClass.space }
         if flags & RClass.alpha != 0 { r.flags |= RClass.notAlpha }
         if flags & RClass.notAlpha != 0 { r.flags |= RClass.alpha }
+        if flags & RClass.word != 0 { r.flags |= RClass.notWord }
+        if flags & RClass.notWord != 0 { r.flags |= RClass.word }
         if !ranges.isEmpty {
             let sorted = ranges.sorted { $0.0 < $1.0 }
             var next: UInt32 = 0
@@ -809,7 +828,10 @@ struct RParser {
         guard let e = peek() else { throw error("trailing backslash") }
         i += 1
         func catSet(_ mask: UInt32) -> RSet { var s = RSet(); s.cats = mask; return s }
-        let word = TokCat.letter | TokCat.mark | TokCat.number | (1 << UInt32(TokCat.Pc))
+        // \w: a class uses the Unicode word property; a standalone \w also has the Latin-1 extras.
+        var wordSet = RSet()
+        wordSet.flags = RClass.word
+        if !inClass { wordSet.ranges = RClass.latin1WordExtras }
         switch e {
         case 0x74: return .scalar(0x09)   // t
         case 0x6E: return .scalar(0x0A)   // n
@@ -822,11 +844,13 @@ struct RParser {
         case 0x53: var s = RSet(); s.flags = RClass.notSpace; return .set(s, false)   // S
         case 0x64: return .set(catSet(1 << UInt32(TokCat.Nd)), false)                // d
         case 0x44: return .set(catSet(TokCat.all & ~(1 << UInt32(TokCat.Nd))), false) // D
-        case 0x77: return .set(catSet(word), false)                                   // w
-        case 0x57: return .set(catSet(TokCat.all & ~word), false)                     // W
+        case 0x77: return .set(wordSet, false)                                        // w
+        case 0x57:                                                                    // W
+            if inClass, let c = wordSet.complement() { return .set(c, false) }
+            return .set(wordSet, true)
         case 0x68, 0x48:                                                              // h H: hex digit
             var s = RSet(); s.ranges = [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)]
-            return .set(e == 0x68 ? s : s.complement(), false)
+            return .set(e == 0x68 ? s : s.complement() ?? s, e == 0x68 ? false : s.complement() == nil)
         case 0x70, 0x50:                                                              // p P
             var negate = e == 0x50
             var name: [UInt32] = []
@@ -839,8 +863,13 @@ struct RParser {
             } else if let x = peek() {
                 name = [x]; i += 1
             }
-            let set = try propertySet(TokUTF8.string(name))
-            return .set(negate ? set.complement() : set, false)
+            let set = try propertySet(TokUTF8.string(name), inClass: inClass)
+            if negate {
+                if !inClass { return .set(set, true) }
+                guard let c = set.complement() else { throw error("unsupported negated property \\P{\(TokUTF8.string(name))} in a class") }
+                return .set(c, false)
+            }
+            return .set(set, false)
         case 0x78:                                                                    // x
             if peek() == 0x7B {
                 i += 1
@@ -878,7 +907,7 @@ struct RParser {
         }
     }
 
-    func propertySet(_ raw: String) throws -> RSet {
+    func propertySet(_ raw: String, inClass: Bool) throws -> RSet {
         let key = raw.lowercased().filter { $0 != "_" && $0 != " " && $0 != "-" }
         var s = RSet()
         let C = TokCat.self
@@ -899,7 +928,10 @@ struct RParser {
         case "nd", "decimalnumber", "digit": s.cats = m(C.Nd)
         case "nl", "letternumber": s.cats = m(C.Nl)
         case "no", "othernumber": s.cats = m(C.No)
-        case "p", "punctuation", "punct": s.cats = C.punctuation
+        case "p", "punctuation": s.cats = C.punctuation
+        case "punct":
+            s.cats = C.punctuation
+            s.ranges = [(0x24, 0x24), (0x2B, 0x2B), (0x3C, 0x3E), (0x5E, 0x5E), (0x60, 0x60), (0x7C, 0x7C), (0x7E, 0x7E)]
         case "pc", "connectorpunctuation": s.cats = m(C.Pc)
         case "pd", "dashpunctuation": s.cats = m(C.Pd)
         case "ps", "openpunctuation": s.cats = m(C.Ps)
@@ -926,8 +958,10 @@ struct RParser {
         case "ascii": s.ranges = [(0, 0x7F)]
         case "alpha", "alphabetic": s.flags = RClass.alpha
         case "space", "whitespace": s.flags = RClass.space
-        case "word": s.cats = C.letter | C.mark | C.number | m(C.Pc)
-        case "alnum": s.cats = C.letter | C.mark | C.number
+        case "word":
+            s.flags = RClass.word
+            if !inClass { s.ranges = RClass.latin1WordExtras }
+        case "alnum": s.flags = RClass.alpha; s.cats = m(C.Nd)
         case "upper": s.cats = m(C.Lu)
         case "lower": s.cats = m(C.Ll)
         default:
