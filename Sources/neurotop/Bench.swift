@@ -50,7 +50,7 @@ struct Bench: ParsableCommand {
             return times.sorted()[times.count / 2]
         }
         let forward = try median { _ = try transformer.forward(Batch([sequence]), logits: .all) }
-        let backward = try median { try transformer.gradients(of: sequence) { _, _, _ in } }
+        let backward = try median { try transformer.gradients(of: Batch([sequence])) { _, _, _ in } }
         let forwardFLOPs = transformer.forwardMatrixFLOPs(tokens: tokens, logitRows: tokens)
         let backwardFLOPs = transformer.forwardMatrixFLOPs(tokens: tokens, logitRows: 1) + transformer.backwardMatrixFLOPs(tokens: tokens)
         let forwardSpeed = forwardFLOPs / forward / 1e6, backwardSpeed = backwardFLOPs / backward / 1e6

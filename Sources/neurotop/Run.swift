@@ -58,7 +58,7 @@ struct Run: ParsableCommand {
             writer.add("logits", shape: [sequence.count, vocab], values: logits.array)
             for (block, values) in coefficients { writer.add("coefficients.\(block)", shape: [sequence.count, transformer.mlpWidth], values: values) }
             if grad {
-                try transformer.gradients(of: sequence, ablation: ablation) { name, values, count in
+                try transformer.gradients(of: Batch([sequence]), ablation: ablation) { name, values, count in
                     writer.add("grad.\(name)", shape: checkpoint.tensor(name)?.shape ?? [count], values: Array(UnsafeBufferPointer(start: values, count: count)))
                 }
             }

@@ -78,10 +78,10 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
         let grad = try #require(reference.json["grad"] as? [String: Any])
         let ids = try reference.sequence(9)
         var gradients: [String: [Float]] = [:]
-        let summary = try model.gradients(of: ids) { name, values, count in
+        let summary = try model.gradients(of: Batch([ids])) { name, values, count in
             gradients[name] = Array(UnsafeBufferPointer(start: values, count: count))
         }
-        #expect(summary.token == grad["token"] as? Int)
+        #expect(summary.tokens.first == grad["token"] as? Int)
         let names = try #require(grad["weights"] as? [String])
         #expect(Set(gradients.keys) == Set(names))
         #expect(Set(names) == Set(model.blockWeightNames.joined()))
@@ -193,14 +193,14 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
         }))
         let entering = try #require(residual)
         var gradient: [Float] = []
-        let summary = try model.gradients(of: sequence, objective: objective, sink: { _, _, _ in }, inputGradient: { block, values, rows, width in
+        let summary = try model.gradients(of: batch, objective: objective, sink: { _, _, _ in }, inputGradient: { block, values, rows, width in
             if block == 1 { gradient = Array(UnsafeBufferPointer(start: values, count: rows * width)) }
         })
         func value(_ nudged: Buffer) throws -> Double {
             let logits = try #require(try model.forward(batch, from: 1, residual: nudged, logits: .all))
             switch objective {
             case .nextTokenLoss: return loss(logits, sequence)
-            case .topLogit: return Double(logits[(sequence.count - 1) * model.vocabSize + summary.token!])
+            case .topLogit: return Double(logits[(sequence.count - 1) * model.vocabSize + summary.tokens[0]])
             }
         }
         let step: Float = 1e-2
@@ -224,5 +224,35 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
             x += 0.0137
         }
         #expect(worst < 5e-7, "largest relative error \(worst)")
+    }
+}
+
+@Suite struct TrainingGradients {
+    /// The next-token loss of a batch of two sequences and the gradient of every parameter
+    /// (embeddings, norms, biases; a tied embedding gets both uses) against PyTorch autograd.
+    @Test(arguments: ["gpt2", "llama", "qwen2", "qwen3"])
+    func everyParameterAgainstAutograd(_ name: String) throws {
+        let checkpoint = try Checkpoint(folder: Fixtures.url("checkpoints/\(name)").path)
+        let reference = try SafetensorsFile(path: Fixtures.url("checkpoints/\(name)/training.safetensors").path)
+        func tensor(_ key: String) throws -> [Float] { try reference.floats(#require(reference.tensors[key], "no \(key)")) }
+        let batch = Batch([try tensor("ids.0").map { Int($0) }, try tensor("ids.1").map { Int($0) }])
+        let model = try Transformer(checkpoint: checkpoint)
+        var gradients: [String: [Float]] = [:]
+        let summary = try model.gradients(of: batch, objective: .nextTokenLoss, scope: .allParameters) { name, values, count in
+            #expect(gradients[name] == nil, "\(name) sent twice")
+            gradients[name] = Array(UnsafeBufferPointer(start: values, count: count))
+        }
+        #expect(abs(summary.value - (try tensor("loss"))[0]) < 1e-4)
+        let expectedNames = reference.names.filter { $0.hasPrefix("grad.") }.map { String($0.dropFirst(5)) }
+        #expect(Set(gradients.keys) == Set(expectedNames))
+        for parameter in expectedNames {
+            let ours = try #require(gradients[parameter]), theirs = try tensor("grad." + parameter)
+            var error = 0.0, norm = 0.0
+            for i in theirs.indices {
+                error += Double(ours[i] - theirs[i]) * Double(ours[i] - theirs[i])
+                norm += Double(theirs[i]) * Double(theirs[i])
+            }
+            #expect((error / max(norm, 1e-30)).squareRoot() < 1e-3, "\(name) \(parameter)")
+        }
     }
 }

@@ -24,13 +24,20 @@ public enum Ops {
         }
     }
 
-    /// dx += LayerNorm backward of dy (weight and bias gradients are not needed by the analyses).
+    /// dx += LayerNorm backward of dy; the weight and bias gradients are added to `dWeight` and
+    /// `dBias` when given (training needs them, the analyses do not).
     static func layerNormBackward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
                                   rstd: UnsafePointer<Float>, weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                                  rows: Int, width: Int) {
+                                  rows: Int, width: Int, dWeight: UnsafeMutablePointer<Float>? = nil, dBias: UnsafeMutablePointer<Float>? = nil) {
         for row in 0..<rows {
             let dyr = dy + row * width, xr = x + row * width, dxr = dx + row * width
             let (m, s) = (mean[row], rstd[row])
+            if let dWeight, let dBias {
+                for i in 0..<width {
+                    dWeight[i] += dyr[i] * (xr[i] - m) * s
+                    dBias[i] += dyr[i]
+                }
+            }
             var meanG = 0.0, meanGX = 0.0
             for i in 0..<width {
                 let g = Double(dyr[i] * weight[i])
@@ -60,12 +67,16 @@ public enum Ops {
         }
     }
 
-    /// dx += RMSNorm backward of dy.
+    /// dx += RMSNorm backward of dy; the weight gradient is added to `dWeight` when given.
     static func rmsNormBackward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-                                weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+                                weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                                dWeight: UnsafeMutablePointer<Float>? = nil) {
         for row in 0..<rows {
             let dyr = dy + row * width, xr = x + row * width, dxr = dx + row * width
             let s = rstd[row]
+            if let dWeight {
+                for i in 0..<width { dWeight[i] += dyr[i] * xr[i] * s }
+            }
             var meanGX = 0.0
             for i in 0..<width { meanGX += Double(dyr[i] * weight[i]) * Double(xr[i] * s) }
             let b = Float(meanGX / Double(width))

@@ -76,6 +76,9 @@ struct TokAddedVocab {
     var tokens: [(TokAddedToken, Int)] = []        // in registration order, with their ids
     var byContent: [String: Int] = [:]
     var byID: [Int: TokAddedToken] = [:]
+    /// The string of an id: the content, normalized for `normalized` tokens (the library's
+    /// `id_to_token` and decoding use that form).
+    var stringByID: [Int: String] = [:]
     var specialIDs = Set<Int>()
     var rawTrie = TokTrie()
     var normalizedTrie = TokTrie()
@@ -118,10 +121,13 @@ struct TokAddedVocab {
                 var pattern = TokUTF8.scalars(t.content)
                 if let normalizer { pattern = normalizer.apply(pattern) }
                 normalizedTrie.insert(pattern, Int32(id))
+                stringByID[id] = TokUTF8.string(pattern)
             } else {
                 rawTrie.insert(TokUTF8.scalars(t.content), Int32(id))
+                stringByID[id] = t.content
             }
         }
+        for (id, t) in byID where stringByID[id] == nil { stringByID[id] = t.content }
     }
 
     static func same(_ a: TokAddedToken, _ b: TokAddedToken) -> Bool {

@@ -79,7 +79,7 @@ public final class Tokenizer: @unchecked Sendable {
         var tokens: [String] = []
         tokens.reserveCapacity(r.ids.count)
         for (k, id) in r.ids.enumerated() {
-            tokens.append(r.overrides[k] ?? model.token(id) ?? added.byID[id]?.content ?? "")
+            tokens.append(r.overrides[k] ?? model.token(id) ?? added.stringByID[id] ?? "")
         }
         return (r.ids, tokens)
     }
@@ -172,7 +172,7 @@ public final class Tokenizer: @unchecked Sendable {
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)
         for id in ids {
-            guard let t = added.byID[id]?.content ?? model.token(id) else { continue }
+            guard let t = added.stringByID[id] ?? model.token(id) else { continue }
             if skipSpecialTokens && specialContents.contains(t) { continue }
             tokens.append(t)
         }
@@ -183,7 +183,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// One token as text for display: byte-level tokens mapped back to bytes (decoded lossily),
     /// `▁` shown as a space, `<0xNN>` as its byte; special tokens as they are.
     public func displayString(_ id: Int) -> String {
-        if let a = added.byID[id] { return a.content }
+        if let a = added.stringByID[id] { return a }
         guard let t = model.token(id) else { return "" }
         guard let decoder else { return t }
         return decoder.decodeChain([t], asFirst: false).joined()
@@ -193,7 +193,7 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// The vocab string of an id (raw, e.g. "Ġthe" or "▁the"); added tokens give their content.
     public func tokenString(_ id: Int) -> String? {
-        added.byID[id]?.content ?? model.token(id)
+        added.stringByID[id] ?? model.token(id)
     }
 
     /// The id of a token string (added tokens first, then the model vocab).

@@ -27,6 +27,20 @@ struct BlockDescription {
     let down: Linear
 
     var linears: [Linear] { qkv + [output] + (gate.map { [$0] } ?? []) + [up, down] }
+
+    /// Every tensor of the block: norms, per-head norms, linear weights and biases.
+    var tensorNames: [String] {
+        var names: [String] = []
+        for norm in [attentionNorm, mlpNorm] {
+            switch norm {
+            case .layer(let w, let b): names += [w, b]
+            case .rms(let w): names.append(w)
+            }
+        }
+        names += [queryNorm, keyNorm].compactMap { $0 }
+        for linear in linears { names += [linear.weight] + (linear.bias.map { [$0] } ?? []) }
+        return names
+    }
 }
 
 /// A family's model-level layout: embeddings, final norm, unembedding, and its blocks.

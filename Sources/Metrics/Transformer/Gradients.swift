@@ -2,91 +2,148 @@ import Foundation
 
 /// The scalar a backward pass differentiates.
 public enum Objective: Sendable {
-    /// The largest logit at the last position (method 2's D(s): no labels, no loss).
+    /// The largest logit at the last position of each sequence, summed over the batch
+    /// (method 2's D(s): no labels, no loss).
     case topLogit
-    /// Mean next-token cross-entropy over the sequence.
+    /// Mean next-token cross-entropy over every predicted position of the batch.
     case nextTokenLoss
 }
 
+/// Which gradients a backward produces.
+public enum GradientScope: Sendable {
+    /// The 2-D weights of every block's linear layers (what the analyses use).
+    case blockWeights
+    /// Every parameter, embeddings, norms and biases included (what training needs).
+    case allParameters
+}
+
 public struct GradientSummary: Sendable {
-    /// The objective's value: the top logit, or the mean loss.
+    /// The objective's value: the summed top logits, or the mean loss.
     public let value: Float
-    /// For `.topLogit`, the token whose logit it is.
-    public let token: Int?
+    /// For `.topLogit`, each sequence's token whose logit it is.
+    public let tokens: [Int]
 }
 
 extension Transformer {
-    /// One forward keeping every block's activations, then the backward of `objective`, for one
-    /// sequence. Weight gradients of every block's linear layers go to `sink` as they are made
-    /// (last block first); `inputGradient` receives the gradient of each block's input.
+    /// One forward keeping every block's activations, then the backward of `objective`. Gradients
+    /// go to `sink` as they are made (last block first; a name may come once per call); the sink
+    /// must copy what it keeps. `inputGradient` receives the gradient of each block's input.
+    /// Memory holds one batch's activations: the analyses pass one sample at a time.
     @discardableResult
-    public func gradients(of sequence: [Int], objective: Objective = .topLogit, ablation: Ablation = Ablation(),
-                          sink: GradientSink,
+    public func gradients(of batch: Batch, objective: Objective = .topLogit, ablation: Ablation = Ablation(),
+                          scope: GradientScope = .blockWeights, sink: GradientSink,
                           inputGradient: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)? = nil) throws -> GradientSummary {
-        let batch = Batch([sequence])
         try validate(batch)
         try validate(ablation)
-        if objective == .nextTokenLoss, sequence.count < 2 {
-            throw InputError("", "the next-token loss needs at least two tokens")
-        }
         let n = batch.tokenCount, d = hiddenSize, vocab = vocabSize
+        // Rows whose logits enter the objective, and for the loss the token each predicts.
+        var rows: [Int] = []
+        var targets: [Int] = []
+        switch objective {
+        case .topLogit:
+            rows = batch.lastRows
+        case .nextTokenLoss:
+            for (sequence, offset) in zip(batch.sequences, batch.offsets) where sequence.count > 1 {
+                rows += (offset..<(offset + sequence.count - 1))
+                targets += sequence.dropFirst()
+            }
+            guard !rows.isEmpty else { throw InputError("", "the next-token loss needs a sequence of at least two tokens") }
+        }
         let caches = (0..<blockCount).map { _ in BlockCache(tokens: n, config: config, batch: batch) }
-        let rope = architecture.usesRotary ? RotaryTable(config: config, length: n) : nil
+        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
         let x = embed(batch)
         for block in 0..<blockCount {
             blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: Hooks(), cache: caches[block], saving: true)
         }
         let headCache = HeadCache()
-        let rows: [Int] = objective == .topLogit ? [n - 1] : Array(0..<(n - 1))
-        let logits = head(x, batch, objective == .topLogit ? .last : .all, cache: headCache)!
-
-        // Gradient of the objective with respect to the normed final states of `rows`.
-        let dNormed = Buffer(count: rows.count * d)
-        let value: Float
-        var token: Int? = nil
+        let logitsAll = head(x, batch, objective == .topLogit ? .last : .all, cache: headCache)!
         let unembedding = architecture.unembedding ?? architecture.tokenEmbedding
+        let allParameters = scope == .allParameters
+
+        // dLogits over the head's rows (the head computed `.last` rows or all rows).
+        let headRows = objective == .topLogit ? rows.count : n
+        let dLogits = Buffer(count: headRows * vocab)
+        var value: Float = 0
+        var tokens: [Int] = []
         switch objective {
         case .topLogit:
-            var best = 0
-            for i in 1..<vocab where logits[i] > logits[best] { best = i }
-            value = logits[best]
-            token = best
-            weights.row(unembedding, best, into: dNormed.pointer)
+            for i in 0..<rows.count {
+                let l = logitsAll.pointer + i * vocab
+                var best = 0
+                for j in 1..<vocab where l[j] > l[best] { best = j }
+                value += l[best]
+                tokens.append(best)
+                dLogits[i * vocab + best] = 1
+            }
         case .nextTokenLoss:
-            let dLogits = Buffer(count: rows.count * vocab)
             var loss = 0.0
-            for row in rows {
-                let l = logits.pointer + row * vocab, g = dLogits.pointer + row * vocab
+            let scale = 1 / Float(rows.count)
+            for (row, target) in zip(rows, targets) {
+                let l = logitsAll.pointer + row * vocab, g = dLogits.pointer + row * vocab
                 var largest = -Float.infinity
                 for i in 0..<vocab { largest = max(largest, l[i]) }
                 var sum = 0.0
-                for i in 0..<vocab { sum += Double(exp(l[i] - largest)) }
-                let target = sequence[row + 1]
+                for i in 0..<vocab {
+                    g[i] = Foundation.exp(l[i] - largest)
+                    sum += Double(g[i])
+                }
                 loss += log(sum) + Double(largest) - Double(l[target])
-                let scale = 1 / Float(rows.count)
-                for i in 0..<vocab { g[i] = Float(Double(exp(l[i] - largest)) / sum) * scale }
+                let inverse = Float(1 / sum)
+                for i in 0..<vocab { g[i] *= inverse * scale }
                 g[target] -= scale
             }
             value = Float(loss / Double(rows.count))
-            weights.forEachRowChunk(unembedding, rowsPerChunk: 8192) { range, chunk in
-                BLAS.gemm(m: rows.count, n: d, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
-                          b: chunk, ldb: d, beta: 1, c: dNormed.pointer, ldc: d)
+        }
+
+        // Through the unembedding: dNormed = dLogits · E, and when training dE += dLogitsᵀ · normed.
+        let dNormed = Buffer(count: headRows * d)
+        weights.forEachRowChunk(unembedding, rowsPerChunk: 8192) { range, chunk in
+            BLAS.gemm(m: headRows, n: d, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
+                      b: chunk, ldb: d, beta: 1, c: dNormed.pointer, ldc: d)
+        }
+        let embeddingGradient = allParameters ? Buffer(count: vocab * d) : nil
+        if let embeddingGradient {
+            BLAS.gemm(transA: true, m: vocab, n: d, k: headRows, a: dLogits.pointer, lda: vocab, b: headCache.normed!.pointer, ldb: d,
+                      c: embeddingGradient.pointer, ldc: d)
+            if architecture.unembedding != nil {
+                sink(unembedding, embeddingGradient.pointer, vocab * d)
+                embeddingGradient.zero()
             }
         }
 
-        let dSelected = Buffer(count: rows.count * d)
-        normBackward(architecture.finalNorm, dNormed.pointer, headCache.selected!.pointer, mean: headCache.mean!.pointer,
-                     rstd: headCache.rstd!.pointer, dx: dSelected.pointer, rows: rows.count)
         let dx = Buffer(count: n * d)
-        for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
+        withoutActuallyEscaping(sink) { sink in
+            let gradients = GradientContext(sink: sink, scratch: Buffer(count: largestLinearSize), allParameters: allParameters)
+            let dSelected = Buffer(count: headRows * d)
+            normBackward(architecture.finalNorm, dNormed.pointer, headCache.selected!.pointer, mean: headCache.mean!.pointer,
+                         rstd: headCache.rstd!.pointer, dx: dSelected.pointer, rows: headRows, gradients: gradients)
+            let headRowIndices = objective == .topLogit ? rows : Array(0..<n)
+            for (i, row) in headRowIndices.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
 
-        let largestLinear = architecture.blocks.first.map { $0.linears.map { $0.inFeatures * $0.outFeatures }.max() ?? 0 } ?? 0
-        let scratch = Buffer(count: largestLinear)
-        for block in stride(from: blockCount - 1, through: 0, by: -1) {
-            blockBackward(block, dx, batch, rope: rope, ablation: ablation.replacements(inBlock: block), cache: caches[block], scratch: scratch, sink: sink)
-            inputGradient?(block, dx.pointer, n, d)
+            for block in stride(from: blockCount - 1, through: 0, by: -1) {
+                blockBackward(block, dx, batch, rope: rope, ablation: ablation.replacements(inBlock: block), cache: caches[block], gradients: gradients)
+                inputGradient?(block, dx.pointer, n, d)
+            }
         }
-        return GradientSummary(value: value, token: token)
+
+        // Embeddings: each token's row (and GPT-2's position rows) gather the input gradient.
+        if let embeddingGradient {
+            let positionGradient = architecture.positionEmbedding.map { _ in Buffer(count: config.contextLength * d) }
+            for (sequence, offset) in zip(batch.sequences, batch.offsets) {
+                for (position, token) in sequence.enumerated() {
+                    let source = dx.pointer + (offset + position) * d
+                    Ops.add(source, into: embeddingGradient.pointer + token * d, count: d)
+                    if let positionGradient { Ops.add(source, into: positionGradient.pointer + position * d, count: d) }
+                }
+            }
+            sink(architecture.tokenEmbedding, embeddingGradient.pointer, vocab * d)
+            if let name = architecture.positionEmbedding, let positionGradient { sink(name, positionGradient.pointer, positionGradient.count) }
+        }
+        return GradientSummary(value: value, tokens: tokens)
+    }
+
+    /// Elements of the largest linear weight of a block, the size of the weight-gradient scratch.
+    var largestLinearSize: Int {
+        architecture.blocks.first.map { $0.linears.map { $0.inFeatures * $0.outFeatures }.max() ?? 0 } ?? 0
     }
 }
-

@@ -44,18 +44,26 @@ public struct Hooks {
 /// restarts from any block; backward of a scalar objective for one sequence at a time.
 /// The forward and backward of each block are in this file, next to each other.
 public final class Transformer {
-    public let checkpoint: Checkpoint
     public let config: ModelConfig
     let architecture: Architecture
     let weights: WeightStore
 
     /// `keepsWeights` keeps widened F16/BF16 blocks between passes: faster, at twice the memory.
     public init(checkpoint: Checkpoint, keepsWeights: Bool = false) throws {
-        self.checkpoint = checkpoint
         config = checkpoint.config
         architecture = try Architecture(config: config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.configPath)
-        weights = try WeightStore(checkpoint: checkpoint, architecture: architecture, keepsBlocks: keepsWeights)
+        weights = try WeightStore(source: .checkpoint(checkpoint), architecture: architecture, keepsBlocks: keepsWeights)
     }
+
+    /// A model whose parameters are in memory (being trained); names as in a checkpoint of `config`.
+    public init(config: ModelConfig, parameters: ParameterSet) throws {
+        self.config = config
+        architecture = try Architecture(config: config, tensorNames: Set(parameters.names), path: "")
+        weights = try WeightStore(source: .memory(parameters), architecture: architecture, keepsBlocks: false)
+    }
+
+    /// Every tensor the model reads, with its shape, in checkpoint naming.
+    public var parameterShapes: [(name: String, shape: [Int])] { architecture.expectedShapes.map { ($0.0, $0.1) } }
 
     public var blockCount: Int { config.layerCount }
     public var mlpWidth: Int { config.intermediateSize }
@@ -154,7 +162,7 @@ public final class Transformer {
         let normed = Buffer(count: rows.count * d)
         let mean = Buffer(count: rows.count), rstd = Buffer(count: rows.count)
         norm(architecture.finalNorm, selected.pointer, normed.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: rows.count)
-        cache?.store(selected: selected, mean: mean, rstd: rstd)
+        cache?.store(selected: selected, normed: normed, mean: mean, rstd: rstd)
         let vocab = vocabSize
         let logits = Buffer(count: rows.count * vocab)
         weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
@@ -176,14 +184,24 @@ public final class Transformer {
         }
     }
 
+    /// dx += the norm's backward of dy; its own parameters' gradients go to the sink when training.
     func normBackward(_ norm: BlockDescription.Norm, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                      mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, block: BlockWeights? = nil) {
+                      mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int,
+                      block: BlockWeights? = nil, gradients: GradientContext) {
         func tensor(_ name: String) -> UnsafeMutablePointer<Float> { block?[name] ?? weights.model(name).pointer }
+        let d = hiddenSize
         switch norm {
-        case .layer(let w, _):
-            Ops.layerNormBackward(dy, x, mean: mean, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: hiddenSize)
+        case .layer(let w, let b):
+            let dWeight = gradients.allParameters ? Buffer(count: d) : nil, dBias = gradients.allParameters ? Buffer(count: d) : nil
+            Ops.layerNormBackward(dy, x, mean: mean, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: d, dWeight: dWeight?.pointer, dBias: dBias?.pointer)
+            if let dWeight, let dBias {
+                gradients.sink(w, dWeight.pointer, d)
+                gradients.sink(b, dBias.pointer, d)
+            }
         case .rms(let w):
-            Ops.rmsNormBackward(dy, x, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: hiddenSize)
+            let dWeight = gradients.allParameters ? Buffer(count: d) : nil
+            Ops.rmsNormBackward(dy, x, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: d, dWeight: dWeight?.pointer)
+            if let dWeight { gradients.sink(w, dWeight.pointer, d) }
         }
     }
 
@@ -199,9 +217,11 @@ public final class Transformer {
         if let bias = w.optional(linear.bias) { Ops.addBias(y, bias, rows: rows, width: o) }
     }
 
-    /// dx[rows, in] (+)= dy · W, and the weight gradient (in the stored layout) handed to `sink`.
+    /// dx[rows, in] (+)= dy · W, and the weight gradient (in the stored layout) handed to the sink,
+    /// with the bias gradient when training.
     func linearBackward(_ linear: BlockDescription.Linear, _ w: BlockWeights, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                        dx: UnsafeMutablePointer<Float>?, accumulate: Bool, rows: Int, scratch: Buffer, sink: GradientSink) {
+                        dx: UnsafeMutablePointer<Float>?, accumulate: Bool, rows: Int, gradients: GradientContext) {
+        let scratch = gradients.scratch
         let (i, o) = (linear.inFeatures, linear.outFeatures)
         let beta: Float = accumulate ? 1 : 0
         switch architecture.layout {
@@ -212,7 +232,12 @@ public final class Transformer {
             if let dx { BLAS.gemm(transB: true, m: rows, n: i, k: o, a: dy, lda: o, b: w[linear.weight], ldb: o, beta: beta, c: dx, ldc: i) }
             BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
         }
-        sink(linear.weight, scratch.pointer, i * o)
+        gradients.sink(linear.weight, scratch.pointer, i * o)
+        if gradients.allParameters, let bias = linear.bias {
+            let dBias = Buffer(count: o)
+            for row in 0..<rows { Ops.add(dy + row * o, into: dBias.pointer, count: o) }
+            gradients.sink(bias, dBias.pointer, o)
+        }
     }
 
     // MARK: One block, forward
@@ -327,7 +352,7 @@ public final class Transformer {
     /// Given dx (the gradient of the block's output), replaces it with the gradient of its input and
     /// hands every weight gradient to `sink`.
     func blockBackward(_ index: Int, _ dx: Buffer, _ batch: Batch, rope: RotaryTable?, ablation: [(Int, Float)],
-                       cache c: BlockCache, scratch: Buffer, sink: GradientSink) {
+                       cache c: BlockCache, gradients: GradientContext) {
         let description = architecture.blocks[index]
         let w = weights.block(index)
         let n = batch.tokenCount, d = hiddenSize, f = mlpWidth
@@ -336,7 +361,7 @@ public final class Transformer {
 
         // MLP: x_out = x_mid + down(coefficients(norm2(x_mid))).
         let dCoefficients = Buffer(count: n * f)
-        linearBackward(description.down, w, x: c.coefficients.pointer, dy: dx.pointer, dx: dCoefficients.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+        linearBackward(description.down, w, x: c.coefficients.pointer, dy: dx.pointer, dx: dCoefficients.pointer, accumulate: false, rows: n, gradients: gradients)
         for (neuron, _) in ablation {
             for row in 0..<n { dCoefficients[row * f + neuron] = 0 }
         }
@@ -351,18 +376,18 @@ public final class Transformer {
             }
             let dGate = activated
             Ops.activationBackward(architecture.activation, c.gate.pointer, dActivated.pointer, dGate.pointer, count: n * f)
-            linearBackward(gate, w, x: c.normed2.pointer, dy: dGate.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
-            linearBackward(description.up, w, x: c.normed2.pointer, dy: dUp.pointer, dx: dNormed2.pointer, accumulate: true, rows: n, scratch: scratch, sink: sink)
+            linearBackward(gate, w, x: c.normed2.pointer, dy: dGate.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, gradients: gradients)
+            linearBackward(description.up, w, x: c.normed2.pointer, dy: dUp.pointer, dx: dNormed2.pointer, accumulate: true, rows: n, gradients: gradients)
         } else {
             let dHidden = Buffer(count: n * f)
             Ops.activationBackward(architecture.activation, c.up.pointer, dCoefficients.pointer, dHidden.pointer, count: n * f)
-            linearBackward(description.up, w, x: c.normed2.pointer, dy: dHidden.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+            linearBackward(description.up, w, x: c.normed2.pointer, dy: dHidden.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, gradients: gradients)
         }
-        normBackward(description.mlpNorm, dNormed2.pointer, c.middle.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, dx: dx.pointer, rows: n, block: w)
+        normBackward(description.mlpNorm, dNormed2.pointer, c.middle.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, dx: dx.pointer, rows: n, block: w, gradients: gradients)
 
         // Attention: x_mid = x_in + o(attention(qkv(norm1(x_in)))).
         let dAttention = Buffer(count: n * qWidth)
-        linearBackward(description.output, w, x: c.attention.pointer, dy: dx.pointer, dx: dAttention.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+        linearBackward(description.output, w, x: c.attention.pointer, dy: dx.pointer, dx: dAttention.pointer, accumulate: false, rows: n, gradients: gradients)
         let dq = Buffer(count: n * qWidth), dk = Buffer(count: n * kvWidth), dv = Buffer(count: n * kvWidth)
         attentionBackward(c, batch, dAttention: dAttention, dq: dq, dk: dk, dv: dv)
         if let rope {
@@ -375,13 +400,18 @@ public final class Transformer {
         if let qNorm = description.queryNorm, let kNorm = description.keyNorm {
             dqIn = Buffer(count: n * qWidth)
             dkIn = Buffer(count: n * kvWidth)
-            Ops.rmsNormBackward(dq.pointer, c.qBeforeNorm.pointer, rstd: c.qRstd.pointer, weight: w[qNorm], dx: dqIn.pointer, rows: n * heads, width: hd)
-            Ops.rmsNormBackward(dk.pointer, c.kBeforeNorm.pointer, rstd: c.kRstd.pointer, weight: w[kNorm], dx: dkIn.pointer, rows: n * kvHeads, width: hd)
+            let dqNorm = gradients.allParameters ? Buffer(count: hd) : nil, dkNorm = gradients.allParameters ? Buffer(count: hd) : nil
+            Ops.rmsNormBackward(dq.pointer, c.qBeforeNorm.pointer, rstd: c.qRstd.pointer, weight: w[qNorm], dx: dqIn.pointer, rows: n * heads, width: hd, dWeight: dqNorm?.pointer)
+            Ops.rmsNormBackward(dk.pointer, c.kBeforeNorm.pointer, rstd: c.kRstd.pointer, weight: w[kNorm], dx: dkIn.pointer, rows: n * kvHeads, width: hd, dWeight: dkNorm?.pointer)
+            if let dqNorm, let dkNorm {
+                gradients.sink(qNorm, dqNorm.pointer, hd)
+                gradients.sink(kNorm, dkNorm.pointer, hd)
+            }
         }
         let dNormed1 = Buffer(count: n * d)
         if description.qkv.count == 3 {
             for (linear, dy, first) in [(description.qkv[0], dqIn, true), (description.qkv[1], dkIn, false), (description.qkv[2], dv, false)] {
-                linearBackward(linear, w, x: c.normed1.pointer, dy: dy.pointer, dx: dNormed1.pointer, accumulate: !first, rows: n, scratch: scratch, sink: sink)
+                linearBackward(linear, w, x: c.normed1.pointer, dy: dy.pointer, dx: dNormed1.pointer, accumulate: !first, rows: n, gradients: gradients)
             }
         } else {
             let dFused = Buffer(count: n * 3 * d)
@@ -391,9 +421,9 @@ public final class Transformer {
                 (target + d).update(from: dkIn.pointer + row * d, count: d)
                 (target + 2 * d).update(from: dv.pointer + row * d, count: d)
             }
-            linearBackward(description.qkv[0], w, x: c.normed1.pointer, dy: dFused.pointer, dx: dNormed1.pointer, accumulate: false, rows: n, scratch: scratch, sink: sink)
+            linearBackward(description.qkv[0], w, x: c.normed1.pointer, dy: dFused.pointer, dx: dNormed1.pointer, accumulate: false, rows: n, gradients: gradients)
         }
-        normBackward(description.attentionNorm, dNormed1.pointer, c.input.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, dx: dx.pointer, rows: n, block: w)
+        normBackward(description.attentionNorm, dNormed1.pointer, c.input.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, dx: dx.pointer, rows: n, block: w, gradients: gradients)
     }
 
     private func attentionBackward(_ c: BlockCache, _ batch: Batch, dAttention: Buffer, dq: Buffer, dk: Buffer, dv: Buffer) {
@@ -428,6 +458,14 @@ public final class Transformer {
 
 /// Receives one weight's gradient: its checkpoint name, the values in the stored layout, the count.
 public typealias GradientSink = (String, UnsafePointer<Float>, Int) -> Void
+
+/// Where a backward sends its gradients, and which: the block weights (the analyses) or every
+/// parameter (training).
+struct GradientContext {
+    let sink: GradientSink
+    let scratch: Buffer
+    let allParameters: Bool
+}
 
 /// Cosines and sines of every position's rotary angles, `[length, headDim/2]`.
 struct RotaryTable {
@@ -516,11 +554,13 @@ final class BlockCache {
 /// The final norm's inputs at the rows that got logits, for the backward.
 final class HeadCache {
     private(set) var selected: Buffer?
+    private(set) var normed: Buffer?
     private(set) var mean: Buffer?
     private(set) var rstd: Buffer?
 
-    func store(selected: Buffer, mean: Buffer, rstd: Buffer) {
+    func store(selected: Buffer, normed: Buffer, mean: Buffer, rstd: Buffer) {
         self.selected = selected
+        self.normed = normed
         self.mean = mean
         self.rstd = rstd
     }

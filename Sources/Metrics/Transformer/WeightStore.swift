@@ -7,53 +7,90 @@ final class BlockWeights {
     func optional(_ name: String?) -> UnsafeMutablePointer<Float>? { name.flatMap { buffers[$0]?.pointer } }
 
     fileprivate func set(_ name: String, _ buffer: Buffer) { buffers[name] = buffer }
-
-    var byteCount: Int { buffers.values.reduce(0) { $0 + $1.count * 4 } }
 }
 
-/// Hands out weights as float32. F32 tensors are used in place from the mapped file; F16 and
-/// BF16 are widened block by block when used, and dropped after unless `keepsBlocks` is set,
-/// so a half-precision model never sits in memory twice.
+/// Float32 parameters held in memory, by checkpoint name: a model being trained.
+public final class ParameterSet {
+    public private(set) var names: [String] = []
+    public private(set) var shapes: [String: [Int]] = [:]
+    public private(set) var values: [String: Buffer] = [:]
+
+    public init() {}
+
+    public func add(_ name: String, shape: [Int], _ buffer: Buffer) {
+        precondition(buffer.count == shape.reduce(1, *), "\(name): \(buffer.count) values for shape \(shape)")
+        if values[name] == nil { names.append(name) }
+        shapes[name] = shape
+        values[name] = buffer
+    }
+
+    public var parameterCount: Int { values.values.reduce(0) { $0 + $1.count } }
+}
+
+/// Hands out weights as float32. From a checkpoint, F32 tensors are used in place from the mapped
+/// file, while F16 and BF16 are widened block by block when used and dropped after unless
+/// `keepsBlocks` is set, so a half-precision model never sits in memory twice. From a
+/// `ParameterSet`, the buffers themselves are used (and a trainer may change them between passes).
 final class WeightStore {
-    let checkpoint: Checkpoint
+    enum Source {
+        case checkpoint(Checkpoint)
+        case memory(ParameterSet)
+    }
+
+    let source: Source
     let architecture: Architecture
     /// Keep widened blocks for the next pass (fast repeated passes, more memory).
     var keepsBlocks: Bool
     private var kept: [Int: BlockWeights] = [:]
     private var models: [String: Buffer] = [:]
 
-    init(checkpoint: Checkpoint, architecture: Architecture, keepsBlocks: Bool) throws {
-        self.checkpoint = checkpoint
+    init(source: Source, architecture: Architecture, keepsBlocks: Bool) throws {
+        self.source = source
         self.architecture = architecture
         self.keepsBlocks = keepsBlocks
         for (name, shape) in architecture.expectedShapes {
-            guard let tensor = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else {
-                throw InputError(checkpoint.folder, "no tensor '\(name)', which a \(architecture.config.modelType) model needs")
-            }
-            guard tensor.shape == shape else {
-                throw InputError(file.path, "tensor '\(name)' has shape \(tensor.shape); config.json implies \(shape)")
-            }
-            guard tensor.dtype.isReadable else {
-                throw InputError(file.path, "tensor '\(name)' is \(tensor.dtype.rawValue); neurotop reads F32, F16 and BF16 tensors")
+            switch source {
+            case .checkpoint(let checkpoint):
+                guard let tensor = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else {
+                    throw InputError(checkpoint.folder, "no tensor '\(name)', which a \(architecture.config.modelType) model needs")
+                }
+                guard tensor.shape == shape else {
+                    throw InputError(file.path, "tensor '\(name)' has shape \(tensor.shape); config.json implies \(shape)")
+                }
+                guard tensor.dtype.isReadable else {
+                    throw InputError(file.path, "tensor '\(name)' is \(tensor.dtype.rawValue); neurotop reads F32, F16 and BF16 tensors")
+                }
+            case .memory(let parameters):
+                guard parameters.shapes[name] == shape else {
+                    throw InputError("", "parameter '\(name)' has shape \(parameters.shapes[name] ?? []); the architecture needs \(shape)")
+                }
             }
         }
     }
 
-    /// True when every tensor is float32 and can be used in place.
-    var isFloat32: Bool { checkpoint.bytesByDType.keys.allSatisfy { $0 == DType.f32.rawValue } }
+    /// The stored tensor of a checkpoint: its file, its entry, and its row width.
+    private func stored(_ checkpoint: Checkpoint, _ name: String) -> (file: SafetensorsFile, tensor: StoredTensor, width: Int) {
+        let file = checkpoint.file(holding: name)!
+        let tensor = file.tensors[name]!
+        return (file, tensor, tensor.elementCount / max(tensor.shape[0], 1))
+    }
 
     /// A tensor as float32: in place when possible, otherwise widened into new memory.
     func load(_ name: String) -> Buffer {
-        let file = checkpoint.file(holding: name)!
-        let tensor = file.tensors[name]!
-        let raw = file.rawBytes(tensor)
-        if tensor.dtype == .f32, let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-            return Buffer(borrowing: UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: Float.self),
-                          count: tensor.elementCount, owner: file)
+        switch source {
+        case .memory(let parameters):
+            return parameters.values[name]!
+        case .checkpoint(let checkpoint):
+            let (file, tensor, _) = stored(checkpoint, name)
+            let raw = file.rawBytes(tensor)
+            if tensor.dtype == .f32, let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+                return Buffer(borrowing: UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: Float.self),
+                              count: tensor.elementCount, owner: file)
+            }
+            let buffer = Buffer(count: tensor.elementCount)
+            try? file.read(tensor, into: buffer.pointer)
+            return buffer
         }
-        let buffer = Buffer(count: tensor.elementCount)
-        try? file.read(tensor, into: buffer.pointer)
-        return buffer
     }
 
     /// Model-level tensors (norms, position embeddings) are small and loaded once.
@@ -67,17 +104,7 @@ final class WeightStore {
     func block(_ index: Int) -> BlockWeights {
         if let weights = kept[index] { return weights }
         let weights = BlockWeights()
-        let description = architecture.blocks[index]
-        var names: [String] = []
-        for norm in [description.attentionNorm, description.mlpNorm] {
-            switch norm {
-            case .layer(let w, let b): names += [w, b]
-            case .rms(let w): names.append(w)
-            }
-        }
-        names += [description.queryNorm, description.keyNorm].compactMap { $0 }
-        for linear in description.linears { names += [linear.weight] + (linear.bias.map { [$0] } ?? []) }
-        for name in names { weights.set(name, load(name)) }
+        for name in architecture.blocks[index].tensorNames { weights.set(name, load(name)) }
         if keepsBlocks { kept[index] = weights }
         return weights
     }
@@ -85,12 +112,15 @@ final class WeightStore {
     /// Calls `body` with consecutive row ranges of a `[rows, width]` matrix as float32, widening at
     /// most `rowsPerChunk` rows at a time (the unembedding of a large vocabulary never widens whole).
     func forEachRowChunk(_ name: String, rowsPerChunk: Int, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
-        let file = checkpoint.file(holding: name)!
-        let tensor = file.tensors[name]!
-        let rows = tensor.shape[0], width = tensor.elementCount / max(rows, 1)
+        guard case .checkpoint(let checkpoint) = source else {
+            let whole = load(name)
+            body(0..<(whole.count / architecture.config.hiddenSize), whole.pointer)
+            return
+        }
+        let (file, tensor, width) = stored(checkpoint, name)
+        let rows = tensor.shape[0]
         if tensor.dtype == .f32 || keepsBlocks {
-            let whole = model(name)
-            body(0..<rows, whole.pointer)
+            body(0..<rows, model(name).pointer)
             return
         }
         let raw = file.rawBytes(tensor)
@@ -106,10 +136,14 @@ final class WeightStore {
 
     /// One row of a `[rows, width]` matrix (an embedding lookup) into `destination`.
     func row(_ name: String, _ index: Int, into destination: UnsafeMutablePointer<Float>) {
-        let file = checkpoint.file(holding: name)!
-        let tensor = file.tensors[name]!
-        let width = tensor.elementCount / max(tensor.shape[0], 1)
-        let raw = file.rawBytes(tensor)
-        Widen.toFloat32(tensor.dtype, from: raw.baseAddress! + index * width * tensor.dtype.byteSize, count: width, into: destination)
+        switch source {
+        case .memory(let parameters):
+            let width = architecture.config.hiddenSize
+            destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
+        case .checkpoint(let checkpoint):
+            let (file, tensor, width) = stored(checkpoint, name)
+            let raw = file.rawBytes(tensor)
+            Widen.toFloat32(tensor.dtype, from: raw.baseAddress! + index * width * tensor.dtype.byteSize, count: width, into: destination)
+        }
     }
 }
