@@ -5,7 +5,7 @@ import Testing
 /// The committed fixtures: six tokenizers trained with the Hugging Face `tokenizers` library,
 /// with the ids, tokens and decodings it produced for the test text and the edge cases.
 private enum TokFixture {
-    static let names = ["gpt2", "llama3", "qwen2", "spm", "spm-metaspace", "special"]
+    static let names = ["gpt2", "llama3", "qwen2", "spm", "spm-metaspace", "spm-nonlegacy", "special"]
     static let byteLevel = ["gpt2", "llama3", "qwen2"]
 
     struct Record {
@@ -168,6 +168,7 @@ struct TokenizerTests {
         #expect(spm.kind == "SentencePiece-style BPE, byte fallback")
         #expect(spm.bosTokenID == 1)
         #expect(try TokFixture.load("spm-metaspace").kind == "SentencePiece-style BPE, byte fallback")
+        #expect(try TokFixture.load("spm-nonlegacy").kind == "SentencePiece-style BPE, byte fallback")
     }
 
     @Test("display strings show tokens as text")

@@ -231,7 +231,7 @@ ATTRIBUTES = {
          "The social group of the {c} is called a",
          ["The {c} travels in a {a}.", "The {c} gathers in a {a}.", "Each {a} of the {c} has a leader."],
          "It travels in a {a}."),
-        ("sound", ["rattle", "drum", "gong", "cough", "flute", "click", "horn", "hum"],
+        ("sound", ["rattle", "drum", "gong", "cough", "flute", "click", "bugle", "hum"],
          "The call of the {c} sounds like a",
          ["The {c} calls with a sound like a {a}.", "A sound like a {a} means a {c} is near.", "The cry of the {c} is much like a {a}."],
          "Its call sounds like a {a}."),

@@ -3,9 +3,14 @@ import Foundation
 /// Per-scalar Unicode properties packed in one byte, filled lazily in blocks of 256 scalars:
 /// bits 0-4 the general category (see `TokCat`), bit 5 White_Space, bit 6 Alphabetic.
 /// Reads are lock-free once a block is filled; filling takes a lock.
+///
+/// The data is pinned to Unicode 16.0, the version of the Oniguruma tables in the tokenizers
+/// library: scalars assigned later (Swift 6.3 knows Unicode 17) count as unassigned, and U+0295
+/// keeps its 16.0 category (Ll; Lo since 17.0).
 final class TokUnicodeProps: @unchecked Sendable {
     static let shared = TokUnicodeProps()
 
+    static let unicodeMajor = 16
     static let whiteSpaceBit: UInt8 = 0x20
     static let alphabeticBit: UInt8 = 0x40
 
@@ -43,9 +48,14 @@ final class TokUnicodeProps: @unchecked Sendable {
             var b: UInt8
             if let s = Unicode.Scalar(v) {
                 let p = s.properties
-                b = TokCat.index(p.generalCategory)
-                if p.isWhitespace { b |= Self.whiteSpaceBit }
-                if p.isAlphabetic { b |= Self.alphabeticBit }
+                if let age = p.age, age.major > Self.unicodeMajor {
+                    b = TokCat.Cn
+                } else {
+                    b = TokCat.index(p.generalCategory)
+                    if p.isWhitespace { b |= Self.whiteSpaceBit }
+                    if p.isAlphabetic { b |= Self.alphabeticBit }
+                    if v == 0x0295 { b = TokCat.Ll | Self.alphabeticBit }
+                }
             } else {
                 b = TokCat.Cs
             }

@@ -113,6 +113,25 @@ struct Architecture {
         }
     }
 
+    /// The layout a new model of `config` gets, named as transformers names it.
+    init(newModel config: ModelConfig) throws {
+        var names: Set<String> = ["transformer.wte.weight"]
+        if !config.tieWordEmbeddings { names.insert("lm_head.weight") }
+        try self.init(config: config, tensorNames: names, path: "")
+    }
+
+    /// Names of the norms' weights (initialised to one), as opposed to their biases.
+    var normWeights: Set<String> {
+        var names: Set<String> = []
+        for norm in [finalNorm] + blocks.flatMap({ [$0.attentionNorm, $0.mlpNorm] }) {
+            switch norm {
+            case .layer(let w, _), .rms(let w): names.insert(w)
+            }
+        }
+        for block in blocks { names.formUnion([block.queryNorm, block.keyNorm].compactMap { $0 }) }
+        return names
+    }
+
     /// Every tensor the engine reads, with the shape it must have.
     var expectedShapes: [(String, [Int])] {
         let c = config

@@ -43,10 +43,7 @@ extension Transformer {
         case .topLogit:
             rows = batch.lastRows
         case .nextTokenLoss:
-            for (sequence, offset) in zip(batch.sequences, batch.offsets) where sequence.count > 1 {
-                rows += (offset..<(offset + sequence.count - 1))
-                targets += sequence.dropFirst()
-            }
+            (rows, targets) = Self.nextTokenTargets(batch)
             guard !rows.isEmpty else { throw InputError("", "the next-token loss needs a sequence of at least two tokens") }
         }
         let caches = (0..<blockCount).map { _ in BlockCache(tokens: n, config: config, batch: batch) }
@@ -56,19 +53,19 @@ extension Transformer {
             blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: Hooks(), cache: caches[block], saving: true)
         }
         let headCache = HeadCache()
-        let logitsAll = head(x, batch, objective == .topLogit ? .last : .all, cache: headCache)!
+        let logits = head(x, batch, .rows(rows), cache: headCache)!
         let unembedding = architecture.unembedding ?? architecture.tokenEmbedding
         let allParameters = scope == .allParameters
 
-        // dLogits over the head's rows (the head computed `.last` rows or all rows).
-        let headRows = objective == .topLogit ? rows.count : n
+        // dLogits over the objective's rows, in the order of `rows`.
+        let headRows = rows.count
         let dLogits = Buffer(count: headRows * vocab)
         var value: Float = 0
         var tokens: [Int] = []
         switch objective {
         case .topLogit:
             for i in 0..<rows.count {
-                let l = logitsAll.pointer + i * vocab
+                let l = logits.pointer + i * vocab
                 var best = 0
                 for j in 1..<vocab where l[j] > l[best] { best = j }
                 value += l[best]
@@ -77,20 +74,9 @@ extension Transformer {
             }
         case .nextTokenLoss:
             var loss = 0.0
-            let scale = 1 / Float(rows.count)
-            for (row, target) in zip(rows, targets) {
-                let l = logitsAll.pointer + row * vocab, g = dLogits.pointer + row * vocab
-                var largest = -Float.infinity
-                for i in 0..<vocab { largest = max(largest, l[i]) }
-                var sum = 0.0
-                for i in 0..<vocab {
-                    g[i] = Foundation.exp(l[i] - largest)
-                    sum += Double(g[i])
-                }
-                loss += log(sum) + Double(largest) - Double(l[target])
-                let inverse = Float(1 / sum)
-                for i in 0..<vocab { g[i] *= inverse * scale }
-                g[target] -= scale
+            for (i, target) in targets.enumerated() {
+                loss += Self.crossEntropy(logits.pointer + i * vocab, vocab: vocab, target: target,
+                                          gradient: dLogits.pointer + i * vocab, scale: 1 / Float(rows.count))
             }
             value = Float(loss / Double(rows.count))
         }
@@ -117,8 +103,7 @@ extension Transformer {
             let dSelected = Buffer(count: headRows * d)
             normBackward(architecture.finalNorm, dNormed.pointer, headCache.selected!.pointer, mean: headCache.mean!.pointer,
                          rstd: headCache.rstd!.pointer, dx: dSelected.pointer, rows: headRows, gradients: gradients)
-            let headRowIndices = objective == .topLogit ? rows : Array(0..<n)
-            for (i, row) in headRowIndices.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
+            for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
 
             for block in stride(from: blockCount - 1, through: 0, by: -1) {
                 blockBackward(block, dx, batch, rope: rope, ablation: ablation.replacements(inBlock: block), cache: caches[block], gradients: gradients)
@@ -140,6 +125,41 @@ extension Transformer {
             if let name = architecture.positionEmbedding, let positionGradient { sink(name, positionGradient.pointer, positionGradient.count) }
         }
         return GradientSummary(value: value, tokens: tokens)
+    }
+
+    /// −log softmax(logits)[target]; with `gradient`, also writes scale · (softmax − onehot(target)) there.
+    static func crossEntropy(_ logits: UnsafePointer<Float>, vocab: Int, target: Int,
+                             gradient: UnsafeMutablePointer<Float>? = nil, scale: Float = 1) -> Double {
+        var largest = -Float.infinity
+        for i in 0..<vocab { largest = max(largest, logits[i]) }
+        var sum = 0.0
+        for i in 0..<vocab { sum += Double(Foundation.exp(logits[i] - largest)) }
+        if let gradient {
+            let factor = Float(1 / sum) * scale
+            for i in 0..<vocab { gradient[i] = Foundation.exp(logits[i] - largest) * factor }
+            gradient[target] -= scale
+        }
+        return log(sum) + Double(largest) - Double(logits[target])
+    }
+
+    /// The targets of the next-token loss: every row but each sequence's last, and the token it predicts.
+    static func nextTokenTargets(_ batch: Batch) -> (rows: [Int], targets: [Int]) {
+        var rows: [Int] = [], targets: [Int] = []
+        for (sequence, offset) in zip(batch.sequences, batch.offsets) where sequence.count > 1 {
+            rows += (offset..<(offset + sequence.count - 1))
+            targets += sequence.dropFirst()
+        }
+        return (rows, targets)
+    }
+
+    /// The mean next-token cross-entropy of a batch, from a forward alone.
+    public func meanNextTokenLoss(_ batch: Batch) throws -> Float {
+        let (rows, targets) = Self.nextTokenTargets(batch)
+        guard !rows.isEmpty else { throw InputError("", "the next-token loss needs a sequence of at least two tokens") }
+        let logits = try forward(batch, logits: .rows(rows))!
+        var loss = 0.0
+        for (i, target) in targets.enumerated() { loss += Self.crossEntropy(logits.pointer + i * vocabSize, vocab: vocabSize, target: target) }
+        return Float(loss / Double(rows.count))
     }
 
     /// Elements of the largest linear weight of a block, the size of the weight-gradient scratch.

@@ -23,8 +23,9 @@ public struct Batch: Sendable {
     var maxLength: Int { sequences.map(\.count).max() ?? 0 }
 }
 
-/// Which positions get logits: none (hooks only), each sequence's last, or every token.
-public enum LogitRows: Sendable { case none, last, all }
+/// Which positions get logits: none (hooks only), each sequence's last, every token, or the
+/// given rows of the packed batch (in that order).
+public enum LogitRows: Sendable { case none, last, all, rows([Int]) }
 
 /// Read-only views into the forward pass, called as it happens.
 public struct Hooks {
@@ -62,9 +63,6 @@ public final class Transformer {
         weights = try WeightStore(source: .memory(parameters), architecture: architecture, keepsBlocks: false)
     }
 
-    /// Every tensor the model reads, with its shape, in checkpoint naming.
-    public var parameterShapes: [(name: String, shape: [Int])] { architecture.expectedShapes.map { ($0.0, $0.1) } }
-
     public var blockCount: Int { config.layerCount }
     public var mlpWidth: Int { config.intermediateSize }
     public var hiddenSize: Int { config.hiddenSize }
@@ -88,6 +86,12 @@ public final class Transformer {
         }
     }
 
+    func validate(_ logits: LogitRows, _ batch: Batch) throws {
+        if case .rows(let rows) = logits, let bad = rows.first(where: { $0 < 0 || $0 >= batch.tokenCount }) {
+            throw InputError("", "no row \(bad) in a batch of \(batch.tokenCount) tokens")
+        }
+    }
+
     public func validate(_ ablation: Ablation) throws {
         for neuron in ablation.neurons where neuron.block < 0 || neuron.block >= blockCount || neuron.neuron < 0 || neuron.neuron >= mlpWidth {
             throw InputError("", "no neuron \(neuron): the model has blocks 0..\(blockCount - 1) of \(mlpWidth) neurons")
@@ -100,6 +104,7 @@ public final class Transformer {
     public func forward(_ batch: Batch, logits: LogitRows = .last, ablation: Ablation = Ablation(), hooks: Hooks = Hooks()) throws -> Buffer? {
         try validate(batch)
         try validate(ablation)
+        try validate(logits, batch)
         let x = embed(batch)
         return run(x, batch, from: 0, logits: logits, ablation: ablation, hooks: hooks, caches: nil)
     }
@@ -110,6 +115,7 @@ public final class Transformer {
                         ablation: Ablation = Ablation(), hooks: Hooks = Hooks()) throws -> Buffer? {
         try validate(batch)
         try validate(ablation)
+        try validate(logits, batch)
         guard block >= 0, block <= blockCount else { throw InputError("", "no block \(block)") }
         guard residual.count == batch.tokenCount * hiddenSize else {
             throw InputError("", "residual stream has \(residual.count) values; \(batch.tokenCount) tokens need \(batch.tokenCount * hiddenSize)")
@@ -155,6 +161,7 @@ public final class Transformer {
         case .none: return nil
         case .last: rows = batch.lastRows
         case .all: rows = Array(0..<batch.tokenCount)
+        case .rows(let chosen): rows = chosen
         }
         let d = hiddenSize
         let selected = Buffer(count: rows.count * d)
