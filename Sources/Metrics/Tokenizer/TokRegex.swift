@@ -576,6 +576,11 @@ struct RParser {
             }
             if mx >= 0 && mx < mn { throw error("bad repeat range {\(mn),\(mx)}") }
             if mn > 1000 || mx > 1000 { throw error("repeat count too large") }
+            if RCompiler.nullable(atom) && RParser.containsAssert(atom) {
+                // Oniguruma refuses most of these ("target of repeat operator is invalid") and
+                // matches the rest in ways of its own.
+                throw error("unsupported: a repeated group that can match just an anchor")
+            }
             if case .char(let ch) = atom {
                 // A repeated literal runs as a one-scalar class (the fast repeat instruction).
                 var set = RSet()
@@ -670,6 +675,7 @@ struct RParser {
         case 0x5B:  // [
             i += 1
             let (set, negated) = try parseClass(flags, depth: 0)
+            if flags.ignoreCase { try checkCaseInsensitive(set) }
             return .cls(addClass(flags.ignoreCase ? caseClosed(set) : set, negated: negated))
         case 0x2E:  // .
             i += 1
@@ -697,7 +703,8 @@ struct RParser {
             switch try parseEscape(inClass: false) {
             case .scalar(let v): return literal(v, flags)
             case .set(let set, let neg):
-                return .cls(addClass(flags.ignoreCase ? caseClosed(set) : set, negated: neg))
+                if flags.ignoreCase { try checkCaseInsensitive(set) }
+                return .cls(addClass(set, negated: neg))
             }
         case 0x2A, 0x2B, 0x3F:
             throw error("nothing to repeat at position \(i)")
@@ -783,6 +790,25 @@ struct RParser {
             return negative ? .seq(looks) : .alt(looks)
         default:
             return body
+        }
+    }
+
+    static func containsAssert(_ n: RNode) -> Bool {
+        switch n {
+        case .assert: return true
+        case .empty, .char, .cls, .look: return false
+        case .seq(let xs), .alt(let xs): return xs.contains { containsAssert($0) }
+        case .rep(let x, _, _, _), .atomic(let x): return containsAssert(x)
+        }
+    }
+
+    /// Under `(?i)` Oniguruma case-folds bracket classes but not standalone escapes, and its
+    /// matching of the case-sensitive categories Lu / Ll / Lt there is erratic: refused.
+    func checkCaseInsensitive(_ set: RSet) throws {
+        let cased = TokCat.mask(TokCat.Lu, TokCat.Ll, TokCat.Lt)
+        let c = set.cats & cased
+        if c != 0 && c != cased {
+            throw error("unsupported: a Lu / Ll / Lt property under (?i)")
         }
     }
 

@@ -96,7 +96,40 @@ public final class Tokenizer: @unchecked Sendable {
         return body(ctx)
     }
 
+    /// The pieces the model sees: the text after the added-token split, the normalizer and the
+    /// pre-tokenizer (added tokens appear as their matched text). For showing how text is cut.
+    public func preTokenize(_ text: String) -> [String] {
+        let stage = piecesOf(text)
+        return stage.pieces.map { TokUTF8.string(stage.text[Int($0.start)..<Int($0.end)]) }
+    }
+
     func encodeInternal(_ text: String, addSpecialTokens: Bool, wantTokens: Bool) -> (ids: [Int], overrides: [Int: String]) {
+        let stage = piecesOf(text)
+        // 4. The model, piece by piece.
+        var ids32: [Int32] = []
+        ids32.reserveCapacity(stage.text.count / 3 + 8)
+        var overrides: [Int: String] = [:]
+        withContext { ctx in
+            stage.text.withUnsafeBufferPointer { tb in
+                for piece in stage.pieces {
+                    let s = UnsafeBufferPointer(rebasing: tb[Int(piece.start)..<Int(piece.end)])
+                    if piece.added >= 0 {
+                        if wantTokens { overrides[ids32.count] = TokUTF8.string(s) }
+                        ids32.append(piece.added)
+                    } else {
+                        model.tokenize(s, ctx, &ids32)
+                    }
+                }
+            }
+        }
+        var ids = ids32.map { Int($0) }
+        // 5. Post-process.
+        if addSpecialTokens { postProcessor.process(&ids, &overrides) }
+        return (ids, overrides)
+    }
+
+    /// Steps 1-3: added tokens, normalizer, pre-tokenizer.
+    func piecesOf(_ text: String) -> TokPieces {
         let scalars = TokUTF8.scalars(text)
         var stage = TokPieces()
         // 1. Added tokens that match the raw text.
@@ -141,27 +174,7 @@ public final class Tokenizer: @unchecked Sendable {
         }
         // 3. Pre-tokenize.
         preTokenizer?.apply(&stage)
-        // 4. The model, piece by piece.
-        var ids32: [Int32] = []
-        ids32.reserveCapacity(stage.text.count / 3 + 8)
-        var overrides: [Int: String] = [:]
-        withContext { ctx in
-            stage.text.withUnsafeBufferPointer { tb in
-                for piece in stage.pieces {
-                    let s = UnsafeBufferPointer(rebasing: tb[Int(piece.start)..<Int(piece.end)])
-                    if piece.added >= 0 {
-                        if wantTokens { overrides[ids32.count] = TokUTF8.string(s) }
-                        ids32.append(piece.added)
-                    } else {
-                        model.tokenize(s, ctx, &ids32)
-                    }
-                }
-            }
-        }
-        var ids = ids32.map { Int($0) }
-        // 5. Post-process.
-        if addSpecialTokens { postProcessor.process(&ids, &overrides) }
-        return (ids, overrides)
+        return stage
     }
 
     // MARK: Decoding
