@@ -127,7 +127,7 @@ struct TokJSONParser {
 
     private mutating func parseObject() throws -> TokJSON {
         depth += 1
-        if depth > 512 { throw fail("nesting too deep") }
+        if depth > 128 { throw fail("nesting too deep") }
         defer { depth -= 1 }
         i += 1
         var obj = TokJSONObject()
@@ -157,7 +157,7 @@ struct TokJSONParser {
 
     private mutating func parseArray() throws -> TokJSON {
         depth += 1
-        if depth > 512 { throw fail("nesting too deep") }
+        if depth > 128 { throw fail("nesting too deep") }
         defer { depth -= 1 }
         i += 1
         var arr: [TokJSON] = []

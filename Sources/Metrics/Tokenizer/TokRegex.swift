@@ -348,7 +348,8 @@ struct RVM {
                 regs[r] = pos
                 pc += 1
             case ROp.check:
-                if pos == regs[Int(ins.a)] { ok = false } else { pc += 1 }
+                // An iteration that matched nothing leaves the loop (Oniguruma's empty check).
+                if pos == regs[Int(ins.a)] { pc = Int(ins.b) } else { pc += 1 }
             case ROp.guardSplit:
                 if mayStart(Int(ins.c), pos) {
                     push(RBT(pc: ins.b, pos: Int32(pos), aux: 0, kind: 0))
@@ -494,7 +495,7 @@ struct RParser {
     @inline(__always) func peek(_ k: Int = 0) -> UInt32? { i + k < p.count ? p[i + k] : nil }
 
     mutating func parseAlt(_ flags: RFlags, depth: Int) throws -> RNode {
-        if depth > 200 { throw error("pattern nested too deeply") }
+        if depth > 64 { throw error("pattern nested too deeply") }
         var alts: [RNode] = []
         var f = flags
         while true {
@@ -587,9 +588,62 @@ struct RParser {
                 set.ranges = [(ch, ch)]
                 atom = .cls(addClass(set, negated: false))
             }
-            atom = .rep(atom, mn, mx, q)
+            atom = RParser.quantify(atom, mn, mx, q)
         }
         return atom
+    }
+
+    /// Applies a quantifier the way Oniguruma does: a quantifier directly on a quantifier (through
+    /// non-capturing groups) is rewritten by its `ReduceTypeTable`, which changes the order in
+    /// which matches are tried (`(?:a??)+` becomes `a*?`).
+    static func quantify(_ target: RNode, _ mn: Int, _ mx: Int, _ q: RQuant) -> RNode {
+        guard case .rep(let body, let cmin, let cmax, let cq) = target, cq != .possessive else {
+            return .rep(target, mn, mx, q)
+        }
+        let possessive = q == .possessive
+        let pq: RQuant = possessive ? .greedy : q
+        func typeNum(_ a: Int, _ b: Int, _ q: RQuant) -> Int {
+            let base = q == .greedy ? 0 : 3
+            if a == 0 && b == 1 { return base }
+            if a == 0 && b < 0 { return base + 1 }
+            if a == 1 && b < 0 { return base + 2 }
+            return -1
+        }
+        let nestq = typeNum(mn, mx, pq)
+        let targetq = typeNum(cmin, cmax, cq)
+        var result: RNode
+        if targetq >= 0 && nestq < 0 {
+            // (?:a*){n,m} and (?:a+){n,m} become {n,n}.
+            var pmx = mx
+            if (targetq == 1 || targetq == 2) && mx > 1 && pq == .greedy { pmx = mn == 0 ? 1 : mn }
+            result = .rep(target, mn, pmx, pq)
+        } else if nestq < 0 || targetq < 0 {
+            if mn == mx && mx >= 0 && cmin == cmax && cmax >= 0 && mn * cmin <= 100_000 {
+                result = .rep(body, mn * cmin, mn * cmin, pq)
+            } else {
+                result = .rep(target, mn, mx, pq)
+            }
+        } else {
+            // Rows: the inner quantifier; columns: the outer one; order ? * + ?? *? +?.
+            enum R { case asis, del, a, aq, qq, pqq }
+            let table: [[R]] = [
+                [.del, .a, .a, .qq, .aq, .asis],
+                [.del, .del, .del, .pqq, .pqq, .del],
+                [.a, .a, .del, .asis, .pqq, .del],
+                [.del, .aq, .aq, .del, .aq, .aq],
+                [.del, .del, .del, .del, .del, .del],
+                [.asis, .a, .asis, .aq, .aq, .del],
+            ]
+            switch table[targetq][nestq] {
+            case .asis: result = .rep(target, mn, mx, pq)
+            case .del: result = target
+            case .a: result = .rep(body, 0, -1, .greedy)
+            case .aq: result = .rep(body, 0, -1, .lazy)
+            case .qq: result = .rep(body, 0, 1, .lazy)
+            case .pqq: result = .rep(.rep(body, 1, -1, .greedy), 0, 1, .lazy)
+            }
+        }
+        return possessive ? .atomic(result) : result
     }
 
     /// `{n}`, `{n,}`, `{n,m}`, `{,m}`: (min, max, length) or nil when not an interval (a literal brace).
@@ -718,11 +772,12 @@ struct RParser {
         i += 1  // (
         var f = flags
         var kind = 0  // 0 group, 1 atomic, 2 lookahead, 3 negative lookahead, 4 lookbehind, 5 negative lookbehind
+        var enclosed = true  // a capture or option group: an Oniguruma node of its own
         if peek() == 0x3F {  // ?
             i += 1
             guard let d = peek() else { throw error("unterminated group") }
             switch d {
-            case 0x3A: i += 1                                   // (?:
+            case 0x3A: i += 1; enclosed = false                 // (?:
             case 0x3E: i += 1; kind = 1                         // (?>
             case 0x3D: i += 1; kind = 2                         // (?=
             case 0x21: i += 1; kind = 3                         // (?!
@@ -789,7 +844,7 @@ struct RParser {
             let looks = zip(branches, lens).map { RNode.look($0, ahead: false, negative: negative, length: $1) }
             return negative ? .seq(looks) : .alt(looks)
         default:
-            return body
+            return enclosed ? .seq([body]) : body
         }
     }
 
@@ -1175,8 +1230,10 @@ struct RCompiler {
                 let body = here
                 if useCheck { add(RInst(op: ROp.mark, a: reg)) }
                 try emit(x)
+                let checkAt = insts.count
                 if useCheck { add(RInst(op: ROp.check, a: reg)) }
                 add(RInst(op: ROp.jmp, a: loop))
+                if useCheck { insts[checkAt].b = here }
                 if q == .greedy {
                     insts[splitAt].a = body; insts[splitAt].b = here
                 } else {

@@ -52,7 +52,7 @@ public final class Tokenizer: @unchecked Sendable {
         do {
             json = try TokJSONParser.parse(data)
         } catch let f as TokJSONParser.Failure {
-            throw InputError(path, f.message)
+            throw InputError(path, tokOneLine(f.message))
         }
         guard case .object(let root) = json else {
             throw InputError(path, "not a tokenizer.json: the top level is \(json.typeName), not an object")
@@ -60,9 +60,9 @@ public final class Tokenizer: @unchecked Sendable {
         do {
             return try TokLoader.build(root)
         } catch let e as TokLoadError {
-            throw InputError(path, e.message)
+            throw InputError(path, tokOneLine(e.message))
         } catch let e as TokBPE.LoadError {
-            throw InputError(path, e.message)
+            throw InputError(path, tokOneLine(e.message))
         }
     }
 
@@ -228,6 +228,28 @@ public final class Tokenizer: @unchecked Sendable {
 
 struct TokLoadError: Error { let message: String }
 
+/// A message as one line: control characters escaped, at most about 400 characters.
+func tokOneLine(_ s: String) -> String {
+    var out = ""
+    var count = 0
+    for u in s.unicodeScalars {
+        if count >= 400 { out += "…"; break }
+        switch u {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || u.value == 0x2028 || u.value == 0x2029 {
+                out += String(format: "\\u{%X}", u.value)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        count += 1
+    }
+    return out
+}
+
 // MARK: - Building from JSON
 
 enum TokLoader {
@@ -239,11 +261,11 @@ enum TokLoader {
         guard let modelJSON = root["model"], case .object(let modelObj) = modelJSON else {
             throw fail(root["model"] == nil ? "not a tokenizer.json: no \"model\"" : "\"model\" is not an object")
         }
-        let normalizer = try optional(root["normalizer"]) { try buildNormalizer($0, "normalizer") }
-        let preTokenizer = try optional(root["pre_tokenizer"]) { try buildPreTokenizer($0, "pre_tokenizer") }
+        let normalizer = try optional(root["normalizer"], "normalizer") { try buildNormalizer($0, "normalizer") }
+        let preTokenizer = try optional(root["pre_tokenizer"], "pre_tokenizer") { try buildPreTokenizer($0, "pre_tokenizer") }
         let (model, modelKind) = try buildModel(modelObj)
-        let post = try optional(root["post_processor"]) { try buildPostProcessor($0, "post_processor") } ?? .none
-        let decoder = try optional(root["decoder"]) { try buildDecoder($0, "decoder") }
+        let post = try optional(root["post_processor"], "post_processor") { try buildPostProcessor($0, "post_processor") } ?? .none
+        let decoder = try optional(root["decoder"], "decoder") { try buildDecoder($0, "decoder") }
 
         var list: [TokAddedToken] = []
         if let at = root["added_tokens"], !at.isNull {
@@ -268,9 +290,9 @@ enum TokLoader {
     }
 
     /// Runs `f` on a component that may be absent or null.
-    static func optional<T>(_ v: TokJSON?, _ f: (Obj) throws -> T) throws -> T? {
+    static func optional<T>(_ v: TokJSON?, _ what: String, _ f: (Obj) throws -> T) throws -> T? {
         guard let v, !v.isNull else { return nil }
-        guard let o = v.objectValue else { throw fail("a component is \(v.typeName), not an object") }
+        guard let o = v.objectValue else { throw fail("\(what) is \(v.typeName), not an object") }
         return try f(o)
     }
 
@@ -299,7 +321,7 @@ enum TokLoader {
             do {
                 return .regex(try TokRegex(r))
             } catch let e as TokRegex.CompileError {
-                throw fail("\(what): unsupported or bad regex \(quote(r)): \(e.message)")
+                throw fail("\(what) regex: \(e.message) in \(quote(r))")
             }
         }
         throw fail("\(what) has a pattern that is neither String nor Regex")
@@ -409,7 +431,7 @@ enum TokLoader {
         var pairs: [(String, Int)] = []
         pairs.reserveCapacity(vo.keys.count)
         for (k, val) in zip(vo.keys, vo.values) {
-            guard let id = val.intValue, id >= 0, id < 100_000_000 else { throw fail("\(what) vocab entry \(quote(k)) has a bad id") }
+            guard let id = val.intValue, id >= 0, id < 10_000_000 else { throw fail("\(what) vocab entry \(quote(k)) has a bad id") }
             pairs.append((k, id))
         }
         return pairs
