@@ -7,12 +7,13 @@ struct Neurotop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neurotop",
         abstract: "Explore where a language model keeps what it knows: its MLP neurons, their knowledge and their activation patterns.",
-        subcommands: [Overview.self, Info.self, Tokenize.self, Run.self, Eval.self, Bench.self],
+        subcommands: [Overview.self, Info.self, Tokenize.self, Run.self, Eval.self, TrainDemo.self, Bench.self],
         defaultSubcommand: Overview.self
     )
 
     /// Input problems print one line naming the file and the problem, and exit 1; nothing else is printed.
     static func main() {
+        BLAS.keepFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()

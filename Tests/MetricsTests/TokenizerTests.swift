@@ -199,6 +199,67 @@ struct TokenizerTests {
         #expect(gpt2.decode([-5] + ids + [99_999_999]) == "hello world")
     }
 
+    // MARK: Pre-tokenization and regex semantics (values from the library)
+
+    @Test("preTokenize shows the pieces the model sees")
+    func preTokenizePieces() throws {
+        let tok = try TokFixture.load("llama3")
+        #expect(tok.preTokenize("Hello world's 12345\u{A0}\u{A0}x\r\n")
+                == ["Hello", "Ġworld", "'s", "Ġ", "123", "45", "Âł", "Âłx", "čĊ"])
+        #expect(tok.preTokenize("") == [])
+        #expect(try TokFixture.load("special").preTokenize("a<|user|>b") == ["a", "<|user|>", "b"])
+    }
+
+    /// A tokenizer that only splits with `pattern`, so `preTokenize` shows the regex's work.
+    private func splitter(_ pattern: String, _ behavior: String) throws -> Tokenizer {
+        let json = try gpt2JSON { root in
+            root["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": pattern], "behavior": behavior, "invert": false]
+            root["added_tokens"] = []
+        }
+        return try Tokenizer.load(data: Data(json.utf8), path: "split.json")
+    }
+
+    @Test("Oniguruma's meanings of \\w, categories, quantifiers, lookarounds and (?i)")
+    func regexSemantics() throws {
+        // A standalone \w takes ¹²³¼½¾ (Oniguruma's Latin-1 ctype table); [\w] does not; ① is neither.
+        #expect(try splitter("\\w", "Removed").preTokenize("a\u{B2}b\u{2460}") == ["\u{2460}"])
+        #expect(try splitter("[\\w]", "Removed").preTokenize("a\u{B2}b\u{2460}") == ["\u{B2}", "\u{2460}"])
+        // Unicode 16.0 data: U+0295 is Ll, U+088F (new in 17.0) is unassigned.
+        #expect(try splitter("\\p{Ll}", "Removed").preTokenize("a\u{295}\u{88F}b") == ["\u{88F}"])
+        #expect(try splitter("\\p{L}", "Removed").preTokenize("a\u{295}\u{88F}b") == ["\u{88F}"])
+        // Nested quantifiers are rewritten as Oniguruma does.
+        #expect(try splitter("a??+", "Isolated").preTokenize("aaab") == ["a", "a", "a", "b"])
+        #expect(try splitter("(?:a+?)*", "Isolated").preTokenize("aaab") == ["aaa", "b"])
+        #expect(try splitter("x(?:a*){2,3}", "Isolated").preTokenize("xaab") == ["xaa", "b"])
+        // Lookbehind, alternation of lengths, case folding (ſ folds to s), line anchors.
+        #expect(try splitter("(?<=e)\\w", "Isolated").preTokenize("hello there") == ["he", "l", "lo the", "r", "e"])
+        #expect(try splitter("(?<!a|bc)d", "Isolated").preTokenize("ad bcd cd") == ["ad bcd c", "d"])
+        #expect(try splitter("(?i:'s|'t)", "Isolated").preTokenize("IT'S it's IT'T \u{17F} '\u{17F}")
+                == ["IT", "'S", " it", "'s", " IT", "'T", " \u{17F} ", "'\u{17F}"])
+        #expect(try splitter("^a|b$", "Isolated").preTokenize("ab\nab\nb") == ["a", "b", "\n", "a", "b", "\n", "b"])
+    }
+
+    @Test("regexes Oniguruma handles erratically are refused")
+    func regexRefusals() throws {
+        for pattern in ["(?i:\\p{Lu}+)", "(?:x|\\A){2,}", "(a)\\1", "[[:alpha:]]", "\\p{Greek}", "(?<=a+)b", "[a-z&&[^q]]"] {
+            #expect(throws: InputError.self, "\(pattern)") { try splitter(pattern, "Isolated") }
+        }
+    }
+
+    @Test("concurrent encodes agree")
+    func concurrentEncoding() async throws {
+        let tok = try TokFixture.load("llama3")
+        let want = try TokFixture.expected("llama3")
+        let results = await withTaskGroup(of: [Int].self) { group in
+            for _ in 0..<4 { group.addTask { tok.encode(want.full.text) } }
+            var all: [[Int]] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.count == 4)
+        for r in results { #expect(r == want.full.ids) }
+    }
+
     // MARK: Malformed input
 
     private func loadError(_ contents: String) throws -> InputError {

@@ -42,3 +42,34 @@ import Testing
         #expect(try run() == run())
     }
 }
+
+@Suite struct DemoTraining {
+    /// A few steps of the demo recipe on a slice of the shipped data: the loss falls and the written
+    /// folder opens as a checkpoint whose tokenizer the library format describes.
+    @Test func aShortRunOnASliceWritesAFolderThatLoadsBack() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("data").path
+        let data = TemporaryFolder()
+        let facts = try String(contentsOfFile: shipped + "/demo/facts.jsonl", encoding: .utf8).split(separator: "\n").prefix(16)
+        data.write("demo/facts.jsonl", facts.joined(separator: "\n") + "\n")
+        let recipes = try String(contentsOfFile: shipped + "/domains/recipes.txt", encoding: .utf8)
+        data.write("domains/recipes.txt", recipes.components(separatedBy: "\n\n").prefix(8).joined(separator: "\n\n"))
+        var options = TrainingOptions()
+        options.steps = 30
+        options.batchSize = 8
+        options.warmupSteps = 3
+        var losses: [Float] = []
+        let out = data.file("model")
+        try DemoModel.train(dataRoot: data.path, folder: out, options: options) { losses.append($0.loss) }
+        #expect(losses.count >= 2)
+        #expect(try #require(losses.last) < losses[0] - 0.5, "losses \(losses)")
+        let checkpoint = try Checkpoint(folder: out)
+        #expect(checkpoint.config.vocabSize == DemoModel.vocabularySize)
+        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+        let ids = tokenizer.encode("The capital of Zorvia is")
+        #expect(ids.first == tokenizer.id(of: TokenizerTrainer.beginOfText))
+        #expect(tokenizer.decode(ids, skipSpecialTokens: true) == "The capital of Zorvia is")
+        let model = try Transformer(checkpoint: checkpoint)
+        #expect(try model.forward(Batch([ids]))?.count == DemoModel.vocabularySize)
+    }
+}

@@ -17,6 +17,9 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Called once at start-up: freed activation buffers stay in the heap for the next pass.
+    public static func keepFreedMemory() { neurotop_keep_freed_memory() }
+
     public static var threads: Int {
         get { Int(neurotop_blas_threads()) }
         set { neurotop_blas_set_threads(Int32(newValue)) }

@@ -91,8 +91,10 @@ public enum Ops {
     @inline(__always)
     public static func exp(_ x: Float) -> Float {
         let clamped = min(max(x, -87.0), 88.0)
-        // Adding and subtracting 1.5·2²³ rounds to the nearest integer without a rounding instruction.
-        let n = (clamped * 1.44269504 + 12_582_912) - 12_582_912
+        // Adding 1.5·2²³ rounds to an integer held in the low mantissa bits, without a rounding
+        // instruction or a checked conversion (either would stop the loop from vectorising).
+        let shifted = clamped * 1.44269504 + 12_582_912
+        let n = shifted - 12_582_912
         let r = (clamped - n * 0.693359375) + n * 2.12194440e-4
         var p: Float = 1.9875691500e-4
         p = p * r + 1.3981999507e-3
@@ -101,7 +103,8 @@ public enum Ops {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let er = p * r * r + r + 1
-        return er * Float(bitPattern: UInt32(bitPattern: Int32(n) + 127) << 23)
+        let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
+        return er * Float(bitPattern: exponent)
     }
 
     static func activationForward(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {

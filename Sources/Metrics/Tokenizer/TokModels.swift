@@ -2,14 +2,16 @@ import Foundation
 
 /// Reusable per-call state for the models: BPE scratch buffers and the word cache.
 final class TokModelContext {
-    // BPE symbols of the word being merged.
-    var symID: [Int32] = []
-    var symLen: [Int32] = []
-    var symPrev: [Int32] = []
-    var symNext: [Int32] = []
-    var heap: [UInt64] = []
+    private var scratch = TokBPEScratch()
     var key: [UInt32] = []
-    var bytes: [UInt8] = []
+
+    func takeScratch() -> TokBPEScratch {
+        let s = scratch
+        scratch = TokBPEScratch()
+        return s
+    }
+
+    func giveBack(_ s: TokBPEScratch) { scratch = s }
 
     // Word cache: piece scalars -> a span of `cacheIDs`.
     var cache = TokSeqTable(capacity: 4096)
@@ -89,6 +91,10 @@ final class TokBPE: TokModel {
     let byteIDs: [Int32]              // id of "<0xNN>" or -1
     let charIDs: [Int32]              // id of each single scalar < 0x3000 (no prefix/suffix), or -1
     let mergeCount: Int
+    /// Every pair of adjacent scalars inside some vocab token (nil with a prefix or suffix). A word
+    /// may be cut between two single-character tokens whose pair is not here: no merge can cross.
+    let bigrams: TokPairTable?
+    static let segmentAbove = 48
 
     struct LoadError: Error { let message: String }
 
@@ -127,6 +133,25 @@ final class TokBPE: TokModel {
         var cids = [Int32](repeating: -1, count: 0x3000)
         for c in 0..<0x3000 { cids[c] = vocab.table.value([UInt32(c)]) ?? -1 }
         charIDs = cids
+        if prefix == nil && suffix == nil {
+            var pairs = TokPairTable(capacity: vocab.count * 2)
+            let t = vocab.table
+            for e in 0..<t.count {
+                let k = t.key(e)
+                var prev: UInt32? = nil
+                for c in k {
+                    if let p = prev { pairs.set(UInt64(p) << 32 | UInt64(c), 1) }
+                    prev = c
+                }
+            }
+            bigrams = pairs
+        } else {
+            bigrams = nil
+        }
+    }
+
+    @inline(__always) private func charID(_ c: UInt32) -> Int32 {
+        c < 0x3000 ? charIDs[Int(c)] : (vocab.table.value([c]) ?? -1)
     }
 
     var vocabCount: Int { vocab.count }
@@ -141,98 +166,129 @@ final class TokBPE: TokModel {
             out.append(id)
             return
         }
-        if ctx.cached(base, n, into: &out) { return }
-        let before = out.count
-        buildSymbols(word, ctx)
-        mergeAll(ctx)
-        for k in 0..<ctx.symID.count where ctx.symLen[k] != 0 { out.append(ctx.symID[k]) }
-        ctx.store(word, out[before...])
+        if n > Self.segmentAbove, let bigrams {
+            // Long words (no pre-tokenizer): merge the independent segments one by one.
+            var start = 0
+            var prevID = charID(word[0])
+            for i in 1..<n {
+                let id = charID(word[i])
+                if id >= 0 && prevID >= 0 && bigrams.get(UInt64(word[i - 1]) << 32 | UInt64(word[i])) == nil {
+                    tokenizeSegment(UnsafeBufferPointer(rebasing: word[start..<i]), ctx, &out)
+                    start = i
+                }
+                prevID = id
+            }
+            tokenizeSegment(UnsafeBufferPointer(rebasing: word[start..<n]), ctx, &out)
+            return
+        }
+        tokenizeSegment(word, ctx, &out)
     }
 
-    @inline(__always) private func addSymbol(_ ctx: TokModelContext, _ id: Int32, _ len: Int32) {
-        ctx.symID.append(id)
-        ctx.symLen.append(len)
+    /// BPE of a word (or of an independent segment of one), through the cache.
+    private func tokenizeSegment(_ word: UnsafeBufferPointer<UInt32>, _ ctx: TokModelContext, _ out: inout [Int32]) {
+        let n = word.count
+        guard n > 0, let base = word.baseAddress else { return }
+        if ctx.cached(base, n, into: &out) { return }
+        let before = out.count
+        // The scratch buffers move into locals while in use (no exclusivity checks, no copies).
+        var sc = ctx.takeScratch()
+        buildSymbols(word, &sc)
+        mergeAll(&sc)
+        let count = sc.ids.count
+        sc.ids.withUnsafeBufferPointer { ids in
+            sc.lens.withUnsafeBufferPointer { lens in
+                for k in 0..<count where lens[k] != 0 { out.append(ids[k]) }
+            }
+        }
+        ctx.giveBack(sc)
+        ctx.store(word, out[before...])
     }
 
     /// `BPE::merge_word` before merging: one symbol per character (or its byte-fallback tokens,
     /// or unk, possibly fused).
-    private func buildSymbols(_ w: UnsafeBufferPointer<UInt32>, _ ctx: TokModelContext) {
-        ctx.symID.removeAll(keepingCapacity: true)
-        ctx.symLen.removeAll(keepingCapacity: true)
+    private func buildSymbols(_ w: UnsafeBufferPointer<UInt32>, _ sc: inout TokBPEScratch) {
+        sc.ids.removeAll(keepingCapacity: true)
+        sc.lens.removeAll(keepingCapacity: true)
         let n = w.count
         var unkPending = false
         var unkPendingID: Int32 = 0
         var unkPendingLen: Int32 = 0
-        for i in 0..<n {
-            let c = w[i]
-            let isFirst = i == 0, isLast = i == n - 1
-            let byteLen = Int32(TokUTF8.length(c))
-            let usePrefix = !isFirst && prefix != nil
-            let useSuffix = isLast && suffix != nil
-            var id: Int32 = -1
-            if !usePrefix && !useSuffix {
-                id = c < 0x3000 ? charIDs[Int(c)] : (vocab.table.value([c]) ?? -1)
-            } else {
-                ctx.key.removeAll(keepingCapacity: true)
-                if usePrefix, let prefix { ctx.key.append(contentsOf: prefix) }
-                ctx.key.append(c)
-                if useSuffix, let suffix { ctx.key.append(contentsOf: suffix) }
-                id = vocab.table.value(ctx.key) ?? -1
-            }
-            if id >= 0 {
-                if unkPending { addSymbol(ctx, unkPendingID, unkPendingLen); unkPending = false }
-                addSymbol(ctx, id, byteLen)
-                continue
-            }
-            if byteFallback {
-                // The bytes of the whole symbol string, prefix and suffix included.
-                ctx.bytes.removeAll(keepingCapacity: true)
-                if usePrefix, let prefix { for p in prefix { TokUTF8.appendUTF8(p, to: &ctx.bytes) } }
-                TokUTF8.appendUTF8(c, to: &ctx.bytes)
-                if useSuffix, let suffix { for s in suffix { TokUTF8.appendUTF8(s, to: &ctx.bytes) } }
-                if ctx.bytes.allSatisfy({ byteIDs[Int($0)] >= 0 }) {
-                    for b in ctx.bytes { addSymbol(ctx, byteIDs[Int(b)], 1) }
+        let simple = prefix == nil && suffix == nil
+        charIDs.withUnsafeBufferPointer { charIDs in
+            for i in 0..<n {
+                let c = w[i]
+                let byteLen = Int32(TokUTF8.length(c))
+                let usePrefix = !simple && i > 0 && prefix != nil
+                let useSuffix = !simple && i == n - 1 && suffix != nil
+                var id: Int32 = -1
+                if !usePrefix && !useSuffix {
+                    id = c < 0x3000 ? charIDs[Int(c)] : (vocab.table.value([c]) ?? -1)
+                } else {
+                    sc.key.removeAll(keepingCapacity: true)
+                    if usePrefix, let prefix { sc.key.append(contentsOf: prefix) }
+                    sc.key.append(c)
+                    if useSuffix, let suffix { sc.key.append(contentsOf: suffix) }
+                    id = vocab.table.value(sc.key) ?? -1
+                }
+                if id >= 0 {
+                    if unkPending { sc.ids.append(unkPendingID); sc.lens.append(unkPendingLen); unkPending = false }
+                    sc.ids.append(id)
+                    sc.lens.append(byteLen)
                     continue
                 }
-            }
-            if let unkID {
-                if unkPending {
-                    if fuseUnk {
-                        unkPendingLen += byteLen
-                    } else {
-                        addSymbol(ctx, unkPendingID, unkPendingLen)
-                        unkPendingID = unkID; unkPendingLen = byteLen
+                if byteFallback {
+                    // The bytes of the whole symbol string, prefix and suffix included.
+                    sc.bytes.removeAll(keepingCapacity: true)
+                    if usePrefix, let prefix { for p in prefix { TokUTF8.appendUTF8(p, to: &sc.bytes) } }
+                    TokUTF8.appendUTF8(c, to: &sc.bytes)
+                    if useSuffix, let suffix { for x in suffix { TokUTF8.appendUTF8(x, to: &sc.bytes) } }
+                    if sc.bytes.allSatisfy({ byteIDs[Int($0)] >= 0 }) {
+                        for b in sc.bytes { sc.ids.append(byteIDs[Int(b)]); sc.lens.append(1) }
+                        continue
                     }
-                } else {
-                    unkPending = true
-                    unkPendingID = unkID
-                    unkPendingLen = byteLen
+                }
+                if let unkID {
+                    if unkPending {
+                        if fuseUnk {
+                            unkPendingLen += byteLen
+                        } else {
+                            sc.ids.append(unkPendingID); sc.lens.append(unkPendingLen)
+                            unkPendingID = unkID; unkPendingLen = byteLen
+                        }
+                    } else {
+                        unkPending = true
+                        unkPendingID = unkID
+                        unkPendingLen = byteLen
+                    }
                 }
             }
         }
-        if unkPending { addSymbol(ctx, unkPendingID, unkPendingLen) }
+        if unkPending { sc.ids.append(unkPendingID); sc.lens.append(unkPendingLen) }
     }
 
     /// `Word::merge_all`: a min-heap of (rank, position) over adjacent pairs, lowest rank first,
     /// leftmost on ties; stale entries are skipped.
-    private func mergeAll(_ ctx: TokModelContext) {
-        let n = ctx.symID.count
+    private func mergeAll(_ sc: inout TokBPEScratch) {
+        let n = sc.ids.count
         if n < 2 { return }
-        ctx.symPrev.removeAll(keepingCapacity: true)
-        ctx.symNext.removeAll(keepingCapacity: true)
+        sc.prev.removeAll(keepingCapacity: true)
+        sc.next.removeAll(keepingCapacity: true)
         for k in 0..<n {
-            ctx.symPrev.append(Int32(k - 1))
-            ctx.symNext.append(k + 1 < n ? Int32(k + 1) : -1)
+            sc.prev.append(Int32(k - 1))
+            sc.next.append(k + 1 < n ? Int32(k + 1) : -1)
         }
-        ctx.heap.removeAll(keepingCapacity: true)
+        var heap = TokMinHeap(storage: sc.heap)
+        sc.heap = []
         let merges = self.merges
-        ctx.symID.withUnsafeMutableBufferPointer { ids in
-        ctx.symLen.withUnsafeMutableBufferPointer { lens in
-        ctx.symPrev.withUnsafeMutableBufferPointer { prev in
-        ctx.symNext.withUnsafeMutableBufferPointer { next in
-            var heap = TokMinHeap(storage: ctx.heap)
+        @inline(__always) func key(_ a: Int32, _ b: Int32) -> UInt64 {
+            UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+        }
+        sc.ids.withUnsafeMutableBufferPointer { ids in
+        sc.lens.withUnsafeMutableBufferPointer { lens in
+        sc.prev.withUnsafeMutableBufferPointer { prev in
+        sc.next.withUnsafeMutableBufferPointer { next in
             for k in 0..<(n - 1) {
-                if let m = merges.get(UInt64(UInt32(bitPattern: ids[k])) << 32 | UInt64(UInt32(bitPattern: ids[k + 1]))) {
+                if let m = merges.get(key(ids[k], ids[k + 1])) {
                     heap.push((m >> 32) << 32 | UInt64(k))
                 }
             }
@@ -242,8 +298,7 @@ final class TokBPE: TokModel {
                 if lens[pos] == 0 { continue }
                 let nx = Int(next[pos])
                 if nx < 0 { continue }
-                guard let m = merges.get(UInt64(UInt32(bitPattern: ids[pos])) << 32 | UInt64(UInt32(bitPattern: ids[nx]))),
-                      m >> 32 == rank else { continue }
+                guard let m = merges.get(key(ids[pos], ids[nx])), m >> 32 == rank else { continue }
                 let newID = Int32(bitPattern: UInt32(m & 0xFFFF_FFFF))
                 // Merge the right symbol into this one.
                 ids[pos] = newID
@@ -253,16 +308,27 @@ final class TokBPE: TokModel {
                 let nn = Int(next[pos])
                 if nn >= 0 { prev[nn] = Int32(pos) }
                 let pv = Int(prev[pos])
-                if pv >= 0, let m2 = merges.get(UInt64(UInt32(bitPattern: ids[pv])) << 32 | UInt64(UInt32(bitPattern: newID))) {
+                if pv >= 0, let m2 = merges.get(key(ids[pv], newID)) {
                     heap.push((m2 >> 32) << 32 | UInt64(pv))
                 }
-                if nn >= 0, let m3 = merges.get(UInt64(UInt32(bitPattern: newID)) << 32 | UInt64(UInt32(bitPattern: ids[nn]))) {
+                if nn >= 0, let m3 = merges.get(key(newID, ids[nn])) {
                     heap.push((m3 >> 32) << 32 | UInt64(pos))
                 }
             }
-            ctx.heap = heap.storage
         }}}}
+        sc.heap = heap.storage
     }
+}
+
+/// Scratch buffers of one BPE word.
+struct TokBPEScratch {
+    var ids: [Int32] = []
+    var lens: [Int32] = []
+    var prev: [Int32] = []
+    var next: [Int32] = []
+    var heap: [UInt64] = []
+    var key: [UInt32] = []
+    var bytes: [UInt8] = []
 }
 
 /// A binary min-heap of UInt64.
@@ -276,33 +342,43 @@ struct TokMinHeap {
 
     mutating func push(_ v: UInt64) {
         storage.append(v)
-        var i = storage.count - 1
-        while i > 0 {
-            let parent = (i - 1) >> 1
-            if storage[parent] <= v { break }
-            storage[i] = storage[parent]
-            i = parent
+        storage.withUnsafeMutableBufferPointer { h in
+            var i = h.count - 1
+            while i > 0 {
+                let parent = (i - 1) >> 1
+                let pv = h[parent]
+                if pv <= v { break }
+                h[i] = pv
+                i = parent
+            }
+            h[i] = v
         }
-        storage[i] = v
     }
 
     mutating func pop() -> UInt64? {
         guard let last = storage.popLast() else { return nil }
         if storage.isEmpty { return last }
-        let top = storage[0]
-        let n = storage.count
-        var i = 0
-        while true {
-            let l = 2 * i + 1
-            if l >= n { break }
-            let r = l + 1
-            let c = (r < n && storage[r] < storage[l]) ? r : l
-            if storage[c] >= last { break }
-            storage[i] = storage[c]
-            i = c
+        return storage.withUnsafeMutableBufferPointer { h -> UInt64 in
+            let top = h[0]
+            let n = h.count
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                if l >= n { break }
+                let r = l + 1
+                var c = l
+                var cv = h[l]
+                if r < n {
+                    let rv = h[r]
+                    if rv < cv { c = r; cv = rv }
+                }
+                if cv >= last { break }
+                h[i] = cv
+                i = c
+            }
+            h[i] = last
+            return top
         }
-        storage[i] = last
-        return top
     }
 }
 
