@@ -16,10 +16,8 @@ public enum ShippedData {
         throw InputError("", "cannot find neurotop's shipped data folder; set NEUROTOP_DATA to the project's data/ folder")
     }
 
-    /// The model every command opens when none is named.
+    /// The model every command opens when none is named: the built-in demo model.
     public static func defaultModel(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
-        let data = try root(environment: environment)
-        return URL(fileURLWithPath: data).deletingLastPathComponent()
-            .appendingPathComponent("Tests/Fixtures/checkpoints/llama").path
+        (try root(environment: environment) as NSString).appendingPathComponent("models/demo")
     }
 }

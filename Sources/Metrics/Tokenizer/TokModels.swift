@@ -93,8 +93,30 @@ final class TokBPE: TokModel {
     let mergeCount: Int
     /// Every pair of adjacent scalars inside some vocab token (nil with a prefix or suffix). A word
     /// may be cut between two single-character tokens whose pair is not here: no merge can cross.
-    let bigrams: TokPairTable?
+    /// Built on the first long word (only tokenizers without a pre-tokenizer have those).
+    private var bigramTable: TokPairTable?
+    private var bigramsBuilt = false
+    private let bigramLock = NSLock()
     static let segmentAbove = 48
+
+    private func bigrams() -> TokPairTable? {
+        bigramLock.lock()
+        defer { bigramLock.unlock() }
+        if bigramsBuilt { return bigramTable }
+        bigramsBuilt = true
+        guard prefix == nil && suffix == nil else { return nil }
+        var pairs = TokPairTable(capacity: vocab.count * 2)
+        let t = vocab.table
+        for e in 0..<t.count {
+            var prev: UInt32? = nil
+            for c in t.key(e) {
+                if let p = prev { pairs.set(UInt64(p) << 32 | UInt64(c), 1) }
+                prev = c
+            }
+        }
+        bigramTable = pairs
+        return pairs
+    }
 
     struct LoadError: Error { let message: String }
 
@@ -133,21 +155,6 @@ final class TokBPE: TokModel {
         var cids = [Int32](repeating: -1, count: 0x3000)
         for c in 0..<0x3000 { cids[c] = vocab.table.value([UInt32(c)]) ?? -1 }
         charIDs = cids
-        if prefix == nil && suffix == nil {
-            var pairs = TokPairTable(capacity: vocab.count * 2)
-            let t = vocab.table
-            for e in 0..<t.count {
-                let k = t.key(e)
-                var prev: UInt32? = nil
-                for c in k {
-                    if let p = prev { pairs.set(UInt64(p) << 32 | UInt64(c), 1) }
-                    prev = c
-                }
-            }
-            bigrams = pairs
-        } else {
-            bigrams = nil
-        }
     }
 
     @inline(__always) private func charID(_ c: UInt32) -> Int32 {
@@ -166,7 +173,7 @@ final class TokBPE: TokModel {
             out.append(id)
             return
         }
-        if n > Self.segmentAbove, let bigrams {
+        if n > Self.segmentAbove, let bigrams = bigrams() {
             // Long words (no pre-tokenizer): merge the independent segments one by one.
             var start = 0
             var prevID = charID(word[0])

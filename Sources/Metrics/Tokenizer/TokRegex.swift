@@ -979,7 +979,7 @@ struct RParser {
             if inClass { throw error("unsupported octal escape in a class") }
             throw error("unsupported backreference")
         case 0x6B, 0x67:
-            throw error("unsupported escape \\\(Character(Unicode.Scalar(e)!))")
+            throw error("unsupported escape \\\(TokUTF8.string([e]))")
         default:
             if let s = Unicode.Scalar(e), s.properties.isAlphabetic || (e >= 0x30 && e <= 0x39) {
                 throw error("unsupported escape \\\(Character(s))")
