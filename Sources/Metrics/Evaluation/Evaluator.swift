@@ -54,12 +54,33 @@ public final class Evaluator {
     let candidates: [[(tokens: [Int], start: Int)]]
     /// Per question, which candidate is the answer.
     let answerIndex: [Int]
-    /// Sequences per forward.
-    public var batchSize = 64
 
-    public init(model: Transformer, tokenizer: Tokenizer, probes: ProbeSet) throws {
+    /// Which candidates a pass scores: every choice, or only the answers (open accuracy alone).
+    public enum Candidates: Sendable { case all, answers }
+
+    /// One forward's worth of candidates, with the rows whose logits score them and, once
+    /// `cacheResiduals` ran, the residual stream entering every block for the unablated model.
+    final class Chunk {
+        let items: [(question: Int, candidate: Int)]
+        let batch: Batch
+        let rows: [Int]
+        var residuals: [Buffer] = []
+
+        init(items: [(question: Int, candidate: Int)], batch: Batch, rows: [Int]) {
+            self.items = items
+            self.batch = batch
+            self.rows = rows
+        }
+    }
+
+    private var chunks: [Candidates: [Chunk]] = [:]
+    /// Sequences per forward.
+    public let batchSize: Int
+
+    public init(model: Transformer, tokenizer: Tokenizer, probes: ProbeSet, batchSize: Int = 64) throws {
         self.model = model
         self.probes = probes
+        self.batchSize = batchSize
         var candidates: [[(tokens: [Int], start: Int)]] = []
         var answerIndex: [Int] = []
         for question in probes.questions {
@@ -85,26 +106,56 @@ public final class Evaluator {
         self.answerIndex = answerIndex
     }
 
-    /// Every question's result with `ablation` applied.
-    public func evaluate(ablation: Ablation = Ablation()) throws -> ProbeAccuracy {
-        // Flatten every candidate of every question into one work list, in batches.
-        let work = candidates.enumerated().flatMap { question, list in list.indices.map { (question, $0) } }
-        var logProbabilities = candidates.map { Array(repeating: 0.0, count: $0.count) }
-        var greedy = Array(repeating: false, count: candidates.count)
-        let vocab = model.vocabSize
-        for start in stride(from: 0, to: work.count, by: batchSize) {
-            let slice = work[start..<min(start + batchSize, work.count)]
-            let sequences = slice.map { candidates[$0.0][$0.1].tokens }
-            let batch = Batch(sequences)
+    private func chunks(_ which: Candidates) -> [Chunk] {
+        if let made = chunks[which] { return made }
+        let work = candidates.enumerated().flatMap { question, list in
+            which == .all ? list.indices.map { (question, $0) } : [(question, answerIndex[question])]
+        }
+        let made = stride(from: 0, to: work.count, by: batchSize).map { start -> Chunk in
+            let items = Array(work[start..<min(start + batchSize, work.count)])
+            let batch = Batch(items.map { candidates[$0.0][$0.1].tokens })
             var rows: [Int] = []
-            for (item, offset) in zip(slice, batch.offsets) {
+            for (item, offset) in zip(items, batch.offsets) {
                 let candidate = candidates[item.0][item.1]
                 rows += ((offset + candidate.start - 1)..<(offset + candidate.tokens.count - 1))
             }
-            let logits = try model.forward(batch, logits: .rows(rows), ablation: ablation)!
+            return Chunk(items: items, batch: batch, rows: rows)
+        }
+        chunks[which] = made
+        return made
+    }
+
+    /// Keeps the unablated residual stream entering every block, so that an ablation reruns only
+    /// the blocks from the first one it touches (memory: tokens × hidden × blocks floats).
+    public func cacheResiduals(_ which: Candidates = .all) throws {
+        for chunk in chunks(which) where chunk.residuals.isEmpty {
+            var residuals: [Buffer] = []
+            _ = try model.forward(chunk.batch, logits: .none, hooks: Hooks(residual: { _, values, rows, width in
+                let copy = Buffer(count: rows * width)
+                copy.pointer.update(from: values, count: rows * width)
+                residuals.append(copy)
+            }))
+            chunk.residuals = residuals
+        }
+    }
+
+    /// Every question's result with `ablation` applied. With `.answers`, only the open answers are
+    /// scored (multiple-choice results are nil).
+    public func evaluate(ablation: Ablation = Ablation(), candidates which: Candidates = .all) throws -> ProbeAccuracy {
+        var logProbabilities = candidates.map { Array(repeating: 0.0, count: which == .all ? $0.count : 1) }
+        var greedy = Array(repeating: false, count: candidates.count)
+        let vocab = model.vocabSize
+        let first = ablation.firstBlock ?? model.blockCount
+        for chunk in chunks(which) {
+            let logits: Buffer
+            if first < chunk.residuals.count {
+                logits = try model.forward(chunk.batch, from: first, residual: chunk.residuals[first], logits: .rows(chunk.rows), ablation: ablation)!
+            } else {
+                logits = try model.forward(chunk.batch, logits: .rows(chunk.rows), ablation: ablation)!
+            }
             var row = 0
-            for item in slice {
-                let candidate = candidates[item.0][item.1]
+            for (question, index) in chunk.items {
+                let candidate = candidates[question][index]
                 var total = 0.0
                 var allTop = true
                 for token in candidate.tokens[candidate.start...] {
@@ -115,16 +166,15 @@ public final class Evaluator {
                     allTop = allTop && best == token
                     row += 1
                 }
-                logProbabilities[item.0][item.1] = total
-                if item.1 == answerIndex[item.0] { greedy[item.0] = allTop }
+                logProbabilities[question][which == .all ? index : 0] = total
+                if index == answerIndex[question] { greedy[question] = allTop }
             }
         }
         let results = probes.questions.indices.map { q -> QuestionResult in
             let scores = logProbabilities[q]
             let best = scores.indices.max { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) } ?? 0
-            return QuestionResult(logProbabilities: scores,
-                                  multipleChoiceCorrect: probes.questions[q].choices == nil ? nil : best == answerIndex[q],
-                                  openCorrect: greedy[q])
+            let multipleChoice = which == .all && probes.questions[q].choices != nil ? best == answerIndex[q] : nil
+            return QuestionResult(logProbabilities: scores, multipleChoiceCorrect: multipleChoice, openCorrect: greedy[q])
         }
         return ProbeAccuracy(probes: probes, results: results)
     }

@@ -1,17 +1,9 @@
 import Foundation
 
-/// Reusable per-call state for the models: BPE scratch buffers and the word cache.
-final class TokModelContext {
-    private var scratch = TokBPEScratch()
-    var key: [UInt32] = []
-
-    func takeScratch() -> TokBPEScratch {
-        let s = scratch
-        scratch = TokBPEScratch()
-        return s
-    }
-
-    func giveBack(_ s: TokBPEScratch) { scratch = s }
+/// Reusable per-call state for the models: BPE scratch buffers and the word cache. A value that
+/// one `encode` owns while it runs (passed `inout`: no locking or exclusivity checks per word).
+struct TokModelState {
+    var scratch = TokBPEScratch()
 
     // Word cache: piece scalars -> a span of `cacheIDs`.
     var cache = TokSeqTable(capacity: 4096)
@@ -31,7 +23,7 @@ final class TokModelContext {
         return true
     }
 
-    func store(_ word: UnsafeBufferPointer<UInt32>, _ ids: ArraySlice<Int32>) {
+    mutating func store(_ word: UnsafeBufferPointer<UInt32>, _ ids: ArraySlice<Int32>) {
         guard word.count <= Self.maxCachedWordLength else { return }
         if cache.count >= Self.maxCacheEntries {
             cache.removeAll()
@@ -47,7 +39,7 @@ final class TokModelContext {
 /// A tokenization model: turns one pre-token into ids.
 protocol TokModel: AnyObject {
     /// Appends the ids of one pre-token.
-    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ ctx: TokModelContext, _ out: inout [Int32])
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ state: inout TokModelState, _ out: inout [Int32])
     func id(of token: [UInt32]) -> Int?
     /// The vocab string of an id.
     func token(_ id: Int) -> String?
@@ -90,7 +82,6 @@ final class TokBPE: TokModel {
     let ignoreMerges: Bool
     let byteIDs: [Int32]              // id of "<0xNN>" or -1
     let charIDs: [Int32]              // id of each single scalar < 0x3000 (no prefix/suffix), or -1
-    let mergeCount: Int
     /// Every pair of adjacent scalars inside some vocab token (nil with a prefix or suffix). A word
     /// may be cut between two single-character tokens whose pair is not here: no merge can cross.
     /// Built on the first long word (only tokenizers without a pre-tokenizer have those).
@@ -139,7 +130,6 @@ final class TokBPE: TokModel {
                       UInt64(rank) << 32 | UInt64(UInt32(bitPattern: inew)))
         }
         self.merges = table
-        mergeCount = merges.count
         unkID = unkToken.flatMap { vocab.id(TokUTF8.scalars($0)) }
         self.prefix = prefixScalars
         self.suffix = suffix.map { TokUTF8.scalars($0) }
@@ -166,7 +156,7 @@ final class TokBPE: TokModel {
     func id(of token: [UInt32]) -> Int? { vocab.id(token).map(Int.init) }
     func token(_ id: Int) -> String? { id >= 0 && id < vocab.strings.count ? vocab.strings[id] : nil }
 
-    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ ctx: TokModelContext, _ out: inout [Int32]) {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ state: inout TokModelState, _ out: inout [Int32]) {
         let n = word.count
         guard n > 0, let base = word.baseAddress else { return }
         if ignoreMerges, let id = vocab.table.value(base, n) {
@@ -180,35 +170,32 @@ final class TokBPE: TokModel {
             for i in 1..<n {
                 let id = charID(word[i])
                 if id >= 0 && prevID >= 0 && bigrams.get(UInt64(word[i - 1]) << 32 | UInt64(word[i])) == nil {
-                    tokenizeSegment(UnsafeBufferPointer(rebasing: word[start..<i]), ctx, &out)
+                    tokenizeSegment(UnsafeBufferPointer(rebasing: word[start..<i]), &state, &out)
                     start = i
                 }
                 prevID = id
             }
-            tokenizeSegment(UnsafeBufferPointer(rebasing: word[start..<n]), ctx, &out)
+            tokenizeSegment(UnsafeBufferPointer(rebasing: word[start..<n]), &state, &out)
             return
         }
-        tokenizeSegment(word, ctx, &out)
+        tokenizeSegment(word, &state, &out)
     }
 
     /// BPE of a word (or of an independent segment of one), through the cache.
-    private func tokenizeSegment(_ word: UnsafeBufferPointer<UInt32>, _ ctx: TokModelContext, _ out: inout [Int32]) {
+    private func tokenizeSegment(_ word: UnsafeBufferPointer<UInt32>, _ state: inout TokModelState, _ out: inout [Int32]) {
         let n = word.count
         guard n > 0, let base = word.baseAddress else { return }
-        if ctx.cached(base, n, into: &out) { return }
+        if state.cached(base, n, into: &out) { return }
         let before = out.count
-        // The scratch buffers move into locals while in use (no exclusivity checks, no copies).
-        var sc = ctx.takeScratch()
-        buildSymbols(word, &sc)
-        mergeAll(&sc)
-        let count = sc.ids.count
-        sc.ids.withUnsafeBufferPointer { ids in
-            sc.lens.withUnsafeBufferPointer { lens in
+        buildSymbols(word, &state.scratch)
+        mergeAll(&state.scratch)
+        let count = state.scratch.ids.count
+        state.scratch.ids.withUnsafeBufferPointer { ids in
+            state.scratch.lens.withUnsafeBufferPointer { lens in
                 for k in 0..<count where lens[k] != 0 { out.append(ids[k]) }
             }
         }
-        ctx.giveBack(sc)
-        ctx.store(word, out[before...])
+        state.store(word, out[before...])
     }
 
     /// `BPE::merge_word` before merging: one symbol per character (or its byte-fallback tokens,
@@ -405,7 +392,7 @@ final class TokWordLevel: TokModel {
     func id(of token: [UInt32]) -> Int? { vocab.id(token).map(Int.init) }
     func token(_ id: Int) -> String? { id >= 0 && id < vocab.strings.count ? vocab.strings[id] : nil }
 
-    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ ctx: TokModelContext, _ out: inout [Int32]) {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ state: inout TokModelState, _ out: inout [Int32]) {
         if let id = vocab.table.value(word.baseAddress, word.count) {
             out.append(id)
         } else if let unkID {
@@ -434,7 +421,7 @@ final class TokWordPiece: TokModel {
     func id(of token: [UInt32]) -> Int? { vocab.id(token).map(Int.init) }
     func token(_ id: Int) -> String? { id >= 0 && id < vocab.strings.count ? vocab.strings[id] : nil }
 
-    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ ctx: TokModelContext, _ out: inout [Int32]) {
+    func tokenize(_ word: UnsafeBufferPointer<UInt32>, _ state: inout TokModelState, _ out: inout [Int32]) {
         let n = word.count
         if n > maxChars {
             if let unkID { out.append(unkID) }
@@ -446,10 +433,10 @@ final class TokWordPiece: TokModel {
             var end = n
             var found: Int32 = -1
             while start < end {
-                ctx.key.removeAll(keepingCapacity: true)
-                if start > 0 { ctx.key.append(contentsOf: prefix) }
-                ctx.key.append(contentsOf: word[start..<end])
-                if let id = vocab.table.value(ctx.key) { found = id; break }
+                state.scratch.key.removeAll(keepingCapacity: true)
+                if start > 0 { state.scratch.key.append(contentsOf: prefix) }
+                state.scratch.key.append(contentsOf: word[start..<end])
+                if let id = vocab.table.value(state.scratch.key) { found = id; break }
                 end -= 1
             }
             if found < 0 {

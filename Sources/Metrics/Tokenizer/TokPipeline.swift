@@ -2,12 +2,12 @@ import Foundation
 
 /// A run of the text being tokenized: `text[start..<end]`, or an added token already matched.
 struct TokPiece {
-    var start: Int32
-    var end: Int32
+    var start: Int
+    var end: Int
     var added: Int32   // the added token's id, or -1
     var first: Bool    // begins at offset 0 of the original input (Metaspace prepend_scheme "first")
 
-    var count: Int { Int(end - start) }
+    var count: Int { end - start }
 }
 
 /// The text between stages: scalars plus the pieces that refer to them (pieces may overlap).
@@ -417,9 +417,9 @@ indirect enum TokPreTokenizer {
         p.text.withUnsafeBufferPointer { tb in
             for piece in p.pieces {
                 if piece.added >= 0 { out.append(piece); continue }
-                let s = UnsafeBufferPointer(rebasing: tb[Int(piece.start)..<Int(piece.end)])
+                let s = UnsafeBufferPointer(rebasing: tb[piece.start..<piece.end])
                 for (a, b) in f(s) where b > a {
-                    out.append(TokPiece(start: piece.start + Int32(a), end: piece.start + Int32(b), added: -1,
+                    out.append(TokPiece(start: piece.start + a, end: piece.start + b, added: -1,
                                         first: piece.first && a == 0))
                 }
             }
@@ -435,19 +435,19 @@ indirect enum TokPreTokenizer {
             for piece in p.pieces {
                 if piece.added >= 0 { out.append(piece); continue }
                 let base = piece.start
-                let s = UnsafeBufferPointer(rebasing: tb[Int(piece.start)..<Int(piece.end)])
+                let s = UnsafeBufferPointer(rebasing: tb[piece.start..<piece.end])
                 var prev = 0
                 re.findAll(s) { a, b in
                     if prev < a {
-                        out.append(TokPiece(start: base + Int32(prev), end: base + Int32(a), added: -1, first: piece.first && prev == 0))
+                        out.append(TokPiece(start: base + prev, end: base + a, added: -1, first: piece.first && prev == 0))
                     }
                     if b > a {
-                        out.append(TokPiece(start: base + Int32(a), end: base + Int32(b), added: -1, first: piece.first && a == 0))
+                        out.append(TokPiece(start: base + a, end: base + b, added: -1, first: piece.first && a == 0))
                     }
                     prev = b
                 }
                 if prev < s.count {
-                    out.append(TokPiece(start: base + Int32(prev), end: piece.end, added: -1, first: piece.first && prev == 0))
+                    out.append(TokPiece(start: base + prev, end: piece.end, added: -1, first: piece.first && prev == 0))
                 }
             }
         }
@@ -462,11 +462,11 @@ indirect enum TokPreTokenizer {
             var pieces: [TokPiece] = []
             pieces.reserveCapacity(p.pieces.count)
             for piece in p.pieces {
-                let start = Int32(text.count)
-                let needs = piece.added < 0 && p.text[Int(piece.start)] != 0x20
+                let start = text.count
+                let needs = piece.added < 0 && p.text[piece.start] != 0x20
                 if needs { text.append(0x20) }
-                text.append(contentsOf: p.text[Int(piece.start)..<Int(piece.end)])
-                pieces.append(TokPiece(start: start, end: Int32(text.count), added: piece.added, first: piece.first))
+                text.append(contentsOf: p.text[piece.start..<piece.end])
+                pieces.append(TokPiece(start: start, end: text.count, added: piece.added, first: piece.first))
             }
             p = TokPieces(text: text, pieces: pieces)
         }
@@ -480,11 +480,11 @@ indirect enum TokPreTokenizer {
         table.withUnsafeBufferPointer { tab in
             p.text.withUnsafeBufferPointer { tb in
                 for piece in p.pieces {
-                    let start = Int32(text.count)
+                    let start = text.count
                     if piece.added >= 0 {
-                        text.append(contentsOf: tb[Int(piece.start)..<Int(piece.end)])
+                        text.append(contentsOf: tb[piece.start..<piece.end])
                     } else {
-                        for k in Int(piece.start)..<Int(piece.end) {
+                        for k in piece.start..<piece.end {
                             let c = tb[k]
                             if c < 0x80 {
                                 text.append(tab[Int(c)])
@@ -503,7 +503,7 @@ indirect enum TokPreTokenizer {
                             }
                         }
                     }
-                    pieces.append(TokPiece(start: start, end: Int32(text.count), added: piece.added, first: piece.first))
+                    pieces.append(TokPiece(start: start, end: text.count, added: piece.added, first: piece.first))
                 }
             }
         }
@@ -516,13 +516,13 @@ indirect enum TokPreTokenizer {
         var pieces: [TokPiece] = []
         pieces.reserveCapacity(p.pieces.count)
         for piece in p.pieces {
-            let start = Int32(text.count)
+            let start = text.count
             if piece.added >= 0 {
-                text.append(contentsOf: p.text[Int(piece.start)..<Int(piece.end)])
-                pieces.append(TokPiece(start: start, end: Int32(text.count), added: piece.added, first: piece.first))
+                text.append(contentsOf: p.text[piece.start..<piece.end])
+                pieces.append(TokPiece(start: start, end: text.count, added: piece.added, first: piece.first))
                 continue
             }
-            let firstScalar = p.text[Int(piece.start)]
+            let firstScalar = p.text[piece.start]
             let startsWithReplacement = firstScalar == replacement || (firstScalar == 0x20)
             var prepend = false
             switch scheme {
@@ -531,11 +531,11 @@ indirect enum TokPreTokenizer {
             case .never: prepend = false
             }
             if prepend { text.append(replacement) }
-            for k in Int(piece.start)..<Int(piece.end) {
+            for k in piece.start..<piece.end {
                 let c = p.text[k]
                 text.append(c == 0x20 ? replacement : c)
             }
-            pieces.append(TokPiece(start: start, end: Int32(text.count), added: -1, first: piece.first))
+            pieces.append(TokPiece(start: start, end: text.count, added: -1, first: piece.first))
         }
         p = TokPieces(text: text, pieces: pieces)
         if split {

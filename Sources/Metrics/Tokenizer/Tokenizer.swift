@@ -1,8 +1,18 @@
 import Foundation
 
 /// A Hugging Face `tokenizer.json` tokenizer, encoding and decoding exactly as the `tokenizers`
-/// library does (added tokens, normalizer, pre-tokenizer, BPE / WordPiece / WordLevel model,
-/// post-processor, decoder). Safe to use from several threads.
+/// library (0.23) does. Safe to use from several threads.
+///
+/// Supported: added tokens (special, lstrip, rstrip, single_word, normalized); normalizers
+/// Sequence, Prepend, Replace, NFC/NFD/NFKC/NFKD, Lowercase, Strip, StripAccents, BertNormalizer,
+/// ByteLevel; pre-tokenizers Sequence, ByteLevel, Split (all behaviors, invert), Metaspace,
+/// Whitespace, WhitespaceSplit, Digits, Punctuation, BertPreTokenizer, CharDelimiterSplit; models
+/// BPE (all options; dropout ignored), WordPiece, WordLevel; post-processors TemplateProcessing,
+/// RobertaProcessing, BertProcessing, ByteLevel, Sequence; decoders ByteLevel, Metaspace, Replace,
+/// ByteFallback, Fuse, Strip, WordPiece, BPEDecoder, Sequence. Regexes run on `TokRegex`, which
+/// follows Oniguruma (the library's regex engine) down to its Unicode 16.0 tables.
+/// Refused with an `InputError`: Unigram models, the Precompiled normalizer, UnicodeScripts, CTC,
+/// and regex features outside that subset. `truncation` and `padding` are not applied.
 public final class Tokenizer: @unchecked Sendable {
     let model: TokModel
     let added: TokAddedVocab
@@ -16,7 +26,7 @@ public final class Tokenizer: @unchecked Sendable {
     public let kind: String
 
     private let lock = NSLock()
-    private var spareContexts: [TokModelContext] = []
+    private var spareStates: [TokModelState] = []
 
     init(model: TokModel, added: TokAddedVocab, normalizer: TokNormalizer?, preTokenizer: TokPreTokenizer?,
          postProcessor: TokPostProcessor, decoder: TokDecoder?, kind: String) {
@@ -84,23 +94,23 @@ public final class Tokenizer: @unchecked Sendable {
         return (r.ids, tokens)
     }
 
-    private func withContext<R>(_ body: (TokModelContext) -> R) -> R {
+    /// Runs `body` with a model state (word cache and scratch) that no other call uses meanwhile.
+    private func withState<R>(_ body: (inout TokModelState) -> R) -> R {
         lock.lock()
-        let ctx = spareContexts.popLast() ?? TokModelContext()
+        var state = spareStates.popLast() ?? TokModelState()
         lock.unlock()
-        defer {
-            lock.lock()
-            if spareContexts.count < 4 { spareContexts.append(ctx) }
-            lock.unlock()
-        }
-        return body(ctx)
+        let r = body(&state)
+        lock.lock()
+        if spareStates.count < 4 { spareStates.append(state) }
+        lock.unlock()
+        return r
     }
 
     /// The pieces the model sees: the text after the added-token split, the normalizer and the
     /// pre-tokenizer (added tokens appear as their matched text). For showing how text is cut.
     public func preTokenize(_ text: String) -> [String] {
         let stage = piecesOf(text)
-        return stage.pieces.map { TokUTF8.string(stage.text[Int($0.start)..<Int($0.end)]) }
+        return stage.pieces.map { TokUTF8.string(stage.text[$0.start..<$0.end]) }
     }
 
     func encodeInternal(_ text: String, addSpecialTokens: Bool, wantTokens: Bool) -> (ids: [Int], overrides: [Int: String]) {
@@ -109,15 +119,15 @@ public final class Tokenizer: @unchecked Sendable {
         var ids32: [Int32] = []
         ids32.reserveCapacity(stage.text.count / 3 + 8)
         var overrides: [Int: String] = [:]
-        withContext { ctx in
+        withState { state in
             stage.text.withUnsafeBufferPointer { tb in
                 for piece in stage.pieces {
-                    let s = UnsafeBufferPointer(rebasing: tb[Int(piece.start)..<Int(piece.end)])
+                    let s = UnsafeBufferPointer(rebasing: tb[piece.start..<piece.end])
                     if piece.added >= 0 {
                         if wantTokens { overrides[ids32.count] = TokUTF8.string(s) }
                         ids32.append(piece.added)
                     } else {
-                        model.tokenize(s, ctx, &ids32)
+                        model.tokenize(s, &state, &ids32)
                     }
                 }
             }
@@ -137,12 +147,12 @@ public final class Tokenizer: @unchecked Sendable {
             stage.text = scalars
         } else if added.rawTrie.isEmpty {
             stage.text = scalars
-            stage.pieces = [TokPiece(start: 0, end: Int32(scalars.count), added: -1, first: true)]
+            stage.pieces = [TokPiece(start: 0, end: scalars.count, added: -1, first: true)]
         } else {
             let spans = scalars.withUnsafeBufferPointer { added.split($0, added.rawTrie) }
             stage.text = scalars
             for (a, b, id) in spans where b > a {
-                stage.pieces.append(TokPiece(start: Int32(a), end: Int32(b), added: id, first: a == 0))
+                stage.pieces.append(TokPiece(start: a, end: b, added: id, first: a == 0))
             }
         }
         // 2. Normalize each remaining piece, then match the normalized added tokens in it.
@@ -150,23 +160,23 @@ public final class Tokenizer: @unchecked Sendable {
             var next = TokPieces()
             next.text.reserveCapacity(stage.text.count + 16)
             for piece in stage.pieces {
-                let slice = Array(stage.text[Int(piece.start)..<Int(piece.end)])
-                let base = Int32(next.text.count)
+                let slice = Array(stage.text[piece.start..<piece.end])
+                let base = next.text.count
                 if piece.added >= 0 {
                     next.text.append(contentsOf: slice)
-                    next.pieces.append(TokPiece(start: base, end: base + Int32(slice.count), added: piece.added, first: piece.first))
+                    next.pieces.append(TokPiece(start: base, end: base + slice.count, added: piece.added, first: piece.first))
                     continue
                 }
                 let norm = normalizer?.apply(slice) ?? slice
                 next.text.append(contentsOf: norm)
                 if added.normalizedTrie.isEmpty {
                     if !norm.isEmpty {
-                        next.pieces.append(TokPiece(start: base, end: base + Int32(norm.count), added: -1, first: piece.first))
+                        next.pieces.append(TokPiece(start: base, end: base + norm.count, added: -1, first: piece.first))
                     }
                 } else {
                     let spans = norm.withUnsafeBufferPointer { added.split($0, added.normalizedTrie) }
                     for (a, b, id) in spans where b > a {
-                        next.pieces.append(TokPiece(start: base + Int32(a), end: base + Int32(b), added: id, first: piece.first && a == 0))
+                        next.pieces.append(TokPiece(start: base + a, end: base + b, added: id, first: piece.first && a == 0))
                     }
                 }
             }
@@ -283,10 +293,9 @@ enum TokLoader {
             }
         }
         let added = TokAddedVocab(list, model: model, normalizer: normalizer)
-        let post2 = try resolveTemplate(post, added: added, model: model)
         let kind = describe(modelKind: modelKind, model: model, normalizer: normalizer, preTokenizer: preTokenizer)
         return Tokenizer(model: model, added: added, normalizer: normalizer, preTokenizer: preTokenizer,
-                         postProcessor: post2, decoder: decoder, kind: kind)
+                         postProcessor: post, decoder: decoder, kind: kind)
     }
 
     /// Runs `f` on a component that may be absent or null.
@@ -568,8 +577,6 @@ enum TokLoader {
         }
         return .template(pieces)
     }
-
-    static func resolveTemplate(_ p: TokPostProcessor, added: TokAddedVocab, model: TokModel) throws -> TokPostProcessor { p }
 
     // MARK: Decoders
 

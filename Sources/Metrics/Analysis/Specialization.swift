@@ -1,0 +1,159 @@
+import Foundation
+
+/// How a question's coefficients are pooled over its tokens (METHODS.md, method 1, step 1).
+public enum Pooling: String, Sendable {
+    /// The mean of |m| over the prompt's own tokens (the default).
+    case mean
+    /// |m| at the prompt's last token.
+    case last
+}
+
+/// p_li(q) for every question q and neuron (l, i): `[questions, blocks × F]`, row-major.
+public struct PooledCoefficients: Sendable {
+    public let questions: Int
+    public let neurons: Int
+    public let values: [Float]
+
+    public init(questions: Int, neurons: Int, values: [Float]) {
+        precondition(values.count == questions * neurons)
+        self.questions = questions
+        self.neurons = neurons
+        self.values = values
+    }
+
+    /// Runs every prompt through the model and pools |m| over the prompt's own tokens (special
+    /// tokens the tokenizer adds, such as BOS, are run but not pooled).
+    public static func compute(model: Transformer, tokenizer: Tokenizer, probes: ProbeSet, pooling: Pooling = .mean,
+                               batchSize: Int = 64) throws -> PooledCoefficients {
+        let f = model.mlpWidth, neurons = model.blockCount * f
+        var values = [Float](repeating: 0, count: probes.questions.count * neurons)
+        let prompts = probes.questions.map { question -> (tokens: [Int], first: Int) in
+            let tokens = tokenizer.encode(question.prompt)
+            let own = tokenizer.encode(question.prompt, addSpecialTokens: false).count
+            return (tokens, max(0, tokens.count - own))
+        }
+        for start in stride(from: 0, to: prompts.count, by: batchSize) {
+            let range = start..<min(start + batchSize, prompts.count)
+            let batch = Batch(range.map { prompts[$0].tokens })
+            let hooks = Hooks(coefficients: { block, coefficients, _, width in
+                for (q, offset) in zip(range, batch.offsets) {
+                    let (tokens, first) = prompts[q]
+                    let pooled = pooling == .mean ? Array(first..<tokens.count) : [tokens.count - 1]
+                    let scale = 1 / Float(pooled.count)
+                    let target = q * neurons + block * width
+                    for position in pooled {
+                        let row = coefficients + (offset + position) * width
+                        for i in 0..<width { values[target + i] += abs(row[i]) * scale }
+                    }
+                }
+            })
+            _ = try model.forward(batch, logits: .none, hooks: hooks)
+        }
+        return PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: values)
+    }
+}
+
+/// Method 1 (Hong et al., 2025): each neuron's association Δ(c) with each concept, the concepts'
+/// knowledge vectors, and each neuron's knowledge focus and specialization.
+public struct Specialization: Sendable {
+    public let concepts: [String]
+    public let categories: [String]
+    /// The category of each concept, as an index into `categories`.
+    public let conceptCategory: [Int]
+    public let blocks: Int
+    public let width: Int
+    /// Δ_li(c): `[concepts, blocks × F]`, row-major.
+    public let delta: [Float]
+
+    public var neurons: Int { blocks * width }
+
+    /// Δ_li(c) = mean of p over c's questions − mean of p over every other concept's questions.
+    public init(pooled: PooledCoefficients, probes: ProbeSet, blocks: Int, width: Int) {
+        let n = pooled.neurons
+        concepts = probes.concepts
+        categories = probes.categories
+        conceptCategory = probes.concepts.map { probes.categories.firstIndex(of: probes.category(of: $0)) ?? 0 }
+        self.blocks = blocks
+        self.width = width
+        var total = [Double](repeating: 0, count: n)
+        var sums = [[Double]](repeating: [Double](repeating: 0, count: n), count: concepts.count)
+        var counts = [Int](repeating: 0, count: concepts.count)
+        let conceptIndex = Dictionary(uniqueKeysWithValues: concepts.enumerated().map { ($1, $0) })
+        for (q, question) in probes.questions.enumerated() {
+            let c = conceptIndex[question.concept]!
+            counts[c] += 1
+            let row = q * n
+            for i in 0..<n {
+                let value = Double(pooled.values[row + i])
+                sums[c][i] += value
+                total[i] += value
+            }
+        }
+        let questions = probes.questions.count
+        var delta = [Float](repeating: 0, count: concepts.count * n)
+        for c in concepts.indices {
+            let others = questions - counts[c]
+            for i in 0..<n {
+                let inside = sums[c][i] / Double(max(counts[c], 1))
+                let outside = others > 0 ? (total[i] - sums[c][i]) / Double(others) : 0
+                delta[c * n + i] = Float(inside - outside)
+            }
+        }
+        self.delta = delta
+    }
+
+    public func delta(concept: Int, neuron: NeuronID) -> Float { delta[concept * neurons + neuron.block * width + neuron.neuron] }
+
+    /// K_c(r): the ceil(r · L · F) neurons with the largest Δ(c), across all blocks together.
+    public func knowledgeNeurons(concept c: Int, ratio: Double) -> [NeuronID] {
+        let count = min(neurons, Int((ratio * Double(neurons)).rounded(.up)))
+        let row = c * neurons
+        let order = (0..<neurons).sorted { delta[row + $0] > delta[row + $1] || (delta[row + $0] == delta[row + $1] && $0 < $1) }
+        return order.prefix(count).map { NeuronID(block: $0 / width, neuron: $0 % width) }
+    }
+
+    /// A neuron's knowledge focus: π(c) ∝ max(Δ(c), 0), the shares per concept and per category,
+    /// and s = 1 − H(π)/log C (0 when no concept has a positive Δ).
+    public struct Focus: Sendable {
+        public let conceptShares: [(concept: Int, share: Double)]
+        public let categoryShares: [(category: Int, share: Double)]
+        public let specialization: Double
+    }
+
+    public func focus(_ neuron: NeuronID) -> Focus {
+        let index = neuron.block * width + neuron.neuron
+        let positive = concepts.indices.map { Double(max(delta[$0 * neurons + index], 0)) }
+        let total = positive.reduce(0, +)
+        guard total > 0 else { return Focus(conceptShares: [], categoryShares: [], specialization: 0) }
+        let shares = positive.map { $0 / total }
+        var categoryShares = [Double](repeating: 0, count: categories.count)
+        for (c, share) in shares.enumerated() { categoryShares[conceptCategory[c]] += share }
+        return Focus(
+            conceptShares: shares.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.map { ($0.offset, $0.element) },
+            categoryShares: categoryShares.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.map { ($0.offset, $0.element) },
+            specialization: Self.specialization(shares))
+    }
+
+    /// s for every neuron, `[blocks × F]`.
+    public var specializations: [Double] {
+        (0..<neurons).map { index in
+            let positive = concepts.indices.map { Double(max(delta[$0 * neurons + index], 0)) }
+            let total = positive.reduce(0, +)
+            return total > 0 ? Self.specialization(positive.map { $0 / total }) : 0
+        }
+    }
+
+    static func specialization(_ shares: [Double]) -> Double {
+        guard shares.count > 1 else { return 0 }
+        let entropy = shares.reduce(0.0) { $1 > 0 ? $0 - $1 * log($1) : $0 }
+        return 1 - entropy / log(Double(shares.count))
+    }
+
+    /// The layer summary: mean s of the block's `top` neurons with the largest max_c Δ(c).
+    public func layerSpecialization(block: Int, top: Int = 100, specializations: [Double]) -> Double {
+        let indices = (0..<width).map { block * width + $0 }
+        let strength = indices.map { index in concepts.indices.map { delta[$0 * neurons + index] }.max() ?? 0 }
+        let chosen = indices.indices.sorted { strength[$0] > strength[$1] || (strength[$0] == strength[$1] && $0 < $1) }.prefix(top)
+        return chosen.reduce(0.0) { $0 + specializations[indices[$1]] } / Double(max(chosen.count, 1))
+    }
+}
