@@ -68,6 +68,24 @@ public final class Transformer {
     public var hiddenSize: Int { config.hiddenSize }
     public var vocabSize: Int { config.vocabSize }
 
+    /// The values of a weight as float32 (in place for F32 checkpoints, widened otherwise).
+    public func weightValues(_ name: String) -> Buffer { weights.load(name) }
+
+    /// Elements of a tensor the model reads.
+    public func weightElementCount(_ name: String) -> Int {
+        architecture.expectedShapes.first { $0.0 == name }.map { $0.1.reduce(1, *) } ?? 0
+    }
+
+    /// The matrices holding a block's neurons: the up/gate (or GPT-2's c_fc) rows and the value
+    /// vectors, and whether neuron i is row i of the stored matrix (else column i).
+    public func neuronMatrices(block: Int) -> [(name: String, neuronIsRow: Bool)] {
+        let description = architecture.blocks[block]
+        let inputs = [description.gate, description.up].compactMap { $0 }
+        // outIn stores [out, in]: the input projections' neuron is a row, the value vector a column.
+        let rowFirst = architecture.layout == .outIn
+        return inputs.map { ($0.weight, rowFirst) } + [(description.down.weight, !rowFirst)]
+    }
+
     /// The names of the 2-D weights of every block, as stored in the checkpoint, block by block.
     public var blockWeightNames: [[String]] { architecture.blocks.map { $0.linears.map(\.weight) } }
 

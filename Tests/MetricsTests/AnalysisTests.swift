@@ -1,0 +1,83 @@
+import Foundation
+import Metrics
+import Testing
+
+/// Methods 1 and 2 against an independent torch implementation in the fixture script.
+@Suite struct AnalysisAgainstTorch {
+    struct Setup {
+        let model: Transformer
+        let tokenizer: Tokenizer
+        let reference: [String: Any]
+        let values: SafetensorsFile
+
+        init(_ name: String) throws {
+            let checkpoint = try Checkpoint(folder: Fixtures.url("checkpoints/\(name)").path)
+            model = try Transformer(checkpoint: checkpoint)
+            tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+            let data = try Data(contentsOf: Fixtures.url("checkpoints/\(name)/analysis.json"))
+            reference = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
+            values = try SafetensorsFile(path: Fixtures.url("checkpoints/\(name)/analysis.safetensors").path)
+        }
+    }
+
+    func expectClose(_ a: Double, _ b: Double, _ what: String) {
+        #expect(abs(a - b) <= 1e-4 * max(abs(b), 1e-3), "\(what): \(a) vs \(b)")
+    }
+
+    @Test(arguments: ["llama", "gpt2"])
+    func specializationAssociationsAndFocus(_ name: String) throws {
+        let setup = try Setup(name)
+        let probes = try ProbeSet.load(path: Fixtures.url(try #require(setup.reference["probes"] as? String)).path)
+        let pooled = try PooledCoefficients.compute(model: setup.model, tokenizer: setup.tokenizer, probes: probes)
+        let specialization = Specialization(pooled: pooled, probes: probes, blocks: setup.model.blockCount, width: setup.model.mlpWidth)
+        #expect(specialization.concepts == setup.reference["concepts"] as? [String])
+        let delta = try setup.values.floats(#require(setup.values.tensors["delta"]))
+        #expect(delta.count == specialization.delta.count)
+        var worst = 0.0
+        let scale = Double(delta.map { abs($0) }.max() ?? 1)
+        for (a, b) in zip(specialization.delta, delta) { worst = max(worst, Double(abs(a - b))) }
+        #expect(worst <= 1e-4 * scale, "Δ differs by \(worst) (largest |Δ| \(scale))")
+        let s = try setup.values.floats(#require(setup.values.tensors["specialization"]))
+        for (i, (a, b)) in zip(specialization.specializations, s).enumerated() where abs(a - Double(b)) > 1e-4 * max(Double(b), 1e-2) {
+            Issue.record("s of neuron \(i): \(a) vs \(b)")
+            break
+        }
+    }
+
+    @Test(arguments: ["llama", "gpt2"])
+    func activationDensitySimilarityAndDomainMatrix(_ name: String) throws {
+        let setup = try Setup(name)
+        let corpus = try DomainCorpus.load(folder: Fixtures.url("domains").path)
+        var options = ActivationPatterns.Options()
+        options.samples = try #require(setup.reference["samples"] as? Int)
+        let patterns = try ActivationPatterns(model: setup.model, tokenizer: setup.tokenizer, corpus: corpus, options: options)
+        #expect(patterns.domains == setup.reference["domains"] as? [String])
+        for _ in 0..<patterns.stepCount { try patterns.step() }
+
+        let density = patterns.density()
+        #expect(density.weights == setup.reference["weights"] as? [Int])
+        let activated = try #require(setup.reference["activated"] as? [[Int]])
+        for (block, (ours, theirs)) in zip(density.activated, activated).enumerated() {
+            for (a, b) in zip(ours, theirs) { expectClose(Double(a), Double(b), "activated weights in block \(block)") }
+        }
+
+        let similarity = patterns.similarity()
+        let expected = try #require(setup.reference["similarity"] as? [String: [String: Any]])
+        for (block, perPair) in similarity.enumerated() {
+            for pair in patterns.pairs {
+                let key = "\(block)|\(patterns.domains[pair.a])|\(patterns.domains[pair.b])"
+                let theirs = try #require(expected[key], "no reference for \(key)")
+                let ours = try #require(perPair[pair])
+                #expect(ours.count == theirs["n"] as? Int)
+                for (label, value) in [("mean", ours.mean), ("min", ours.minimum), ("q1", ours.lowerQuartile),
+                                       ("median", ours.median), ("q3", ours.upperQuartile), ("max", ours.maximum)] {
+                    expectClose(value, try #require(theirs[label] as? Double), "\(key) \(label)")
+                }
+            }
+        }
+        let matrix = try #require(setup.reference["matrix"] as? [[Double]])
+        for (a, row) in patterns.domainMatrix().enumerated() {
+            for (b, value) in row.enumerated() { expectClose(value, matrix[a][b], "domain matrix \(a),\(b)") }
+        }
+    }
+}
