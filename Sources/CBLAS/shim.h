@@ -7,10 +7,11 @@
 static inline void neurotop_blas_set_threads(int n) { openblas_set_num_threads(n); }
 static inline int neurotop_blas_threads(void) { return openblas_get_num_threads(); }
 
-/* The numeric passes allocate and free large activation buffers many times a second: keep freed
-   memory in the heap rather than returning it to the kernel, which would refault every page. */
+/* The numeric passes allocate and free activation buffers many times a second: keep freed
+   buffers up to 16 MB in the heap (up to 256 MB of them) rather than returning them to the kernel,
+   which would refault every page; larger ones (logits of a big vocabulary) are mapped and unmapped. */
 static inline void neurotop_keep_freed_memory(void) {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 #endif

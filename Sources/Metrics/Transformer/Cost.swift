@@ -21,13 +21,16 @@ extension Transformer {
         return linear + attention
     }
 
-    /// Bytes of the activations a backward over `tokens` keeps (every block's cache).
+    /// Bytes of the activations a backward over `tokens` keeps (every block's cache), with its
+    /// working buffers: the weight-gradient scratch, one chunk of widened unembedding rows and the
+    /// MLP's temporaries.
     public func backwardActivationBytes(tokens n: Int) -> Int {
         let d = hiddenSize, f = mlpWidth, q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
         var perToken = 5 * d + 4 + 2 * q + 2 * kv + (config.family == .gpt2 ? 2 : 3) * f
         if config.queryKeyNorm { perToken += q + kv + config.headCount + config.kvHeadCount }
         let perBlock = n * perToken + config.headCount * n * n
-        return 4 * (blockCount * perBlock + 2 * n * d + vocabSize)
+        let working = largestLinearSize + 8192 * d + 4 * n * f
+        return 4 * (blockCount * perBlock + 2 * n * d + vocabSize + working)
     }
 
     /// Bytes of the largest block's weights in float32.
