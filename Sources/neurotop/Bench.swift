@@ -85,9 +85,11 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// The process's peak resident set so far.
+/// The process's peak resident set so far (VmHWM: getrusage's maxrss would include the parent's
+/// at the time of fork, which a benchmark run from Python inflates).
 func peakResidentBytes() -> Int {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return usage.ru_maxrss * 1024
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kilobytes * 1024
 }

@@ -27,6 +27,9 @@ public final class Buffer {
 
     deinit { if owner == nil { pointer.deallocate() } }
 
+    /// True when this buffer owns its memory (it may then be reused for other values).
+    public var ownsMemory: Bool { owner == nil }
+
     public subscript(index: Int) -> Float {
         get { pointer[index] }
         set { pointer[index] = newValue }

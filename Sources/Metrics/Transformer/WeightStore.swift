@@ -1,6 +1,10 @@
 /// One block's weights as float32, ready for BLAS.
 final class BlockWeights {
     private var buffers: [String: Buffer] = [:]
+    /// Receives the block's widened buffers when it is no longer used, for the next block to fill.
+    fileprivate var recycle: (([Buffer]) -> Void)?
+
+    deinit { recycle?(buffers.values.filter(\.ownsMemory)) }
 
     subscript(name: String) -> UnsafeMutablePointer<Float> { buffers[name]!.pointer }
 
@@ -43,6 +47,9 @@ final class WeightStore {
     var keepsBlocks: Bool
     private var kept: [Int: BlockWeights] = [:]
     private var models: [String: Buffer] = [:]
+    /// Widened buffers of a finished block, by size: the next block reuses them instead of
+    /// allocating (and faulting in) fresh memory on every pass.
+    private var spare: [Int: [Buffer]] = [:]
 
     init(source: Source, architecture: Architecture, keepsBlocks: Bool) throws {
         self.source = source
@@ -87,7 +94,7 @@ final class WeightStore {
                 return Buffer(borrowing: UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: Float.self),
                               count: tensor.elementCount, owner: file)
             }
-            let buffer = Buffer(count: tensor.elementCount)
+            let buffer = spare[tensor.elementCount]?.popLast() ?? Buffer(count: tensor.elementCount)
             try? file.read(tensor, into: buffer.pointer)
             return buffer
         }
@@ -105,7 +112,13 @@ final class WeightStore {
         if let weights = kept[index] { return weights }
         let weights = BlockWeights()
         for name in architecture.blocks[index].tensorNames { weights.set(name, load(name)) }
-        if keepsBlocks { kept[index] = weights }
+        if keepsBlocks {
+            kept[index] = weights
+        } else if case .checkpoint = source {
+            weights.recycle = { [weak self] buffers in
+                for buffer in buffers { self?.spare[buffer.count, default: []].append(buffer) }
+            }
+        }
         return weights
     }
 
