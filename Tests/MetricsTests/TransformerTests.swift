@@ -37,6 +37,16 @@ func maxAbsDifference(_ a: UnsafePointer<Float>, _ b: [Float]) -> Float {
     return worst
 }
 
+/// ‖a − b‖ / ‖b‖, in double precision.
+func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+    var difference = 0.0, norm = 0.0
+    for (x, y) in zip(a, b) {
+        difference += Double(x - y) * Double(x - y)
+        norm += Double(y) * Double(y)
+    }
+    return (difference / max(norm, 1e-30)).squareRoot()
+}
+
 func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     a.withUnsafeBufferPointer { maxAbsDifference($0.baseAddress!, b) }
 }
@@ -88,12 +98,7 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
         for weight in names {
             let ours = try #require(gradients[weight])
             let expected = try reference.tensor("grad.\(weight)")
-            var difference = 0.0, norm = 0.0
-            for i in expected.indices {
-                difference += Double(ours[i] - expected[i]) * Double(ours[i] - expected[i])
-                norm += Double(expected[i]) * Double(expected[i])
-            }
-            let relative = (difference / norm).squareRoot()
+            let relative = relativeError(ours, expected)
             let bound = reference.tolerance == 1e-4 ? 1e-3 : 2e-2
             #expect(relative < bound, "\(name) gradient of \(weight): relative error \(relative)")
         }
@@ -247,12 +252,7 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
         #expect(Set(gradients.keys) == Set(expectedNames))
         for parameter in expectedNames {
             let ours = try #require(gradients[parameter]), theirs = try tensor("grad." + parameter)
-            var error = 0.0, norm = 0.0
-            for i in theirs.indices {
-                error += Double(ours[i] - theirs[i]) * Double(ours[i] - theirs[i])
-                norm += Double(theirs[i]) * Double(theirs[i])
-            }
-            #expect((error / max(norm, 1e-30)).squareRoot() < 1e-3, "\(name) \(parameter)")
+            #expect(relativeError(ours, theirs) < 1e-3, "\(name) \(parameter)")
         }
     }
 }
