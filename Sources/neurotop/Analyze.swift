@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Metrics
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run both analyses headless: knowledge specialization (Δ, knowledge vectors, PSS) on a probe set and activation patterns (density, similarity) on domain corpora.")
+
+    @Argument(help: "A model folder or model id (default: the built-in model).")
+    var model: String?
+
+    @Option(help: "A shipped probe set (demo, world) or a JSON Lines file.")
+    var probes = "demo"
+
+    @Option(help: "A folder of domain corpora (default: the shipped ones).")
+    var domains = DomainCorpus.defaultName
+
+    @Option(help: "Samples per domain for the activation patterns.")
+    var samples = 64
+
+    @Option(help: "The accuracy PSS is computed from: open or mcq.")
+    var metric = "open"
+
+    @Option(help: "An absolute activation threshold γ instead of the default quantile (the top 5 % of each domain's weights).")
+    var gamma: Double?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
+        if samples < 2 { throw ValidationError("--samples must be at least 2") }
+    }
+
+    func run() throws {
+        let dataRoot = try ShippedData.root()
+        let checkpoint = try Checkpoint(location: resolveModel(model))
+        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
+        let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
+        let transformer = try Transformer(checkpoint: checkpoint, keepsWeights: true)
+        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+        let accuracyMetric = AccuracyMetric(rawValue: metric)!
+        var options = ActivationPatterns.Options()
+        options.samples = samples
+        if let gamma { options.threshold = .absolute(gamma) }
+        let patterns = try ActivationPatterns(model: transformer, tokenizer: tokenizer, corpus: corpus, options: options)
+        let progress = ProgressReporter()
+
+        // Method 1.
+        let pooled = try PooledCoefficients.compute(model: transformer, tokenizer: tokenizer, probes: probeSet)
+        let specialization = Specialization(pooled: pooled, probes: probeSet, blocks: transformer.blockCount, width: transformer.mlpWidth)
+        let evaluator = try Evaluator(model: transformer, tokenizer: tokenizer, probes: probeSet)
+        let candidates: Evaluator.Candidates = accuracyMetric == .open ? .answers : .all
+        try evaluator.cacheResiduals(candidates)
+        let baseline = try evaluator.evaluate(candidates: candidates)
+        let ratios = SpecializationScore.defaultRatios
+        var entries: [SpecializationScore.Entry] = []
+        let units = specialization.concepts.count * ratios.count + patterns.stepCount
+        for c in specialization.concepts.indices {
+            for ratio in ratios {
+                entries.append(try SpecializationScore.entry(concept: c, ratio: ratio, specialization: specialization,
+                                                             evaluator: evaluator, metric: accuracyMetric, baseline: baseline))
+                progress.report(done: entries.count, of: units, doing: "specialization: \(specialization.concepts[c])")
+            }
+        }
+        let score = SpecializationScore(metric: accuracyMetric, ratios: ratios, entries: entries)
+
+        // Method 2.
+        for step in 0..<patterns.stepCount {
+            try patterns.step()
+            progress.report(done: entries.count + step + 1, of: units, doing: "activation patterns: sample \(step + 1) of \(patterns.stepCount) pairs")
+        }
+        progress.finish()
+        let density = patterns.density()
+        let matrix = patterns.domainMatrix()
+
+        if json {
+            try printJSON([
+                "model": checkpoint.folder, "probes": probeSet.path, "domains": corpus.path, "metric": accuracyMetric.rawValue,
+                "threshold": gamma.map { "absolute \($0)" } ?? "quantile 0.05",
+                "pss": score.modelScores.map { ["ratio": $0.ratio, "pss": $0.score] },
+                "peak_pss": score.peak.map { ["ratio": $0.ratio, "pss": $0.score] } ?? NSNull(),
+                "density": density.density.enumerated().map { block, row in
+                    ["block": block, "domains": Dictionary(uniqueKeysWithValues: zip(patterns.domains, row).map { ($0, $1) })] as [String: Any]
+                },
+                "domain_matrix": Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { a, name in
+                    (name, Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { ($1, matrix[a][$0]) }))
+                }),
+            ])
+            return
+        }
+        print("model        \(checkpoint.folder)")
+        print("probes       \(probeSet.path) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
+        print("domains      \(corpus.path) (\(patterns.domains.joined(separator: ", ")); \(samples) samples each)")
+        if let peak = score.peak {
+            print(String(format: "peak PSS     %.3f at r = %g %%", peak.score, peak.ratio * 100))
+        }
+        print("PSS(r)       " + score.modelScores.map { String(format: "%g%%: %.3f", $0.ratio * 100, $0.score) }.joined(separator: "  "))
+        print("\nactivated density per block (threshold \(gamma.map { "γ = \($0)" } ?? "top 5 % of each domain's weights"))")
+        print("block  " + patterns.domains.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
+        for (block, row) in density.density.enumerated() {
+            print(String(format: "%5d  ", block) + row.map { String(format: "%-13.4f", $0) }.joined())
+        }
+        print("\ndomain similarity over blocks \(patterns.deepBlocks.lowerBound)..<\(patterns.deepBlocks.upperBound) (mean cos)")
+        print("              " + patterns.domains.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
+        for (a, name) in patterns.domains.enumerated() {
+            print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + matrix[a].map { String(format: "%-13.3f", $0) }.joined())
+        }
+    }
+}
+
+/// Progress on stderr: a redrawn bar on a terminal, plain lines (every 5 %) otherwise.
+final class ProgressReporter {
+    private let interactive = isatty(STDERR_FILENO) != 0
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private var lastPercent = -1
+
+    func report(done: Int, of total: Int, doing: String) {
+        let percent = 100 * done / max(total, 1)
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        if interactive {
+            let filled = percent / 5
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 20 - filled)
+            let line = String(format: "\r%@ %3d%%  %d/%d  %.0fs left  ", bar, percent, done, total, left) + doing
+            FileHandle.standardError.write(Data((line.padding(toLength: 110, withPad: " ", startingAt: 0)).utf8))
+        } else if percent / 5 != lastPercent / 5 {
+            FileHandle.standardError.write(Data(String(format: "%3d%%  %d/%d  %.0fs elapsed, %.0fs left  %@\n", percent, done, total, elapsed, left, doing).utf8))
+        }
+        lastPercent = percent
+    }
+
+    func finish() {
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
