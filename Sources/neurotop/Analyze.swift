@@ -38,38 +38,16 @@ struct Analyze: ParsableCommand {
         let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
         let transformer = try Transformer(checkpoint: checkpoint, keepsWeights: true)
         let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
-        let accuracyMetric = AccuracyMetric(rawValue: metric)!
-        var options = ActivationPatterns.Options()
-        options.samples = samples
-        if let gamma { options.threshold = .absolute(gamma) }
-        let patterns = try ActivationPatterns(model: transformer, tokenizer: tokenizer, corpus: corpus, options: options)
+        var options = AnalysisRun.Options()
+        options.metric = AccuracyMetric(rawValue: metric)!
+        options.patterns.samples = samples
+        if let gamma { options.patterns.threshold = .absolute(gamma) }
         let progress = ProgressReporter()
-
-        // Method 1.
-        let pooled = try PooledCoefficients.compute(model: transformer, tokenizer: tokenizer, probes: probeSet)
-        let specialization = Specialization(pooled: pooled, probes: probeSet, blocks: transformer.blockCount, width: transformer.mlpWidth)
-        let evaluator = try Evaluator(model: transformer, tokenizer: tokenizer, probes: probeSet)
-        let candidates: Evaluator.Candidates = accuracyMetric == .open ? .answers : .all
-        try evaluator.cacheResiduals(candidates)
-        let baseline = try evaluator.evaluate(candidates: candidates)
-        let ratios = SpecializationScore.defaultRatios
-        var entries: [SpecializationScore.Entry] = []
-        let units = specialization.concepts.count * ratios.count + patterns.stepCount
-        for c in specialization.concepts.indices {
-            for ratio in ratios {
-                entries.append(try SpecializationScore.entry(concept: c, ratio: ratio, specialization: specialization,
-                                                             evaluator: evaluator, metric: accuracyMetric, baseline: baseline))
-                progress.report(done: entries.count, of: units, doing: "specialization: \(specialization.concepts[c])")
-            }
-        }
-        let score = SpecializationScore(metric: accuracyMetric, ratios: ratios, entries: entries)
-
-        // Method 2.
-        for step in 0..<patterns.stepCount {
-            try patterns.step()
-            progress.report(done: entries.count + step + 1, of: units, doing: "activation patterns: sample \(step + 1) of \(patterns.stepCount) pairs")
-        }
+        let analysis = try AnalysisRun(model: transformer, tokenizer: tokenizer, probes: probeSet, corpus: corpus, options: options,
+                                       progress: progress.report)
         progress.finish()
+        let (score, patterns) = (analysis.score, analysis.patterns)
+        let accuracyMetric = options.metric
         let density = patterns.density()
         let matrix = patterns.domainMatrix()
 
@@ -114,7 +92,7 @@ final class ProgressReporter {
     private let start = DispatchTime.now().uptimeNanoseconds
     private var lastPercent = -1
 
-    func report(done: Int, of total: Int, doing: String) {
+    func report(_ done: Int, _ total: Int, _ doing: String) {
         let percent = 100 * done / max(total, 1)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0

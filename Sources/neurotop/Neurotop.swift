@@ -7,7 +7,7 @@ struct Neurotop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neurotop",
         abstract: "Explore where a language model keeps what it knows: its MLP neurons, their knowledge and their activation patterns.",
-        subcommands: [Overview.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Ablate.self, TrainDemo.self, Bench.self],
+        subcommands: [Overview.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Ablate.self, Export.self, TrainDemo.self, Bench.self],
         defaultSubcommand: Overview.self
     )
 

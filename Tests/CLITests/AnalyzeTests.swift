@@ -57,3 +57,49 @@ import Testing
         #expect(unknownConcept.stderr.contains("no concept 'Atlantis'"), "\(unknownConcept.stderr)")
     }
 }
+
+@Suite struct ExportCommand {
+    let arguments = ["export", Neurotop.fixture("checkpoints/llama"), "--probes", Neurotop.fixture("probes/tiny-llama.jsonl"),
+                     "--domains", Neurotop.fixture("domains"), "--samples", "4"]
+
+    func exported(_ format: String) throws -> String {
+        let out = NSTemporaryDirectory() + "neurotop-export-\(UUID().uuidString)"
+        let result = try Neurotop.run(arguments + ["--format", format, "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        return out
+    }
+
+    @Test func csvTablesHaveTheDocumentedColumnsAndTheReferenceCounts() throws {
+        let out = try exported("csv")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let headers = [
+            "neurons": "layer,neuron,concept,delta", "focus": "layer,neuron,top_concept,top_share,specialization",
+            "pss": "concept,ratio,acc_concept_after,acc_other_after,acc_before,pss", "density": "layer,domain,activated,weights,density",
+            "similarity": "layer,domain_a,domain_b,n,mean,min,q1,median,q3,max", "domains": "domain_a,domain_b,mean",
+            "pruning": "layer,ratio", "options": "setting,value",
+        ]
+        for (name, header) in headers {
+            let text = try String(contentsOfFile: out + "/\(name).csv", encoding: .utf8)
+            #expect(text.hasPrefix(header + "\n"), "\(name).csv")
+        }
+        let density = try String(contentsOfFile: out + "/density.csv", encoding: .utf8).split(separator: "\n")
+        #expect(density.contains("0,code,3090,36864,0.08382161458333333"))
+        #expect(try String(contentsOfFile: out + "/neurons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 2 * 128 * 3)
+        #expect(try String(contentsOfFile: out + "/options.csv", encoding: .utf8).contains("pooling,mean"))
+    }
+
+    @Test func jsonHoldsTheSameTablesAndSVGsHaveLegends() throws {
+        let json = try exported("json")
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json + "/analysis.json"))) as? [String: [[String: Any]]])
+        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "density", "similarity", "domains", "pruning"])
+        #expect(object["pss"]?.count == 3 * 7)
+        let svg = try exported("svg")
+        defer { try? FileManager.default.removeItem(atPath: svg) }
+        for name in ["specialization", "density", "similarity", "domains"] {
+            let text = try String(contentsOfFile: svg + "/\(name).svg", encoding: .utf8)
+            #expect(text.hasPrefix("<svg") && text.contains("</svg>"))
+        }
+        #expect(try String(contentsOfFile: svg + "/density.svg", encoding: .utf8).contains("0.08382"))
+    }
+}
