@@ -37,6 +37,11 @@ import Testing
         let scale = Double(delta.map { abs($0) }.max() ?? 1)
         for (a, b) in zip(specialization.delta, delta) { worst = max(worst, Double(abs(a - b))) }
         #expect(worst <= 1e-4 * scale, "Δ differs by \(worst) (largest |Δ| \(scale))")
+        let summary = try #require(setup.reference["layer_specialization"] as? [Double])
+        let specializations = specialization.specializations
+        for block in 0..<setup.model.blockCount {
+            expectClose(specialization.layerSpecialization(block: block, specializations: specializations), summary[block], "layer summary of block \(block)")
+        }
         let s = try setup.values.floats(#require(setup.values.tensors["specialization"]))
         for (i, (a, b)) in zip(specialization.specializations, s).enumerated() where abs(a - Double(b)) > 1e-4 * max(Double(b), 1e-2) {
             Issue.record("s of neuron \(i): \(a) vs \(b)")
@@ -73,6 +78,24 @@ import Testing
                                        ("median", ours.median), ("q3", ours.upperQuartile), ("max", ours.maximum)] {
                     expectClose(value, try #require(theirs[label] as? Double), "\(key) \(label)")
                 }
+            }
+        }
+        let activity = patterns.neuronActivity()
+        let expectedActivity = try #require(setup.reference["activity"] as? [String: [Double]])
+        for (d, name) in patterns.domains.enumerated() {
+            let theirs = try #require(expectedActivity[name])
+            #expect(activity[d].count == theirs.count)
+            for (i, (a, b)) in zip(activity[d], theirs).enumerated() where abs(a - b) > 1e-4 * max(abs(b), 1e-6) {
+                Issue.record("u_\(name) of neuron \(i): \(a) vs \(b)")
+                break
+            }
+        }
+        let overlap = patterns.neuronOverlap(activity)
+        let expectedJaccard = try #require(setup.reference["jaccard"] as? [String: Double])
+        for (block, perPair) in overlap.jaccard.enumerated() {
+            for (pair, value) in perPair {
+                let key = "\(block)|\(patterns.domains[pair.a])|\(patterns.domains[pair.b])"
+                #expect(abs(value - (try #require(expectedJaccard[key]))) < 1e-12, "Jaccard \(key)")
             }
         }
         let matrix = try #require(setup.reference["matrix"] as? [[Double]])

@@ -102,8 +102,6 @@ public struct Specialization: Sendable {
         self.delta = delta
     }
 
-    public func delta(concept: Int, neuron: NeuronID) -> Float { delta[concept * neurons + neuron.block * width + neuron.neuron] }
-
     /// K_c(r): the ceil(r · L · F) neurons with the largest Δ(c), across all blocks together.
     public func knowledgeNeurons(concept c: Int, ratio: Double) -> [NeuronID] {
         let count = min(neurons, Int((ratio * Double(neurons)).rounded(.up)))
