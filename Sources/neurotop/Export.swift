@@ -5,8 +5,7 @@ import Metrics
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Compute both analyses and write them as CSV tables, one JSON file, or SVG heatmaps.")
 
-    @Argument(help: "A model folder or model id (default: the built-in model).")
-    var model: String?
+    @OptionGroup var inputs: AnalysisArguments
 
     @Option(help: "csv, json or svg.")
     var format = "csv"
@@ -14,32 +13,12 @@ struct Export: ParsableCommand {
     @Option(help: "The folder to write into (created if missing).")
     var out: String
 
-    @Option(help: "A shipped probe set (demo, world) or a JSON Lines file.")
-    var probes = "demo"
-
-    @Option(help: "A folder of domain corpora (default: the shipped ones).")
-    var domains = DomainCorpus.defaultName
-
-    @Option(help: "Samples per domain for the activation patterns.")
-    var samples = 64
-
     func validate() throws {
         if !["csv", "json", "svg"].contains(format) { throw ValidationError("--format is csv, json or svg") }
-        if samples < 2 { throw ValidationError("--samples must be at least 2") }
     }
 
     func run() throws {
-        let dataRoot = try ShippedData.root()
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
-        let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
-        let transformer = try Transformer(checkpoint: checkpoint, keepsWeights: true)
-        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
-        var options = AnalysisRun.Options()
-        options.patterns.samples = samples
-        let progress = ProgressReporter()
-        let run = try AnalysisRun(model: transformer, tokenizer: tokenizer, probes: probeSet, corpus: corpus, options: options, progress: progress.report)
-        progress.finish()
+        let (checkpoint, run) = try inputs.compute()
         let export = AnalysisExport(run: run, modelName: checkpoint.folder)
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
