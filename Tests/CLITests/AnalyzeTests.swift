@@ -39,7 +39,7 @@ import Testing
         let others = concepts.filter { $0.key != "tindertail" }.values
         let otherDrop = others.reduce(0.0) { $0 + (($1["open_before"] as? Double ?? 0) - ($1["open_after"] as? Double ?? 0)) } / Double(others.count)
         #expect(otherDrop < 0.1, "the other concepts lost \(otherDrop) on average")
-        #expect((result["ablated"] as? [String])?.count == 41)
+        #expect((result["ablated"] as? [String])?.count == 21)
     }
 
     @Test func domainProblemsNameTheFolderOrFile() throws {

@@ -10,7 +10,7 @@ public enum DemoModel {
     public static func configJSON(bos: Int, eos: Int) -> [String: Any] {
         [
             "architectures": ["LlamaForCausalLM"], "model_type": "llama",
-            "hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 4,
+            "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 4,
             "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
             "max_position_embeddings": 128, "vocab_size": vocabularySize,
             "rms_norm_eps": 1e-5, "hidden_act": "silu", "tie_word_embeddings": true,
