@@ -120,10 +120,7 @@ public struct Specialization: Sendable {
 
     public func focus(_ neuron: NeuronID) -> Focus {
         let index = neuron.block * width + neuron.neuron
-        let positive = concepts.indices.map { Double(max(delta[$0 * neurons + index], 0)) }
-        let total = positive.reduce(0, +)
-        guard total > 0 else { return Focus(conceptShares: [], categoryShares: [], specialization: 0) }
-        let shares = positive.map { $0 / total }
+        guard let shares = shares(index) else { return Focus(conceptShares: [], categoryShares: [], specialization: 0) }
         var categoryShares = [Double](repeating: 0, count: categories.count)
         for (c, share) in shares.enumerated() { categoryShares[conceptCategory[c]] += share }
         return Focus(
@@ -134,11 +131,14 @@ public struct Specialization: Sendable {
 
     /// s for every neuron, `[blocks × F]`.
     public var specializations: [Double] {
-        (0..<neurons).map { index in
-            let positive = concepts.indices.map { Double(max(delta[$0 * neurons + index], 0)) }
-            let total = positive.reduce(0, +)
-            return total > 0 ? Self.specialization(positive.map { $0 / total }) : 0
-        }
+        (0..<neurons).map { index in shares(index).map(Self.specialization) ?? 0 }
+    }
+
+    /// π for the neuron at flat `index`: max(Δ(c), 0) normalised over concepts; nil when all are zero.
+    private func shares(_ index: Int) -> [Double]? {
+        let positive = concepts.indices.map { Double(max(delta[$0 * neurons + index], 0)) }
+        let total = positive.reduce(0, +)
+        return total > 0 ? positive.map { $0 / total } : nil
     }
 
     static func specialization(_ shares: [Double]) -> Double {
