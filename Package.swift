@@ -25,6 +25,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Metrics"]),
         .testTarget(name: "CLITests", dependencies: []),
     ],
     swiftLanguageModes: [.v5]

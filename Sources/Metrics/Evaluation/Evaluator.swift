@@ -1,5 +1,8 @@
 import Foundation
 
+/// Thrown by `Evaluator.evaluate` when its caller cancelled it.
+public struct EvaluationCancelled: Error {}
+
 /// How a model did on one probe question.
 public struct QuestionResult: Sendable, Equatable {
     /// Summed log-probability of each candidate's tokens after the prompt: the choices, or the
@@ -140,13 +143,16 @@ public final class Evaluator {
     }
 
     /// Every question's result with `ablation` applied. With `.answers`, only the open answers are
-    /// scored (multiple-choice results are nil).
-    public func evaluate(ablation: Ablation = Ablation(), candidates which: Candidates = .all) throws -> ProbeAccuracy {
+    /// scored (multiple-choice results are nil). `isCancelled` is asked between chunks: when it
+    /// says yes, the evaluation stops with `EvaluationCancelled` (a newer request superseded it).
+    public func evaluate(ablation: Ablation = Ablation(), candidates which: Candidates = .all,
+                         isCancelled: () -> Bool = { false }) throws -> ProbeAccuracy {
         var logProbabilities = candidates.map { Array(repeating: 0.0, count: which == .all ? $0.count : 1) }
         var greedy = Array(repeating: false, count: candidates.count)
         let vocab = model.vocabSize
         let first = ablation.firstBlock ?? model.blockCount
         for chunk in chunks(which) {
+            if isCancelled() { throw EvaluationCancelled() }
             let logits: Buffer
             if first < chunk.residuals.count {
                 logits = try model.forward(chunk.batch, from: first, residual: chunk.residuals[first], logits: .rows(chunk.rows), ablation: ablation)!
