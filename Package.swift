@@ -15,7 +15,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        .target(name: "Metrics", dependencies: ["CBLAS"]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .target(name: "Metrics", dependencies: ["CBLAS", "CSQLite"]),
         .target(name: "TUI", dependencies: ["Metrics", "CNcurses"]),
         .executableTarget(
             name: "neurotop",
@@ -24,7 +25,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CSQLite"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Metrics"]),
         .testTarget(name: "CLITests", dependencies: []),
     ],

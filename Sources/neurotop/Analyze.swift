@@ -11,17 +11,19 @@ struct Analyze: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (checkpoint, analysis) = try inputs.compute()
-        let (probeSet, score, patterns) = (analysis.probes, analysis.score, analysis.patterns)
+        let (engine, snapshot) = try inputs.compute()
+        let probeSet = snapshot.probes, score = snapshot.score
+        guard let patterns = snapshot.patterns else { return }
         let (samples, gamma) = (inputs.samples, inputs.gamma)
-        let accuracyMetric = analysis.options.metric
-        let density = patterns.density()
-        let matrix = patterns.domainMatrix()
+        let accuracyMetric = engine.options.metric
+        let density = patterns.density
+        let matrix = patterns.domainMatrix
 
         if json {
             try printJSON([
-                "model": checkpoint.folder, "probes": probeSet.path, "domains": patterns.domains, "metric": accuracyMetric.rawValue,
+                "model": engine.inputs.checkpoint.folder, "probes": probeSet.path, "domains": patterns.domains, "metric": accuracyMetric.rawValue,
                 "threshold": gamma.map { "absolute \($0)" } ?? "quantile 0.05",
+                "store": engine.store?.path ?? NSNull(), "fingerprint": engine.fingerprint.id,
                 "pss": score.modelScores.map { ["ratio": $0.ratio, "pss": $0.score] },
                 "peak_pss": score.peak.map { ["ratio": $0.ratio, "pss": $0.score] } ?? NSNull(),
                 "density": density.density.enumerated().map { block, row in
@@ -33,9 +35,10 @@ struct Analyze: ParsableCommand {
             ])
             return
         }
-        print("model        \(checkpoint.folder)")
+        print("model        \(engine.inputs.checkpoint.folder)")
         print("probes       \(probeSet.path) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
         print("domains      \(patterns.domains.joined(separator: ", ")) (\(samples) samples each)")
+        print("store        \(engine.store?.path ?? "none") (analysis \(engine.fingerprint.id))")
         if let peak = score.peak {
             print(String(format: "peak PSS     %.3f at r = %g %%", peak.score, peak.ratio * 100))
         }
@@ -73,28 +76,34 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: "An absolute activation threshold γ instead of the default quantile (the top 5 % of each domain's weights).")
     var gamma: Double?
 
+    @Option(help: "The SQLite file results are kept in, to resume and reuse (default: $XDG_CACHE_HOME/neurotop/analyses.sqlite or ~/.cache/neurotop/analyses.sqlite).")
+    var store: String?
+
+    @Flag(help: "Keep no results: compute everything, store nothing.")
+    var noStore = false
+
     func validate() throws {
         if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
         if samples < 2 { throw ValidationError("--samples must be at least 2") }
+        if noStore, store != nil { throw ValidationError("--store and --no-store exclude each other") }
     }
 
-    /// Loads everything and runs both analyses, with progress on stderr.
-    func compute() throws -> (Checkpoint, AnalysisRun) {
-        let dataRoot = try ShippedData.root()
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
-        let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
-        let transformer = try Transformer(checkpoint: checkpoint, keepsWeights: true)
-        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
-        var options = AnalysisRun.Options()
+    var options: AnalysisOptions {
+        var options = AnalysisOptions()
         options.metric = AccuracyMetric(rawValue: metric) ?? .open
         options.patterns.samples = samples
         if let gamma { options.patterns.threshold = .absolute(gamma) }
+        return options
+    }
+
+    /// Loads everything and runs both analyses (resuming from the store), with progress on stderr.
+    func compute() throws -> (AnalysisEngine, AnalysisSnapshot) {
+        let engine = try AnalysisEngine.load(model: model, probes: probes, domains: domains, options: options,
+                                             storePath: noStore ? nil : (store ?? AnalysisStore.defaultPath()))
         let progress = ProgressReporter()
-        let run = try AnalysisRun(model: transformer, tokenizer: tokenizer, probes: probeSet, corpus: corpus, options: options,
-                                  progress: progress.report)
+        let snapshot = try engine.runToEnd(progress: progress.report)
         progress.finish()
-        return (checkpoint, run)
+        return (engine, snapshot)
     }
 }
 
@@ -104,19 +113,24 @@ final class ProgressReporter {
     private let start = DispatchTime.now().uptimeNanoseconds
     private var lastPercent = -1
 
-    func report(_ done: Int, _ total: Int, _ doing: String) {
+    func report(_ progress: EngineProgress) {
+        let (done, total, doing) = (progress.done, progress.total, progress.doing)
         let percent = 100 * done / max(total, 1)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let left = progress.secondsLeft
         if interactive {
             let filled = percent / 5
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 20 - filled)
-            let line = String(format: "\r%@ %3d%%  %d/%d  %.0fs left  ", bar, percent, done, total, left) + doing
+            let line = String(format: "\r%@ %3d%%  %d/%d  %@  ", bar, percent, done, total, Self.left(left)) + doing
             FileHandle.standardError.write(Data((line.padding(toLength: 110, withPad: " ", startingAt: 0)).utf8))
         } else if percent / 5 != lastPercent / 5 {
-            FileHandle.standardError.write(Data(String(format: "%3d%%  %d/%d  %.0fs elapsed, %.0fs left  %@\n", percent, done, total, elapsed, left, doing).utf8))
+            FileHandle.standardError.write(Data(String(format: "%3d%%  %d/%d  %.0fs elapsed, %@  %@\n", percent, done, total, elapsed, Self.left(left), doing).utf8))
         }
         lastPercent = percent
+    }
+
+    static func left(_ seconds: Double?) -> String {
+        seconds.map { String(format: "%.0fs left", $0) } ?? "estimating"
     }
 
     func finish() {

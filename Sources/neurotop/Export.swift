@@ -3,7 +3,7 @@ import Foundation
 import Metrics
 
 struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Compute both analyses and write them as CSV tables, one JSON file, or SVG heatmaps.")
+    static let configuration = CommandConfiguration(abstract: "Compute both analyses (or read them from the store) and write them as CSV tables, one JSON file, or SVG heatmaps.")
 
     @OptionGroup var inputs: AnalysisArguments
 
@@ -18,8 +18,10 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        let (checkpoint, run) = try inputs.compute()
-        let export = AnalysisExport(run: run, modelName: checkpoint.folder)
+        let (engine, snapshot) = try inputs.compute()
+        let settings = [("model", engine.inputs.checkpoint.folder), ("probes", snapshot.probes.path), ("domains", engine.inputs.corpus.path),
+                        ("fingerprint", engine.fingerprint.id)] + engine.options.description
+        guard let export = AnalysisExport(snapshot: snapshot, settings: settings) else { return }
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         } catch {

@@ -24,12 +24,20 @@ enum Neurotop {
         var stderrLines: [Substring] { stderr.split(separator: "\n") }
     }
 
-    /// Runs neurotop with `arguments`, `input` on stdin, and the environment plus `environment`.
+    /// A cache folder of this test run's own, so analyses are stored there and not in the user's.
+    static let cacheHome: String = {
+        let folder = NSTemporaryDirectory() + "neurotop-tests-cache-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }()
+
+    /// Runs neurotop with `arguments`, `input` on stdin, and the environment (with the test run's
+    /// own XDG_CACHE_HOME) plus `environment`.
     static func run(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": cacheHome]) { $1 }.merging(environment) { $1 }
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout

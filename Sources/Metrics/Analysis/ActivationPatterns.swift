@@ -105,7 +105,7 @@ public final class ActivationPatterns {
     /// a(s, ·) over the flat block-weight vector for one sample.
     func activation(_ sequence: [Int]) throws -> [Float] {
         var a = [Float](repeating: 0, count: layout.count)
-        try a.withUnsafeMutableBufferPointer { target in
+        _ = try a.withUnsafeMutableBufferPointer { target in
             try model.gradients(of: Batch([sequence]), objective: .topLogit) { name, gradient, count in
                 guard let offset = layout.offsets[name] else { return }
                 let weight = model.weightValues(name)
@@ -161,7 +161,51 @@ public final class ActivationPatterns {
         stepsDone += 1
     }
 
+    // MARK: Saving and resuming
+
+    /// Everything a run has accumulated: enough to continue it later with exactly the same results.
+    public struct State: Sendable, Equatable {
+        public var stepsDone: Int
+        public var samplesSeen: [Int]
+        /// Σ a(s, w) per domain over the flat block-weight vector.
+        public var sums: [[Float]]
+        /// cos_l values per block, per pair in `pairs` order, in the order they were measured.
+        public var cosines: [[[Double]]]
+    }
+
+    public var state: State {
+        State(stepsDone: stepsDone, samplesSeen: samplesSeen, sums: sums,
+              cosines: cosines.map { perPair in pairs.map { perPair[$0] ?? [] } })
+    }
+
+    /// Continues from a saved state; false (and nothing changed) when it does not fit this run.
+    public func restore(_ saved: State) -> Bool {
+        guard saved.stepsDone <= stepCount, saved.samplesSeen.count == domains.count, saved.sums.count == domains.count,
+              saved.sums.allSatisfy({ $0.count == layout.count }), saved.cosines.count == model.blockCount,
+              saved.cosines.allSatisfy({ $0.count == pairs.count }) else { return false }
+        stepsDone = saved.stepsDone
+        samplesSeen = saved.samplesSeen
+        sums = saved.sums
+        cosines = saved.cosines.map { values in
+            Dictionary(uniqueKeysWithValues: zip(pairs, values).filter { !$0.1.isEmpty })
+        }
+        return true
+    }
+
+    /// Floats of state a save writes: the domains' sums dominate.
+    public var stateSize: Int { domains.count * layout.count }
+
     // MARK: Results from what has been seen so far
+
+    /// Every figure of method 2 from the samples seen so far, as a value.
+    public func results() -> PatternResults {
+        let density = density()
+        let activity = neuronActivity()
+        let overlap = neuronOverlap(activity)
+        return PatternResults(domains: domains, samplesSeen: samplesSeen, samplesWanted: options.samples, density: density,
+                              similarity: similarity(), pairs: pairs, deepBlocks: deepBlocks, domainMatrix: domainMatrix(),
+                              activity: activity, active: overlap.active, jaccard: overlap.jaccard, pruning: pruningRatios(density))
+    }
 
     /// Ā_d over the flat vector.
     func means(_ d: Int) -> [Float] {

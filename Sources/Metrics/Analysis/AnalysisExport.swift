@@ -23,17 +23,26 @@ public struct AnalysisExport {
         public var json: [[String: Any]] { rows.map { Dictionary(uniqueKeysWithValues: zip(columns, $0)) } }
     }
 
-    public let run: AnalysisRun
-    public let modelName: String
+    public let specialization: Specialization
+    public let specializations: [Double]
+    public let score: SpecializationScore
+    public let patterns: PatternResults
+    /// Model, probe set, domains and every option, as the `options` table records them.
+    public let settings: [(String, String)]
 
-    public init(run: AnalysisRun, modelName: String) {
-        self.run = run
-        self.modelName = modelName
+    /// The export of a finished analysis; nil when the snapshot still lacks a method's results.
+    public init?(snapshot: AnalysisSnapshot, settings: [(String, String)]) {
+        guard let specialization = snapshot.specialization, let specializations = snapshot.specializations,
+              let patterns = snapshot.patterns else { return nil }
+        self.specialization = specialization
+        self.specializations = specializations
+        score = snapshot.score
+        self.patterns = patterns
+        self.settings = settings
     }
 
     public var tables: [Table] {
-        let s = run.specialization, p = run.patterns
-        let specializations = s.specializations
+        let s = specialization, p = patterns
         var neurons: [[Any]] = []
         var focus: [[Any]] = []
         for index in 0..<s.neurons {
@@ -42,8 +51,8 @@ public struct AnalysisExport {
             let top = s.focus(neuron).conceptShares.first
             focus.append([neuron.block, neuron.neuron, top.map { s.concepts[$0.concept] } ?? "", top?.share ?? 0, specializations[index]])
         }
-        let pss: [[Any]] = run.score.entries.map { [s.concepts[$0.concept], $0.ratio, $0.conceptAccuracy, $0.otherAccuracy, $0.baseline, $0.score] }
-        let density = p.density()
+        let pss: [[Any]] = score.entries.map { [s.concepts[$0.concept], $0.ratio, $0.conceptAccuracy, $0.otherAccuracy, $0.baseline, $0.score] }
+        let density = p.density
         var densityRows: [[Any]] = []
         for block in 0..<density.activated.count {
             for (d, domain) in p.domains.enumerated() {
@@ -51,17 +60,17 @@ public struct AnalysisExport {
             }
         }
         var similarity: [[Any]] = []
-        for (block, perPair) in p.similarity().enumerated() {
+        for (block, perPair) in p.similarity.enumerated() {
             for pair in p.pairs {
                 guard let spread = perPair[pair] else { continue }
                 similarity.append([block, p.domains[pair.a], p.domains[pair.b], spread.count, spread.mean, spread.minimum,
                                    spread.lowerQuartile, spread.median, spread.upperQuartile, spread.maximum])
             }
         }
-        let matrix = p.domainMatrix()
+        let matrix = p.domainMatrix
         let domains: [[Any]] = p.domains.indices.flatMap { a in p.domains.indices.map { [p.domains[a], p.domains[$0], matrix[a][$0]] } }
-        let pruning: [[Any]] = p.pruningRatios(density).enumerated().map { [$0.offset, $0.element] }
-        let options: [[Any]] = [["model", modelName], ["probes", run.probes.path]] + run.options.description.map { [$0.0, $0.1] }
+        let pruning: [[Any]] = p.pruning.enumerated().map { [$0.offset, $0.element] }
+        let options: [[Any]] = settings.map { [$0.0, $0.1] }
         return [
             Table(name: "options", columns: ["setting", "value"], rows: options),
             Table(name: "neurons", columns: ["layer", "neuron", "concept", "delta"], rows: neurons),
@@ -77,11 +86,10 @@ public struct AnalysisExport {
     /// Heatmaps as SVG: specialization (layers × neurons), density (layers × domains), similarity
     /// (layers × domain pairs) and the domain × domain matrix, each with its scale.
     public var svgs: [(name: String, text: String)] {
-        let s = run.specialization, p = run.patterns
-        let specializations = s.specializations
+        let s = specialization, p = patterns
         let specializationGrid = (0..<s.blocks).map { block in (0..<s.width).map { specializations[block * s.width + $0] } }
-        let density = p.density().density
-        let similarity = p.similarity()
+        let density = p.density.density
+        let similarity = p.similarity
         let pairs = p.pairs
         let similarityGrid = similarity.map { perPair in pairs.map { perPair[$0]?.mean ?? .nan } }
         let pairNames = pairs.map { "\(p.domains[$0.a])–\(p.domains[$0.b])" }
@@ -93,7 +101,7 @@ public struct AnalysisExport {
             ("similarity", Heatmap(title: "Mean cos_l between domains' activations", rows: (0..<similarityGrid.count).map { "block \($0)" },
                                    columns: pairNames, values: similarityGrid).svg),
             ("domains", Heatmap(title: "Domain similarity over blocks \(p.deepBlocks.lowerBound)..<\(p.deepBlocks.upperBound)",
-                                rows: p.domains, columns: p.domains, values: p.domainMatrix()).svg),
+                                rows: p.domains, columns: p.domains, values: p.domainMatrix).svg),
         ]
     }
 }

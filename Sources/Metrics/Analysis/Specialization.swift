@@ -25,31 +25,45 @@ public struct PooledCoefficients: Sendable {
     /// tokens the tokenizer adds, such as BOS, are run but not pooled).
     public static func compute(model: Transformer, tokenizer: Tokenizer, probes: ProbeSet, pooling: Pooling = .mean,
                                batchSize: Int = 64) throws -> PooledCoefficients {
+        var values: [Float] = []
+        for start in stride(from: 0, to: probes.questions.count, by: batchSize) {
+            let prompts = probes.questions[start..<min(start + batchSize, probes.questions.count)].map(\.prompt)
+            values += try pool(model: model, tokenizer: tokenizer, prompts: prompts, pooling: pooling)
+        }
+        return PooledCoefficients(questions: probes.questions.count, neurons: model.blockCount * model.mlpWidth, values: values)
+    }
+
+    /// p for one batch of prompts, in one forward: `[prompts, blocks × F]`.
+    public static func pool(model: Transformer, tokenizer: Tokenizer, prompts texts: [String], pooling: Pooling) throws -> [Float] {
         let f = model.mlpWidth, neurons = model.blockCount * f
-        var values = [Float](repeating: 0, count: probes.questions.count * neurons)
-        let prompts = probes.questions.map { question -> (tokens: [Int], first: Int) in
-            let tokens = tokenizer.encode(question.prompt)
-            let own = tokenizer.encode(question.prompt, addSpecialTokens: false).count
+        var values = [Float](repeating: 0, count: texts.count * neurons)
+        let prompts = texts.map { text -> (tokens: [Int], first: Int) in
+            let tokens = tokenizer.encode(text)
+            let own = tokenizer.encode(text, addSpecialTokens: false).count
             return (tokens, max(0, tokens.count - own))
         }
-        for start in stride(from: 0, to: prompts.count, by: batchSize) {
-            let range = start..<min(start + batchSize, prompts.count)
-            let batch = Batch(range.map { prompts[$0].tokens })
-            let hooks = Hooks(coefficients: { block, coefficients, _, width in
-                for (q, offset) in zip(range, batch.offsets) {
-                    let (tokens, first) = prompts[q]
-                    let pooled = pooling == .mean ? Array(first..<tokens.count) : [tokens.count - 1]
-                    let scale = 1 / Float(pooled.count)
-                    let target = q * neurons + block * width
-                    for position in pooled {
-                        let row = coefficients + (offset + position) * width
-                        for i in 0..<width { values[target + i] += abs(row[i]) * scale }
-                    }
+        let batch = Batch(prompts.map(\.tokens))
+        let hooks = Hooks(coefficients: { block, coefficients, _, width in
+            for (q, offset) in batch.offsets.enumerated() {
+                let (tokens, first) = prompts[q]
+                let pooled = pooling == .mean ? Array(first..<tokens.count) : [tokens.count - 1]
+                let scale = 1 / Float(pooled.count)
+                let target = q * neurons + block * width
+                for position in pooled {
+                    let row = coefficients + (offset + position) * width
+                    for i in 0..<width { values[target + i] += abs(row[i]) * scale }
                 }
-            })
-            _ = try model.forward(batch, logits: .none, hooks: hooks)
-        }
-        return PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: values)
+            }
+        })
+        _ = try model.forward(batch, logits: .none, hooks: hooks)
+        return values
+    }
+
+    /// The questions with the largest p for one neuron, largest first.
+    public func topQuestions(_ neuron: NeuronID, width: Int, count: Int) -> [NeuronDetail.QuestionScore] {
+        let index = neuron.block * width + neuron.neuron
+        let order = (0..<questions).sorted { values[$0 * neurons + index] > values[$1 * neurons + index] || (values[$0 * neurons + index] == values[$1 * neurons + index] && $0 < $1) }
+        return order.prefix(count).map { NeuronDetail.QuestionScore(question: $0, pooled: values[$0 * neurons + index]) }
     }
 }
 

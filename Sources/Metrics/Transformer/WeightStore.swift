@@ -1,3 +1,5 @@
+import Foundation
+
 /// One block's weights as float32, ready for BLAS.
 final class BlockWeights {
     private var buffers: [String: Buffer] = [:]
@@ -50,6 +52,9 @@ final class WeightStore {
     /// Widened buffers of a finished block, by size: the next block reuses them instead of
     /// allocating (and faulting in) fresh memory on every pass.
     private var spare: [Int: [Buffer]] = [:]
+    /// The engine runs passes on two threads at once (analysis and live ablation): the caches
+    /// above are shared between them.
+    private let lock = NSRecursiveLock()
 
     init(source: Source, architecture: Architecture, keepsBlocks: Bool) throws {
         self.source = source
@@ -94,7 +99,7 @@ final class WeightStore {
                 return Buffer(borrowing: UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: Float.self),
                               count: tensor.elementCount, owner: file)
             }
-            let buffer = spare[tensor.elementCount]?.popLast() ?? Buffer(count: tensor.elementCount)
+            let buffer = lock.withLock { spare[tensor.elementCount]?.popLast() } ?? Buffer(count: tensor.elementCount)
             try? file.read(tensor, into: buffer.pointer)
             return buffer
         }
@@ -102,6 +107,8 @@ final class WeightStore {
 
     /// Model-level tensors (norms, position embeddings) are small and loaded once.
     func model(_ name: String) -> Buffer {
+        lock.lock()
+        defer { lock.unlock() }
         if let buffer = models[name] { return buffer }
         let buffer = load(name)
         models[name] = buffer
@@ -109,6 +116,8 @@ final class WeightStore {
     }
 
     func block(_ index: Int) -> BlockWeights {
+        lock.lock()
+        defer { lock.unlock() }
         if let weights = kept[index] { return weights }
         let weights = BlockWeights()
         for name in architecture.blocks[index].tensorNames { weights.set(name, load(name)) }
@@ -116,7 +125,8 @@ final class WeightStore {
             kept[index] = weights
         } else if case .checkpoint = source {
             weights.recycle = { [weak self] buffers in
-                for buffer in buffers { self?.spare[buffer.count, default: []].append(buffer) }
+                guard let self else { return }
+                self.lock.withLock { for buffer in buffers { self.spare[buffer.count, default: []].append(buffer) } }
             }
         }
         return weights

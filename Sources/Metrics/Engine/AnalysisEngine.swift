@@ -1,0 +1,465 @@
+import Foundation
+
+/// Computes both analyses in small units of work, publishing an immutable `AnalysisSnapshot`
+/// after each, writing each result to the store as it is computed, and answering ablation
+/// requests and neuron inspections on a second thread while the analyses run.
+///
+/// Units, in order: the pooled coefficients of one batch of prompts (method 1 needs them all
+/// before Δ exists); the unablated evaluation that the masked ones compare with; then, interleaved
+/// so that both fill in together, one concept's masked evaluation at one ratio (PSS) and one
+/// step of the activation patterns (a backward per domain for two samples). A concept the front
+/// end focuses on is evaluated first. The engine knows nothing about who reads its snapshots.
+public final class AnalysisEngine: @unchecked Sendable {
+    public let inputs: AnalysisInputs
+    public let options: AnalysisOptions
+    public let fingerprint: AnalysisFingerprint
+    public let store: AnalysisStore?
+    let card: ModelCard
+    let patterns: ActivationPatterns
+    let evaluator: Evaluator
+    let candidates: Evaluator.Candidates
+    /// Prompts per pooled-coefficient unit.
+    static let promptBatch = 64
+    /// Activation-pattern state is saved after every step up to this many floats, else at most
+    /// once a minute (the domains' sums of a large model are gigabytes).
+    static let everyStepStateLimit = 16 << 20
+
+    /// Called after each published snapshot, on the engine's thread: a front end wakes its loop.
+    public var onPublish: (@Sendable () -> Void)?
+
+    /// What the threads share, guarded by `condition`.
+    private let condition = NSCondition()
+    private var latest: AnalysisSnapshot
+    private var parts: Parts
+    private var requested = Ablation()
+    private var requestNumber = 0
+    private var focusedConcept: Int?
+    private var neuronRequests: [NeuronID] = []
+    private var blockRequests: [Int] = []
+    private var evaluatorReady = false
+    private var stopping = false
+    private var threads: [Thread] = []
+    private var running = 0
+
+    /// The pieces a snapshot is made of.
+    private struct Parts {
+        var progress: EngineProgress
+        var pooled: PooledCoefficients?
+        var specialization: Specialization?
+        var specializations: [Double]?
+        var entries: [SpecializationScore.Entry] = []
+        var patterns: PatternResults?
+        var baseline: ProbeAccuracy?
+        var live: LiveAccuracy?
+        var details: [NeuronID: NeuronDetail] = [:]
+        var ledger = Ledger()
+    }
+
+    /// Work done and left, per kind, with the time each kind took: progress and time left.
+    private struct Ledger {
+        var pooledBatches = 0, pooledDone = 0
+        var baselineDone = 0
+        var entriesTotal = 0, entriesDone = 0
+        var stepsTotal = 0, stepsDone = 0
+        var seconds: [String: (total: Double, count: Int)] = [:]
+
+        var done: Int { pooledDone + baselineDone + entriesDone + stepsDone }
+        var total: Int { pooledBatches + 1 + entriesTotal + stepsTotal }
+
+        mutating func record(_ kind: String, _ elapsed: Double) {
+            let old = seconds[kind] ?? (0, 0)
+            seconds[kind] = (old.total + elapsed, old.count + 1)
+        }
+
+        /// Σ over kinds of units left × mean time of that kind; nil while a kind with work left
+        /// has not been timed yet.
+        var secondsLeft: Double? {
+            var left = 0.0
+            for (kind, remaining) in [("pooled", pooledBatches - pooledDone), ("baseline", 1 - baselineDone),
+                                      ("pss", entriesTotal - entriesDone), ("step", stepsTotal - stepsDone)] where remaining > 0 {
+                guard let timing = seconds[kind], timing.count > 0 else { return nil }
+                left += Double(remaining) * timing.total / Double(timing.count)
+            }
+            return left
+        }
+    }
+
+    /// Loads inputs the way the commands name them (nil model: the built-in demo) and opens the
+    /// store at `storePath` (nil: no store).
+    public static func load(model: String?, probes: String, domains: String, options: AnalysisOptions,
+                            storePath: String?) throws -> AnalysisEngine {
+        let inputs = try AnalysisInputs.load(model: model, probes: probes, domains: domains)
+        return try AnalysisEngine(inputs: inputs, options: options, store: storePath.map { try AnalysisStore(path: $0) })
+    }
+
+    public init(inputs: AnalysisInputs, options: AnalysisOptions, store: AnalysisStore?) throws {
+        self.inputs = inputs
+        self.options = options
+        self.store = store
+        fingerprint = try AnalysisFingerprint(inputs: inputs, options: options)
+        card = ModelCard(checkpoint: inputs.checkpoint)
+        patterns = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: options.patterns)
+        evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
+        candidates = options.metric == .open ? .answers : .all
+        var ledger = Ledger()
+        ledger.pooledBatches = (inputs.probes.questions.count + Self.promptBatch - 1) / Self.promptBatch
+        ledger.entriesTotal = inputs.probes.concepts.count * options.ratios.count
+        ledger.stepsTotal = patterns.stepCount
+        parts = Parts(progress: EngineProgress(state: .working, doing: "starting", done: 0, total: ledger.total), ledger: ledger)
+        latest = AnalysisSnapshot(generation: 0, card: card, probes: inputs.probes, progress: parts.progress, pooled: nil,
+                                  specialization: nil, specializations: nil,
+                                  score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: []),
+                                  conceptCount: inputs.probes.concepts.count, patterns: nil, baseline: nil, live: nil,
+                                  requestedAblation: Ablation(), details: [:])
+        try store?.register(fingerprint)
+    }
+
+    // MARK: What a front end calls (any thread)
+
+    public var snapshot: AnalysisSnapshot { condition.withLock { latest } }
+
+    /// Starts the analyses and the ablation server, each on its own thread.
+    public func start() {
+        let analysis = Thread { [self] in
+            do {
+                try work()
+            } catch is Stopped {
+            } catch {
+                update { $0.progress.state = .failed("\(error)") }
+            }
+            finishThread()
+        }
+        let live = Thread { [self] in
+            serveRequests()
+            finishThread()
+        }
+        analysis.name = "neurotop analysis"
+        live.name = "neurotop ablation"
+        condition.withLock {
+            threads = [analysis, live]
+            running = 2
+        }
+        analysis.start()
+        live.start()
+    }
+
+    /// Asks for accuracy with `ablation`; a newer request supersedes (and cancels) an older one.
+    public func setAblation(_ ablation: Ablation) {
+        condition.withLock {
+            requested = ablation
+            requestNumber += 1
+            condition.broadcast()
+        }
+        publish()
+    }
+
+    /// Puts what the front end is looking at first: a concept's PSS, a neuron's or a block's
+    /// promoted tokens.
+    public func focus(_ focus: EngineFocus) {
+        condition.withLock {
+            switch focus {
+            case .concept(let name): focusedConcept = inputs.probes.concepts.firstIndex(of: name)
+            case .neuron(let neuron):
+                if latest.details[neuron] == nil, !neuronRequests.contains(neuron) { neuronRequests.append(neuron) }
+            case .block(let block):
+                if block >= 0, block < inputs.model.blockCount, !blockRequests.contains(block) { blockRequests.append(block) }
+            }
+            condition.broadcast()
+        }
+    }
+
+    /// Cancels the work under way and waits for the threads to end.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func finishThread() {
+        condition.withLock {
+            running -= 1
+            condition.broadcast()
+        }
+    }
+
+    /// Runs the analyses to the end on the calling thread (headless), calling `progress` after
+    /// each unit; returns the final snapshot. Errors are thrown, not published.
+    public func runToEnd(progress: (EngineProgress) -> Void) throws -> AnalysisSnapshot {
+        let observer = Thread.current
+        var last = -1
+        try work { [self] in
+            guard Thread.current == observer else { return }
+            let now = snapshot
+            if now.progress.done != last {
+                last = now.progress.done
+                progress(now.progress)
+            }
+        }
+        return snapshot
+    }
+
+    // MARK: The analysis thread
+
+    private struct Stopped: Error {}
+
+    private func checkStopping() throws {
+        if condition.withLock({ stopping }) { throw Stopped() }
+    }
+
+    private func work(observe: () -> Void = {}) throws {
+        let probes = inputs.probes, model = inputs.model
+        let neurons = model.blockCount * model.mlpWidth
+        // What the store already has for this fingerprint.
+        let storedPooled = try store?.pooledBatches(fingerprint) ?? [:]
+        var storedEntries = Dictionary((try store?.entries(fingerprint) ?? []).map { (EntryKey($0.concept, $0.ratio), $0) },
+                                       uniquingKeysWith: { a, _ in a })
+        if let state = try store?.patterns(fingerprint), patterns.restore(state), state.stepsDone > 0 {
+            let results = patterns.results()
+            update {
+                $0.ledger.stepsDone = state.stepsDone
+                $0.patterns = results
+            }
+        }
+        observe()
+
+        // Method 1, first half: p for every question, batch by batch.
+        var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
+        for first in stride(from: 0, to: probes.questions.count, by: Self.promptBatch) {
+            try checkStopping()
+            let count = min(Self.promptBatch, probes.questions.count - first)
+            let values: [Float]
+            if let stored = storedPooled[first], stored.count == count * neurons {
+                values = stored
+            } else {
+                values = try timed("pooled") {
+                    try PooledCoefficients.pool(model: model, tokenizer: inputs.tokenizer,
+                                                prompts: probes.questions[first..<(first + count)].map(\.prompt), pooling: options.pooling)
+                }
+                try store?.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...])
+            }
+            pooled.replaceSubrange((first * neurons)..<((first + count) * neurons), with: values)
+            update {
+                $0.ledger.pooledDone += 1
+                $0.progress.doing = "pooling coefficients: questions \(first + count) of \(probes.questions.count)" }
+            observe()
+        }
+        let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
+        let specialization = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth)
+        let specializations = specialization.specializations
+        update { parts in
+            parts.pooled = coefficients
+            parts.specialization = specialization
+            parts.specializations = specializations
+            for (neuron, detail) in parts.details {
+                parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
+                                                     topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
+            }
+        }
+
+        // The unablated evaluation, with every block's residual kept for the masked ones.
+        try checkStopping()
+        let baseline = try timed("baseline") { () -> ProbeAccuracy in
+            try evaluator.cacheResiduals(candidates)
+            return try evaluator.evaluate(candidates: candidates)
+        }
+        condition.withLock {
+            parts.ledger.baselineDone = 1
+            evaluatorReady = true
+            condition.broadcast()
+        }
+        update {
+            $0.baseline = baseline
+            $0.progress.doing = "unablated accuracy"
+        }
+        observe()
+
+        // Method 1, second half, and method 2, interleaved.
+        var pending = probes.concepts.indices.flatMap { c in options.ratios.map { EntryKey(c, $0) } }
+        var entries: [SpecializationScore.Entry] = []
+        pending.removeAll { key in
+            guard let entry = storedEntries.removeValue(forKey: key) else { return false }
+            entries.append(entry)
+            return true
+        }
+        update {
+            $0.ledger.entriesDone = entries.count
+            $0.entries = entries
+        }
+        var lastSave = Date()
+        while !pending.isEmpty || patterns.stepsDone < patterns.stepCount {
+            try checkStopping()
+            let entriesShare = Double(entries.count) / Double(max(entries.count + pending.count, 1))
+            let stepsShare = Double(patterns.stepsDone) / Double(max(patterns.stepCount, 1))
+            let focused = condition.withLock { focusedConcept }
+            let focusedIndex = focused.flatMap { c in pending.firstIndex { $0.concept == c } }
+            if !pending.isEmpty, focusedIndex != nil || patterns.stepsDone == patterns.stepCount || entriesShare <= stepsShare {
+                let key = pending.remove(at: focusedIndex ?? 0)
+                let entry = try timed("pss") {
+                    try SpecializationScore.entry(concept: key.concept, ratio: key.ratio, specialization: specialization,
+                                                  evaluator: evaluator, metric: options.metric, baseline: baseline)
+                }
+                try store?.save(fingerprint, entries: [entry])
+                entries.append(entry)
+                update {
+                    $0.ledger.entriesDone += 1
+                    $0.entries = entries
+                    $0.progress.doing = "specialization: \(probes.concepts[key.concept]) at \(key.ratio * 100) %"
+                }
+            } else {
+                try timed("step") { try patterns.step() }
+                let finished = patterns.stepsDone == patterns.stepCount
+                if patterns.stateSize <= Self.everyStepStateLimit || finished || Date().timeIntervalSince(lastSave) > 60 {
+                    try store?.save(fingerprint, patterns: patterns.state)
+                    lastSave = Date()
+                }
+                let results = patterns.results()
+                update {
+                    $0.ledger.stepsDone = patterns.stepsDone
+                    $0.patterns = results
+                    $0.progress.doing = "activation patterns: \(results.samplesDone) of \(options.patterns.samples) samples per domain"
+                }
+            }
+            observe()
+        }
+        update {
+            $0.progress.state = .finished
+            $0.progress.doing = "finished"
+        }
+        observe()
+    }
+
+    private struct EntryKey: Hashable {
+        let concept: Int
+        let ratio: Double
+        init(_ concept: Int, _ ratio: Double) {
+            self.concept = concept
+            self.ratio = ratio
+        }
+    }
+
+    private func timed<T>(_ kind: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try body()
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        condition.withLock { parts.ledger.record(kind, elapsed) }
+        return result
+    }
+
+    // MARK: The request thread: ablations and neuron inspections
+
+    private func serveRequests() {
+        var served = 0
+        while true {
+            condition.lock()
+            while !stopping, neuronRequests.isEmpty, blockRequests.isEmpty, !(evaluatorReady && requestNumber != served) {
+                condition.wait()
+            }
+            if stopping {
+                condition.unlock()
+                return
+            }
+            if !neuronRequests.isEmpty {
+                let neuron = neuronRequests.removeFirst()
+                condition.unlock()
+                inspect([neuron])
+                continue
+            }
+            if evaluatorReady, requestNumber != served {
+                let (ablation, number) = (requested, requestNumber)
+                condition.unlock()
+                served = number
+                evaluateLive(ablation, number)
+                continue
+            }
+            let block = blockRequests.removeFirst()
+            condition.unlock()
+            let width = inputs.model.mlpWidth
+            let known = snapshot.details
+            // A block's neurons in slices, so an ablation request waits for one slice at most.
+            for first in stride(from: 0, to: width, by: 64) {
+                let slice = (first..<min(first + 64, width)).map { NeuronID(block: block, neuron: $0) }.filter { known[$0] == nil }
+                if !slice.isEmpty { inspect(slice) }
+                if condition.withLock({ stopping || requestNumber != served || !neuronRequests.isEmpty }) {
+                    condition.withLock { if !blockRequests.contains(block) { blockRequests.append(block) } }
+                    break
+                }
+            }
+        }
+    }
+
+    private func evaluateLive(_ ablation: Ablation, _ number: Int) {
+        guard !ablation.isEmpty else { return }
+        do {
+            try inputs.model.validate(ablation)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let accuracy = try evaluator.evaluate(ablation: ablation, candidates: candidates) { [self] in
+                condition.withLock { stopping || requestNumber != number }
+            }
+            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            update { $0.live = LiveAccuracy(ablation: ablation, accuracy: accuracy, milliseconds: milliseconds) }
+        } catch {
+            // Cancelled by a newer request, or neurons the model does not have: nothing to show.
+        }
+    }
+
+    /// Promoted and suppressed tokens (W_U · v_i) and top questions of some neurons.
+    private func inspect(_ neurons: [NeuronID]) {
+        let model = inputs.model, vocab = model.vocabSize
+        let vectors = neurons.flatMap { model.valueVector($0) }
+        let scores = model.unembed(vectors, count: neurons.count)
+        let pooled = snapshot.pooled
+        var details: [NeuronID: NeuronDetail] = [:]
+        for (row, neuron) in neurons.enumerated() {
+            let values = scores[(row * vocab)..<((row + 1) * vocab)]
+            func tokens(_ ids: [Int]) -> [NeuronDetail.TokenScore] {
+                ids.map { NeuronDetail.TokenScore(token: inputs.tokenizer.displayString($0), value: values[values.startIndex + $0]) }
+            }
+            details[neuron] = NeuronDetail(neuron: neuron, promoted: tokens(Self.extremes(values, count: 10, largest: true)),
+                                           suppressed: tokens(Self.extremes(values, count: 10, largest: false)),
+                                           topQuestions: pooled?.topQuestions(neuron, width: model.mlpWidth, count: 5) ?? [])
+        }
+        update { $0.details.merge(details) { _, new in new } }
+    }
+
+    /// Indices of the `count` largest (or smallest) values, in that order; ties by index.
+    static func extremes(_ values: ArraySlice<Float>, count: Int, largest: Bool) -> [Int] {
+        var chosen: [(index: Int, value: Float)] = []
+        func before(_ a: (index: Int, value: Float), _ b: (index: Int, value: Float)) -> Bool {
+            a.value == b.value ? a.index < b.index : (largest ? a.value > b.value : a.value < b.value)
+        }
+        for (offset, value) in values.enumerated() {
+            let item = (index: offset, value: value)
+            if chosen.count == count, let last = chosen.last, !before(item, last) { continue }
+            let position = chosen.firstIndex { before(item, $0) } ?? chosen.count
+            chosen.insert(item, at: position)
+            if chosen.count > count { chosen.removeLast() }
+        }
+        return chosen.map(\.index)
+    }
+
+    // MARK: Publishing
+
+    /// Changes the shared parts and publishes a new snapshot.
+    private func update(_ change: (inout Parts) -> Void) {
+        condition.withLock { change(&parts) }
+        publish()
+    }
+
+    private func publish() {
+        condition.withLock {
+            parts.progress.done = parts.ledger.done
+            parts.progress.total = parts.ledger.total
+            parts.progress.secondsLeft = parts.progress.state == .working ? parts.ledger.secondsLeft : 0
+            let entries = parts.entries.sorted { ($0.concept, $0.ratio) < ($1.concept, $1.ratio) }
+            latest = AnalysisSnapshot(generation: latest.generation + 1, card: card, probes: inputs.probes, progress: parts.progress,
+                                      pooled: parts.pooled, specialization: parts.specialization,
+                                      specializations: parts.specializations,
+                                      score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: entries),
+                                      conceptCount: inputs.probes.concepts.count, patterns: parts.patterns, baseline: parts.baseline,
+                                      live: parts.live, requestedAblation: requested, details: parts.details)
+        }
+        onPublish?()
+    }
+}

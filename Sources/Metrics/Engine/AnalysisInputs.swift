@@ -1,0 +1,124 @@
+import Foundation
+
+/// The settings of both analyses (METHODS.md's defaults), recorded in every export and part of
+/// the store's fingerprint.
+public struct AnalysisOptions: Sendable {
+    public var metric = AccuracyMetric.open
+    public var pooling = Pooling.mean
+    public var ratios = SpecializationScore.defaultRatios
+    public var patterns = ActivationPatterns.Options()
+
+    public init() {}
+
+    /// The settings in force, as every export records them.
+    public var description: [(String, String)] {
+        let threshold: String
+        switch patterns.threshold {
+        case .quantile(let share): threshold = "quantile: the top \(share * 100) % of each domain's weights"
+        case .absolute(let gamma): threshold = "absolute gamma \(gamma)"
+        }
+        return [("pss_accuracy", metric.rawValue), ("pooling", pooling.rawValue),
+                ("unrelated_questions", "all other concepts"), ("ratios", ratios.map { "\($0)" }.joined(separator: " ")),
+                ("samples_per_domain", "\(patterns.samples)"), ("activation_threshold", threshold),
+                ("active_neuron_share", "\(patterns.activeNeuronShare)"),
+                ("pruning", "target \(patterns.pruningTarget), alpha \(patterns.pruningAlpha), beta \(patterns.pruningBeta)")]
+    }
+}
+
+/// What both analyses run on: a checkpoint with its tokenizer, a probe set, domain corpora.
+public struct AnalysisInputs {
+    public let checkpoint: Checkpoint
+    public let model: Transformer
+    public let tokenizer: Tokenizer
+    public let probes: ProbeSet
+    public let corpus: DomainCorpus
+
+    public init(checkpoint: Checkpoint, model: Transformer, tokenizer: Tokenizer, probes: ProbeSet, corpus: DomainCorpus) {
+        self.checkpoint = checkpoint
+        self.model = model
+        self.tokenizer = tokenizer
+        self.probes = probes
+        self.corpus = corpus
+    }
+
+    /// Loads a model folder or id (nil: the built-in demo), a shipped probe set name or file, and
+    /// a shipped corpus name or folder.
+    public static func load(model: String?, probes: String, domains: String) throws -> AnalysisInputs {
+        let dataRoot = try ShippedData.root()
+        let checkpoint = try Checkpoint(location: model ?? ShippedData.defaultModel())
+        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
+        let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
+        guard FileManager.default.fileExists(atPath: checkpoint.tokenizerPath) else {
+            throw InputError(checkpoint.folder, "no tokenizer.json: the analyses need the model's tokenizer")
+        }
+        return AnalysisInputs(checkpoint: checkpoint, model: try Transformer(checkpoint: checkpoint, keepsWeights: true),
+                              tokenizer: try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath)),
+                              probes: probeSet, corpus: corpus)
+    }
+}
+
+/// What identifies one analysis in the store: a hash of everything its results depend on (the
+/// checkpoint's config, tokenizer and tensors, the probe questions, the domain samples used, the
+/// options and the engine's version), with readable descriptions of each.
+public struct AnalysisFingerprint: Sendable, Equatable {
+    /// Changes whenever a computation changes its results: older stored results are then not reused.
+    public static let engineVersion = "1"
+
+    public let id: String
+    public let model: String
+    public let probes: String
+    public let domains: String
+    public let options: String
+
+    public init(inputs: AnalysisInputs, options: AnalysisOptions) throws {
+        var hash = FNV1a()
+        hash.add("neurotop engine \(Self.engineVersion)")
+        let checkpoint = inputs.checkpoint
+        for path in [checkpoint.configPath, checkpoint.tokenizerPath] {
+            guard let data = FileManager.default.contents(atPath: path) else { throw InputError(path, "cannot read") }
+            hash.add(data)
+        }
+        // The tensors' names, types and shapes, and a few samples of their bytes: enough to tell
+        // two checkpoints apart without reading gigabytes on every start.
+        for name in checkpoint.tensorNames.sorted() {
+            guard let file = checkpoint.file(holding: name), let tensor = file.tensors[name] else { continue }
+            hash.add("\(name) \(tensor.dtype.rawValue) \(tensor.shape)")
+            let raw = file.rawBytes(tensor)
+            for start in [0, raw.count / 2, max(0, raw.count - 256)] {
+                hash.add(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + 256)]))
+            }
+        }
+        for question in inputs.probes.questions {
+            hash.add([question.concept, question.category, question.prompt, question.answer, (question.choices ?? []).joined(separator: "\u{1}")].joined(separator: "\u{2}"))
+        }
+        for domain in inputs.corpus.domains {
+            hash.add(domain.name)
+            for sample in domain.samples.prefix(options.patterns.samples) { hash.add(sample) }
+        }
+        let described = options.description.map { "\($0.0)=\($0.1)" }.joined(separator: "; ")
+        hash.add(described)
+        id = String(format: "%016llx", hash.value)
+        model = checkpoint.folder
+        probes = inputs.probes.path
+        domains = inputs.corpus.path
+        self.options = described
+    }
+}
+
+/// 64-bit FNV-1a: a stable hash (Swift's `Hasher` is seeded per process).
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value = value &* 0x0000_0100_0000_01b3
+        }
+        // A separator, so that ("ab", "c") and ("a", "bc") differ.
+        value ^= 0xff
+        value = value &* 0x0000_0100_0000_01b3
+    }
+
+    mutating func add(_ data: Data) { data.withUnsafeBytes { add($0) } }
+    mutating func add(_ text: String) { add(Data(text.utf8)) }
+}

@@ -1,0 +1,286 @@
+import CSQLite
+import Foundation
+
+/// Results of analyses, kept in one SQLite file so that a run that stops (or is killed) resumes
+/// where it stopped and a model opened again shows what was finished at once. Every analysis is
+/// keyed by a fingerprint of its inputs (`AnalysisFingerprint`); each unit of work is written in
+/// its own transaction as soon as it is computed.
+public final class AnalysisStore: @unchecked Sendable {
+    /// The layout of the tables. A file written with another format is refused, never changed.
+    public static let format = 1
+    static let formatName = "neurotop analysis store"
+
+    public let path: String
+    private let db: OpaquePointer
+    /// One connection, used from the engine's thread and (for reads) from whoever opened it.
+    private let lock = NSLock()
+
+    /// `$XDG_CACHE_HOME/neurotop/analyses.sqlite`, or `~/.cache/neurotop/analyses.sqlite`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".cache")
+        return (cache as NSString).appendingPathComponent("neurotop/analyses.sqlite")
+    }
+
+    /// Opens (or creates) a store. A file that is not a SQLite database, a database that is not a
+    /// neurotop store, or a store of another format is refused with an error naming the file, and
+    /// left exactly as it was.
+    public init(path: String) throws {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw InputError(folder, "cannot create the folder for the analysis store")
+            }
+        }
+        var handle: OpaquePointer?
+        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(handle)
+            throw InputError(path, "cannot open the analysis store (\(message))")
+        }
+        db = handle
+        sqlite3_busy_timeout(db, 10_000)
+        do {
+            try checkFormat()
+        } catch {
+            sqlite3_close(db)
+            throw error
+        }
+    }
+
+    deinit { sqlite3_close(db) }
+
+    private func checkFormat() throws {
+        let tables: [String]
+        do {
+            tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
+        } catch let error as InputError {
+            throw InputError(path, "not an analysis store: \(error.problem); choose another file with --store (this one was not changed)")
+        }
+        if tables.isEmpty {
+            try execute("""
+                PRAGMA journal_mode = WAL;
+                BEGIN;
+                CREATE TABLE neurotop (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO neurotop VALUES ('format', '\(Self.formatName)'), ('version', '\(Self.format)');
+                CREATE TABLE analyses (fingerprint TEXT PRIMARY KEY, model TEXT, probes TEXT, domains TEXT, options TEXT, created TEXT);
+                CREATE TABLE pooled (fingerprint TEXT, first INTEGER, questions INTEGER, neurons INTEGER, data BLOB,
+                                     PRIMARY KEY (fingerprint, first));
+                CREATE TABLE pss (fingerprint TEXT, concept INTEGER, ratio REAL, concept_accuracy REAL, other_accuracy REAL,
+                                  baseline REAL, PRIMARY KEY (fingerprint, concept, ratio));
+                CREATE TABLE patterns (fingerprint TEXT PRIMARY KEY, steps INTEGER, data BLOB);
+                COMMIT;
+                """)
+            return
+        }
+        guard tables.contains("neurotop") else {
+            throw InputError(path, "a SQLite database, but not a neurotop analysis store (tables: \(tables.sorted().joined(separator: ", "))); choose another file with --store (this one was not changed)")
+        }
+        let values = try query("SELECT key, value FROM neurotop") { (String(cString: sqlite3_column_text($0, 0)), String(cString: sqlite3_column_text($0, 1))) }
+        let meta = Dictionary(values, uniquingKeysWith: { a, _ in a })
+        guard meta["format"] == Self.formatName else {
+            throw InputError(path, "not a neurotop analysis store; choose another file with --store (this one was not changed)")
+        }
+        guard meta["version"] == String(Self.format) else {
+            throw InputError(path, "an analysis store of format \(meta["version"] ?? "?"), this neurotop reads format \(Self.format); choose another file with --store (this one was not changed)")
+        }
+        try execute("PRAGMA journal_mode = WAL")
+    }
+
+    // MARK: What is stored for one analysis
+
+    public func register(_ fingerprint: AnalysisFingerprint) throws {
+        try transaction {
+            try run("INSERT OR IGNORE INTO analyses VALUES (?, ?, ?, ?, ?, ?)",
+                    [.text(fingerprint.id), .text(fingerprint.model), .text(fingerprint.probes), .text(fingerprint.domains),
+                     .text(fingerprint.options), .text(ISO8601DateFormatter().string(from: Date()))])
+        }
+    }
+
+    /// Pooled coefficients per batch of questions: first question → values `[questions, neurons]`.
+    public func pooledBatches(_ fingerprint: AnalysisFingerprint) throws -> [Int: [Float]] {
+        let rows = try query("SELECT first, data FROM pooled WHERE fingerprint = ?", [.text(fingerprint.id)]) { statement in
+            (Int(sqlite3_column_int64(statement, 0)), Self.floats(statement, 1))
+        }
+        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
+    }
+
+    public func savePooled(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int, values: ArraySlice<Float>) throws {
+        try transaction {
+            try run("INSERT OR REPLACE INTO pooled VALUES (?, ?, ?, ?, ?)",
+                    [.text(fingerprint.id), .integer(first), .integer(questions), .integer(neurons), .blob(Self.bytes(Array(values)))])
+        }
+    }
+
+    public func entries(_ fingerprint: AnalysisFingerprint) throws -> [SpecializationScore.Entry] {
+        try query("SELECT concept, ratio, concept_accuracy, other_accuracy, baseline FROM pss WHERE fingerprint = ?", [.text(fingerprint.id)]) { s in
+            SpecializationScore.Entry(concept: Int(sqlite3_column_int64(s, 0)), ratio: sqlite3_column_double(s, 1),
+                                      conceptAccuracy: sqlite3_column_double(s, 2), otherAccuracy: sqlite3_column_double(s, 3),
+                                      baseline: sqlite3_column_double(s, 4))
+        }
+    }
+
+    public func save(_ fingerprint: AnalysisFingerprint, entries: [SpecializationScore.Entry]) throws {
+        try transaction {
+            for entry in entries {
+                try run("INSERT OR REPLACE INTO pss VALUES (?, ?, ?, ?, ?, ?)",
+                        [.text(fingerprint.id), .integer(entry.concept), .real(entry.ratio), .real(entry.conceptAccuracy),
+                         .real(entry.otherAccuracy), .real(entry.baseline)])
+            }
+        }
+    }
+
+    public func patterns(_ fingerprint: AnalysisFingerprint) throws -> ActivationPatterns.State? {
+        try query("SELECT data FROM patterns WHERE fingerprint = ?", [.text(fingerprint.id)]) { s -> ActivationPatterns.State? in
+            let count = Int(sqlite3_column_bytes(s, 0))
+            guard count > 0, let bytes = sqlite3_column_blob(s, 0) else { return nil }
+            return Self.decode(Data(bytes: bytes, count: count))
+        }.first ?? nil
+    }
+
+    public func save(_ fingerprint: AnalysisFingerprint, patterns state: ActivationPatterns.State) throws {
+        try transaction {
+            try run("INSERT OR REPLACE INTO patterns VALUES (?, ?, ?)", [.text(fingerprint.id), .integer(state.stepsDone), .blob(Self.encode(state))])
+        }
+    }
+
+    // MARK: Encoding
+
+    /// Pattern state as little-endian numbers: counts first, then the sums, then the cosines.
+    static func encode(_ state: ActivationPatterns.State) -> Data {
+        var data = Data()
+        func int(_ value: Int) { withUnsafeBytes(of: Int64(value).littleEndian) { data.append(contentsOf: $0) } }
+        int(state.stepsDone)
+        int(state.samplesSeen.count)
+        state.samplesSeen.forEach(int)
+        int(state.sums.first?.count ?? 0)
+        for sum in state.sums { sum.withUnsafeBytes { data.append(contentsOf: $0) } }
+        int(state.cosines.count)
+        int(state.cosines.first?.count ?? 0)
+        for perBlock in state.cosines {
+            for values in perBlock {
+                int(values.count)
+                values.withUnsafeBytes { data.append(contentsOf: $0) }
+            }
+        }
+        return data
+    }
+
+    static func decode(_ data: Data) -> ActivationPatterns.State? {
+        var offset = 0
+        func int() -> Int? {
+            guard offset + 8 <= data.count else { return nil }
+            defer { offset += 8 }
+            return Int(Int64(littleEndian: data[data.startIndex + offset..<data.startIndex + offset + 8].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
+        }
+        func values<T>(_ count: Int, _ type: T.Type) -> [T]? {
+            let bytes = count * MemoryLayout<T>.stride
+            guard count >= 0, offset + bytes <= data.count else { return nil }
+            defer { offset += bytes }
+            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                data.copyBytes(to: UnsafeMutableRawBufferPointer(buffer), from: (data.startIndex + offset)..<(data.startIndex + offset + bytes))
+                initialized = count
+            }
+        }
+        guard let steps = int(), let domainCount = int(), domainCount >= 0, domainCount < 1 << 16 else { return nil }
+        var seen: [Int] = []
+        for _ in 0..<domainCount { guard let value = int() else { return nil }; seen.append(value) }
+        guard let width = int() else { return nil }
+        var sums: [[Float]] = []
+        for _ in 0..<domainCount { guard let sum = values(width, Float.self) else { return nil }; sums.append(sum) }
+        guard let blocks = int(), let pairCount = int(), blocks >= 0, pairCount >= 0 else { return nil }
+        var cosines: [[[Double]]] = []
+        for _ in 0..<blocks {
+            var perBlock: [[Double]] = []
+            for _ in 0..<pairCount {
+                guard let count = int(), let list = values(count, Double.self) else { return nil }
+                perBlock.append(list)
+            }
+            cosines.append(perBlock)
+        }
+        guard offset == data.count else { return nil }
+        return ActivationPatterns.State(stepsDone: steps, samplesSeen: seen, sums: sums, cosines: cosines)
+    }
+
+    static func bytes(_ values: [Float]) -> Data { values.withUnsafeBytes { Data($0) } }
+
+    static func floats(_ statement: OpaquePointer, _ column: Int32) -> [Float] {
+        let count = Int(sqlite3_column_bytes(statement, column)) / MemoryLayout<Float>.stride
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return [Float](UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: Float.self), count: count))
+    }
+
+    // MARK: SQLite calls
+
+    enum Value {
+        case integer(Int)
+        case real(Double)
+        case text(String)
+        case blob(Data)
+    }
+
+    private func failure(_ what: String) -> InputError {
+        InputError(path, "\(what): \(String(cString: sqlite3_errmsg(db)))")
+    }
+
+    private func execute(_ sql: String) throws {
+        try lock.withLock {
+            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
+        }
+    }
+
+    /// Runs `body` in one transaction: everything it writes lands together or not at all.
+    private func transaction(_ body: () throws -> Void) throws {
+        try lock.withLock {
+            guard sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
+            do {
+                try body()
+                guard sqlite3_exec(db, "COMMIT", nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
+            } catch {
+                sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
+                throw error
+            }
+        }
+    }
+
+    private func prepare(_ sql: String, _ values: [Value]) throws -> OpaquePointer {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure("cannot read the analysis store")
+        }
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            switch value {
+            case .integer(let n): sqlite3_bind_int64(statement, position, Int64(n))
+            case .real(let x): sqlite3_bind_double(statement, position, x)
+            case .text(let text): sqlite3_bind_text(statement, position, text, -1, neurotop_sqlite_transient())
+            case .blob(let data):
+                _ = data.withUnsafeBytes { sqlite3_bind_blob64(statement, position, $0.baseAddress, sqlite3_uint64($0.count), neurotop_sqlite_transient()) }
+            }
+        }
+        return statement
+    }
+
+    /// One statement that writes (called inside `transaction`, which holds the lock).
+    private func run(_ sql: String, _ values: [Value]) throws {
+        let statement = try prepare(sql, values)
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_DONE else { throw failure("cannot write the analysis store") }
+    }
+
+    private func query<T>(_ sql: String, _ values: [Value] = [], _ row: (OpaquePointer) -> T) throws -> [T] {
+        try lock.withLock {
+            let statement = try prepare(sql, values)
+            defer { sqlite3_finalize(statement) }
+            var rows: [T] = []
+            while true {
+                let status = sqlite3_step(statement)
+                if status == SQLITE_DONE { break }
+                guard status == SQLITE_ROW else { throw failure("cannot read the analysis store") }
+                rows.append(row(statement))
+            }
+            return rows
+        }
+    }
+}

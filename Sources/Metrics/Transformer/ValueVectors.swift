@@ -1,0 +1,27 @@
+import Foundation
+
+extension Transformer {
+    /// v_i of a neuron: what it adds to the residual stream per unit of coefficient (column i of
+    /// a `Linear` down projection `[d, F]`, row i of GPT-2's `Conv1D` `[F, d]`).
+    public func valueVector(_ neuron: NeuronID) -> [Float] {
+        let down = weights.load(architecture.blocks[neuron.block].down.weight)
+        let d = hiddenSize, f = mlpWidth
+        return (0..<d).map { j in architecture.layout == .inOut ? down.pointer[neuron.neuron * d + j] : down.pointer[j * f + neuron.neuron] }
+    }
+
+    /// W_U · v for each vector of `vectors` (`[count, d]`, row-major): the unembedding applied
+    /// directly, with no final norm (Geva et al., 2022), `[count, vocab]`.
+    public func unembed(_ vectors: [Float], count: Int) -> [Float] {
+        let d = hiddenSize, vocab = vocabSize
+        var scores = [Float](repeating: 0, count: count * vocab)
+        vectors.withUnsafeBufferPointer { v in
+            scores.withUnsafeMutableBufferPointer { out in
+                weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
+                    BLAS.gemm(transB: true, m: count, n: range.count, k: d, a: v.baseAddress!, lda: d, b: chunk, ldb: d,
+                              c: out.baseAddress! + range.lowerBound, ldc: vocab)
+                }
+            }
+        }
+        return scores
+    }
+}

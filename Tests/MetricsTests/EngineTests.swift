@@ -1,0 +1,136 @@
+import CSQLite
+import Foundation
+import Metrics
+import Testing
+
+/// The background engine and its store, on the tiny fixture model with its probes and domains.
+@Suite struct AnalysisEngineAndStore {
+    static func inputs() throws -> AnalysisInputs {
+        try AnalysisInputs.load(model: Fixtures.url("checkpoints/llama").path, probes: Fixtures.url("probes/tiny-llama.jsonl").path,
+                                domains: Fixtures.url("domains").path)
+    }
+
+    static var options: AnalysisOptions {
+        var options = AnalysisOptions()
+        options.patterns.samples = 4
+        return options
+    }
+
+    static func waitUntil(_ timeout: Double = 60, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if condition() { return true }
+            usleep(5_000)
+        }
+        return condition()
+    }
+
+    /// The engine's figures are those of the analyses computed directly.
+    @Test func engineResultsEqualTheDirectComputation() throws {
+        let inputs = try Self.inputs()
+        let snapshot = try AnalysisEngine(inputs: inputs, options: Self.options, store: nil).runToEnd { _ in }
+        #expect(snapshot.progress.state == .finished)
+        #expect(snapshot.progress.done == snapshot.progress.total)
+        let pooled = try PooledCoefficients.compute(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
+        let specialization = Specialization(pooled: pooled, probes: inputs.probes, blocks: inputs.model.blockCount, width: inputs.model.mlpWidth)
+        #expect(snapshot.specialization?.delta == specialization.delta)
+        #expect(snapshot.specializations == specialization.specializations)
+        #expect(snapshot.score.entries.count == inputs.probes.concepts.count * Self.options.ratios.count)
+        let direct = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: Self.options.patterns)
+        for _ in 0..<direct.stepCount { try direct.step() }
+        let patterns = try #require(snapshot.patterns)
+        #expect(patterns.samplesSeen == direct.samplesSeen)
+        #expect(patterns.density.activated == direct.density().activated)
+        #expect(patterns.domainMatrix == direct.domainMatrix())
+    }
+
+    /// A second engine on the same store computes nothing and shows the same results at once.
+    @Test func reopeningAStoreShowsFinishedResults() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("store.sqlite")
+        let first = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: AnalysisStore(path: path)).runToEnd { _ in }
+        let reopened = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: AnalysisStore(path: path))
+        var computed: [String] = []
+        let second = try reopened.runToEnd { computed.append($0.doing) }
+        #expect(second.specialization?.delta == first.specialization?.delta)
+        #expect(second.score.entries == first.score.entries)
+        #expect(second.patterns?.density.activated == first.patterns?.density.activated)
+        #expect(second.patterns?.domainMatrix == first.patterns?.domainMatrix)
+        #expect(!computed.contains { $0.hasPrefix("specialization:") || $0.hasPrefix("activation patterns:") }, "\(computed)")
+        // Other options are another analysis in the same file.
+        var other = Self.options
+        other.patterns.samples = 2
+        let third = try AnalysisEngine(inputs: Self.inputs(), options: other, store: AnalysisStore(path: path))
+        #expect(third.fingerprint != reopened.fingerprint)
+        #expect(try third.runToEnd { _ in }.patterns?.samplesSeen == [2, 2, 2])
+    }
+
+    /// Files that are not stores are refused by name, and left byte for byte as they were.
+    @Test func badStoreFilesAreRefusedAndLeftAlone() throws {
+        let folder = TemporaryFolder()
+        let text = folder.write("notes.sqlite", "these are my notes, not a database\n" + String(repeating: "x", count: 5000))
+        let before = try Data(contentsOf: URL(fileURLWithPath: text))
+        #expect {
+            try AnalysisStore(path: text)
+        } throws: { error in
+            let problem = "\(error)"
+            return problem.hasPrefix(text) && problem.contains("not an analysis store")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: text)) == before)
+
+        // A store written by another format version keeps everything it has.
+        let path = folder.file("old.sqlite")
+        let store = try AnalysisStore(path: path)
+        let engine = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: store)
+        let finished = try engine.runToEnd { _ in }
+        try runSQLite(path, "UPDATE neurotop SET value = '0' WHERE key = 'version'")
+        #expect {
+            try AnalysisStore(path: path)
+        } throws: { error in
+            "\(error)".contains("format 0, this neurotop reads format \(AnalysisStore.format)")
+        }
+        try runSQLite(path, "UPDATE neurotop SET value = '\(AnalysisStore.format)' WHERE key = 'version'")
+        let kept = try AnalysisStore(path: path).entries(engine.fingerprint)
+        #expect(kept.sorted { ($0.concept, $0.ratio) < ($1.concept, $1.ratio) } == finished.score.entries)
+    }
+
+    /// Toggling an ablation gives the evaluator's answer for that ablation; the newest request wins.
+    @Test func liveAblationAnswersTheNewestRequest() throws {
+        let inputs = try Self.inputs()
+        let engine = try AnalysisEngine(inputs: inputs, options: Self.options, store: nil)
+        engine.start()
+        defer { engine.stop() }
+        #expect(Self.waitUntil { engine.snapshot.baseline != nil })
+        let first = Ablation(zeroing: [NeuronID(block: 0, neuron: 1)])
+        let second = Ablation(zeroing: (0..<inputs.model.mlpWidth).map { NeuronID(block: 1, neuron: $0) })
+        engine.setAblation(first)
+        engine.setAblation(second)
+        #expect(Self.waitUntil { engine.snapshot.currentAccuracy != nil })
+        let snapshot = engine.snapshot
+        #expect(snapshot.requestedAblation == second)
+        #expect(snapshot.live?.ablation == second)
+        let evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
+        let expected = try evaluator.evaluate(ablation: second, candidates: .answers)
+        #expect(snapshot.currentAccuracy?.results == expected.results)
+
+        // Inspecting a neuron: the tokens its value vector promotes most, by W_U · v.
+        let neuron = NeuronID(block: 1, neuron: 3)
+        engine.focus(.neuron(neuron))
+        #expect(Self.waitUntil { engine.snapshot.details[neuron] != nil })
+        let detail = try #require(engine.snapshot.details[neuron])
+        let scores = inputs.model.unembed(inputs.model.valueVector(neuron), count: 1)
+        let best = scores.indices.max { scores[$0] < scores[$1] }!
+        #expect(detail.promoted.first?.token == inputs.tokenizer.displayString(best))
+        #expect(detail.promoted.first?.value == scores[best])
+        #expect(detail.promoted.count == 10 && detail.suppressed.count == 10)
+        #expect(detail.suppressed.first?.value == scores.min())
+    }
+
+    /// Changes a store behind neurotop's back, as another program (or version) would.
+    func runSQLite(_ path: String, _ sql: String) throws {
+        var db: OpaquePointer?
+        #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        #expect(sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(db)
+    }
+}
