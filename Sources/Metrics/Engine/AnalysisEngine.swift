@@ -211,16 +211,27 @@ public final class AnalysisEngine: @unchecked Sendable {
     private func work(observe: () -> Void = {}) throws {
         let probes = inputs.probes, model = inputs.model
         let neurons = model.blockCount * model.mlpWidth
-        // What the store already has for this fingerprint.
-        let storedPooled = try store?.pooledBatches(fingerprint) ?? [:]
+        // What the store already has for this fingerprint counts as done from the start.
+        let storedPooled = (try store?.pooledBatches(fingerprint) ?? [:]).filter { first, values in
+            first % Self.promptBatch == 0 && values.count == min(Self.promptBatch, probes.questions.count - first) * neurons
+        }
         var storedEntries = Dictionary((try store?.entries(fingerprint) ?? []).map { (EntryKey($0.concept, $0.ratio), $0) },
                                        uniquingKeysWith: { a, _ in a })
-        if let state = try store?.patterns(fingerprint), patterns.restore(state), state.stepsDone > 0 {
-            let results = patterns.results()
-            update {
-                $0.ledger.stepsDone = state.stepsDone
-                $0.patterns = results
-            }
+        var pending = probes.concepts.indices.flatMap { c in options.ratios.map { EntryKey(c, $0) } }
+        var entries: [SpecializationScore.Entry] = []
+        pending.removeAll { key in
+            guard let entry = storedEntries.removeValue(forKey: key) else { return false }
+            entries.append(entry)
+            return true
+        }
+        let restored = try store?.patterns(fingerprint).flatMap { patterns.restore($0) ? patterns.results() : nil }
+        update {
+            $0.ledger.pooledDone = storedPooled.count
+            $0.ledger.entriesDone = entries.count
+            $0.ledger.stepsDone = patterns.stepsDone
+            $0.entries = entries
+            if patterns.stepsDone > 0 { $0.patterns = restored }
+            $0.progress.doing = "resuming from the store"
         }
         observe()
 
@@ -230,7 +241,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             try checkStopping()
             let count = min(Self.promptBatch, probes.questions.count - first)
             let values: [Float]
-            if let stored = storedPooled[first], stored.count == count * neurons {
+            if let stored = storedPooled[first] {
                 values = stored
             } else {
                 values = try timed("pooled") {
@@ -241,7 +252,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             }
             pooled.replaceSubrange((first * neurons)..<((first + count) * neurons), with: values)
             update {
-                $0.ledger.pooledDone += 1
+                if storedPooled[first] == nil { $0.ledger.pooledDone += 1 }
                 $0.progress.doing = "pooling coefficients: questions \(first + count) of \(probes.questions.count)" }
             observe()
         }
@@ -276,17 +287,6 @@ public final class AnalysisEngine: @unchecked Sendable {
         observe()
 
         // Method 1, second half, and method 2, interleaved.
-        var pending = probes.concepts.indices.flatMap { c in options.ratios.map { EntryKey(c, $0) } }
-        var entries: [SpecializationScore.Entry] = []
-        pending.removeAll { key in
-            guard let entry = storedEntries.removeValue(forKey: key) else { return false }
-            entries.append(entry)
-            return true
-        }
-        update {
-            $0.ledger.entriesDone = entries.count
-            $0.entries = entries
-        }
         var lastSave = Date()
         while !pending.isEmpty || patterns.stepsDone < patterns.stepCount {
             try checkStopping()
