@@ -81,20 +81,29 @@ public final class ActivationPatterns {
         public static func < (x: DomainPair, y: DomainPair) -> Bool { (x.a, x.b) < (y.a, y.b) }
     }
 
-    public init(model: Transformer, tokenizer: Tokenizer, corpus: DomainCorpus, options: Options = Options()) throws {
+    public convenience init(model: Transformer, tokenizer: Tokenizer, corpus: DomainCorpus, options: Options = Options()) throws {
         guard options.samples >= 2 else { throw InputError("", "the activation patterns need at least 2 samples a domain") }
         for domain in corpus.domains where domain.samples.count < options.samples {
             throw InputError(domain.path, "domain '\(domain.name)' has \(domain.samples.count) samples; \(options.samples) were asked for")
         }
-        self.model = model
-        self.options = options
-        domains = corpus.domains.map(\.name)
-        sequences = corpus.domains.map { domain in
+        let sequences = corpus.domains.map { domain in
             domain.samples.prefix(options.samples).map { Array(tokenizer.encode($0).prefix(model.config.contextLength)) }
         }
+        try self.init(model: model, domains: corpus.domains.map(\.name), sequences: sequences, options: options)
+    }
+
+    /// Domains given as token ids, `samples` sequences each.
+    public init(model: Transformer, domains: [String], sequences: [[[Int]]], options: Options) throws {
+        guard options.samples >= 2, sequences.allSatisfy({ $0.count >= options.samples }) else {
+            throw InputError("", "the activation patterns need at least 2 samples a domain, and each domain the samples asked for")
+        }
+        self.model = model
+        self.options = options
+        self.domains = domains
+        self.sequences = sequences
         layout = BlockWeightIndex(model: model)
-        sums = Array(repeating: [Float](repeating: 0, count: layout.count), count: corpus.domains.count)
-        samplesSeen = Array(repeating: 0, count: corpus.domains.count)
+        sums = Array(repeating: [Float](repeating: 0, count: layout.count), count: domains.count)
+        samplesSeen = Array(repeating: 0, count: domains.count)
         cosines = Array(repeating: [:], count: model.blockCount)
     }
 
@@ -102,61 +111,66 @@ public final class ActivationPatterns {
     /// one for the last sample when n is odd.
     public var stepCount: Int { options.samples / 2 + options.samples % 2 }
 
-    /// a(s, ·) over the flat block-weight vector for one sample.
-    func activation(_ sequence: [Int]) throws -> [Float] {
+    /// One sample's a(s, ·) over the flat block-weight vector, with its squared norm per block.
+    struct Measured {
+        var values: [Float]
+        var squaredNorms: [Double]
+    }
+
+    /// a(s, ·) for sample `k` of domain `d`, added to the domain's sums.
+    func measure(domain d: Int, sample k: Int) throws -> Measured {
         var a = [Float](repeating: 0, count: layout.count)
         _ = try a.withUnsafeMutableBufferPointer { target in
-            try model.gradients(of: Batch([sequence]), objective: .topLogit) { name, gradient, count in
+            try model.gradients(of: Batch([sequences[d][k]]), objective: .topLogit) { name, gradient, count in
                 guard let offset = layout.offsets[name] else { return }
                 let weight = model.weightValues(name)
                 for i in 0..<count { target[offset + i] = abs(weight.pointer[i] * gradient[i]) }
             }
         }
-        return a
+        sums[d].withUnsafeMutableBufferPointer { sum in
+            a.withUnsafeBufferPointer { Ops.add($0.baseAddress!, into: sum.baseAddress!, count: a.count) }
+        }
+        samplesSeen[d] += 1
+        let norms = a.withUnsafeBufferPointer { p in
+            layout.blockRanges.map { Ops.dot(p.baseAddress! + $0.lowerBound, p.baseAddress! + $0.lowerBound, count: $0.count) }
+        }
+        return Measured(values: a, squaredNorms: norms)
     }
 
-    /// cos_l(x, y) for every block l.
-    func blockCosines(_ x: [Float], _ y: [Float]) -> [Double] {
-        layout.blockRanges.map { range in
-            var dot = 0.0, xx = 0.0, yy = 0.0
-            for i in range {
-                let (p, q) = (Double(x[i]), Double(y[i]))
-                dot += p * q
-                xx += p * p
-                yy += q * q
+    /// Appends cos_l(x, y) of every block l to the pair's values.
+    func record(_ pair: DomainPair, _ x: Measured, _ y: Measured) {
+        x.values.withUnsafeBufferPointer { p in
+            y.values.withUnsafeBufferPointer { q in
+                for (block, range) in layout.blockRanges.enumerated() {
+                    let dot = Ops.dot(p.baseAddress! + range.lowerBound, q.baseAddress! + range.lowerBound, count: range.count)
+                    let (xx, yy) = (x.squaredNorms[block], y.squaredNorms[block])
+                    cosines[block][pair, default: []].append(xx > 0 && yy > 0 ? dot / (xx * yy).squareRoot() : 0)
+                }
             }
-            return xx > 0 && yy > 0 ? dot / (xx * yy).squareRoot() : 0
         }
     }
 
-    /// Runs step `j` of the run (see `stepCount`).
+    /// Runs the next step: sample k of every domain (the cross-domain cosines at k), then sample
+    /// k + n/2 of each domain in turn (its cosine with sample k, which it then replaces), then the
+    /// cross-domain cosines at k + n/2. At most domains + 1 sample vectors are held at once.
     public func step() throws {
         guard stepsDone < stepCount else { return }
         let half = options.samples / 2
-        let indices = stepsDone < half ? [stepsDone, stepsDone + half] : [options.samples - 1]
-        var current: [[[Float]]] = []
-        for d in domains.indices {
-            var perIndex: [[Float]] = []
-            for k in indices {
-                let a = try activation(sequences[d][k])
-                sums[d].withUnsafeMutableBufferPointer { sum in
-                    a.withUnsafeBufferPointer { Ops.add($0.baseAddress!, into: sum.baseAddress!, count: a.count) }
-                }
-                samplesSeen[d] += 1
-                perIndex.append(a)
-            }
-            current.append(perIndex)
-        }
-        func record(_ pair: DomainPair, _ x: [Float], _ y: [Float]) {
-            for (block, value) in blockCosines(x, y).enumerated() { cosines[block][pair, default: []].append(value) }
-        }
-        for position in indices.indices {
+        let first = stepsDone < half ? stepsDone : options.samples - 1
+        var current = try domains.indices.map { try measure(domain: $0, sample: first) }
+        func recordAcrossDomains() {
             for a in domains.indices {
-                for b in (a + 1)..<domains.count { record(DomainPair(a: a, b: b), current[a][position], current[b][position]) }
+                for b in (a + 1)..<domains.count { record(DomainPair(a: a, b: b), current[a], current[b]) }
             }
         }
-        if indices.count == 2 {
-            for d in domains.indices { record(DomainPair(a: d, b: d), current[d][0], current[d][1]) }
+        recordAcrossDomains()
+        if stepsDone < half {
+            for d in domains.indices {
+                let partner = try measure(domain: d, sample: stepsDone + half)
+                record(DomainPair(a: d, b: d), current[d], partner)
+                current[d] = partner
+            }
+            recordAcrossDomains()
         }
         stepsDone += 1
     }

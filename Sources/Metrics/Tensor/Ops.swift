@@ -186,6 +186,32 @@ public enum Ops {
     static func add(_ a: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] += a[i] }
     }
+
+    /// Σ x·y over millions of elements: 16-lane float partial sums over chunks of 4096, the chunks
+    /// added in double (Swift does not reorder a scalar float sum into vector lanes by itself).
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < count {
+            let end = min(start + 4096, count)
+            var lanes = SIMD16<Float>()
+            var i = start
+            while i + 16 <= end {
+                let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+                let b = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+                lanes.addProduct(a, b)
+                i += 16
+            }
+            var chunk = Double(lanes.sum())
+            while i < end {
+                chunk += Double(x[i] * y[i])
+                i += 1
+            }
+            total += chunk
+            start = end
+        }
+        return total
+    }
 }
 
 /// The MLP nonlinearities of the supported families, by their `config.json` names.

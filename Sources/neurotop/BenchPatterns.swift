@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Metrics
+
+struct BenchPatterns: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-patterns",
+        abstract: "Time method 2 (activation patterns) per sample on a model: forward, backward of the top logit, a = |w·g|, the domains' sums and the cosines, on fixed pseudo-random token sequences.")
+
+    @Argument(help: "A model folder or model id (default: the built-in model).")
+    var model: String?
+
+    @Option(help: "Tokens per sample.")
+    var tokens = 128
+
+    @Option(help: "Domains.")
+    var domains = 5
+
+    @Option(help: "Samples per domain (even: every step takes two per domain).")
+    var samples = 4
+
+    @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if tokens < 1 || domains < 1 || samples < 2 { throw ValidationError("--tokens ≥ 1, --domains ≥ 1, --samples ≥ 2") }
+    }
+
+    /// Sample `k` of domain `d`: the same ids scripts/bench/patterns.py feeds PyTorch.
+    static func sequence(domain d: Int, sample k: Int, tokens: Int, vocab: Int) -> [Int] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(d * 1000 + k)
+        return (0..<tokens).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(vocab))
+        }
+    }
+
+    func run() throws {
+        if let threads { BLAS.threads = threads }
+        let baseline = peakResidentBytes()
+        let checkpoint = try Checkpoint(location: resolveModel(model))
+        let transformer = try Transformer(checkpoint: checkpoint)
+        guard tokens <= transformer.config.contextLength else {
+            throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
+        }
+        var options = ActivationPatterns.Options()
+        options.samples = samples
+        let sequences = (0..<domains).map { d in (0..<samples).map { Self.sequence(domain: d, sample: $0, tokens: tokens, vocab: transformer.vocabSize) } }
+        let patterns = try ActivationPatterns(model: transformer, domains: (0..<domains).map { "domain\($0)" }, sequences: sequences, options: options)
+        var stepTimes: [Double] = []
+        for _ in 0..<patterns.stepCount {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try patterns.step()
+            stepTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        let perStep = patterns.stepCount > 1 ? Array(stepTimes.dropFirst()) : stepTimes
+        let samplesPerStep = Double(domains * (samples >= 2 ? 2 : 1))
+        let perSample = perStep.sorted()[perStep.count / 2] / samplesPerStep
+        let fileBytes = checkpoint.bytesByDType.values.reduce(0, +)
+        let rss = peakResidentBytes()
+        let weights = transformer.blockWeightNames.joined().reduce(0) { $0 + transformer.weightElementCount($1) }
+        let matrix = patterns.domainMatrix()
+        if json {
+            try printJSON([
+                "model": checkpoint.folder, "tokens": tokens, "domains": domains, "samples": samples, "threads": BLAS.threads,
+                "step_ms": stepTimes, "per_sample_ms": perSample, "block_weights": weights,
+                "peak_rss_bytes": rss, "baseline_rss_bytes": baseline, "file_bytes": fileBytes,
+                "domain_matrix_first_row": matrix.first ?? [],
+            ])
+        } else {
+            print("model              \(checkpoint.folder)")
+            print("samples            \(domains) domains × \(samples) of \(tokens) tokens (OpenBLAS threads \(BLAS.threads))")
+            print(String(format: "per sample         %8.1f ms (median step after the first, / %d samples a step)", perSample, Int(samplesPerStep)))
+            print("peak RSS           \(ModelSummary.formatBytes(rss)) (file \(ModelSummary.formatBytes(fileBytes)), block weights \(ModelSummary.formatCount(weights)))")
+        }
+    }
+}
