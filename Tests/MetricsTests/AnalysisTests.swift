@@ -24,6 +24,20 @@ import Testing
         #expect(abs(a - b) <= 1e-4 * max(abs(b), 1e-3), "\(what): \(a) vs \(b)")
     }
 
+    /// W_U · v_i of one neuron: the tokens its value vector promotes and suppresses most.
+    @Test(arguments: ["llama", "gpt2"])
+    func promotedAndSuppressedTokens(_ name: String) throws {
+        let setup = try Setup(name)
+        let position = try #require(setup.reference["value_vector_neuron"] as? [Int])
+        let scores = setup.model.unembed(setup.model.valueVector(NeuronID(block: position[0], neuron: position[1])), count: 1)
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        #expect(Array(order.prefix(10)) == setup.reference["promoted_ids"] as? [Int])
+        #expect(Array(order.reversed().prefix(10)) == setup.reference["suppressed_ids"] as? [Int])
+        for (id, value) in zip(try #require(setup.reference["promoted_ids"] as? [Int]), try #require(setup.reference["promoted_values"] as? [Double])) {
+            expectClose(Double(scores[id]), value, "W_U · v of token \(id)")
+        }
+    }
+
     @Test(arguments: ["llama", "gpt2"])
     func specializationAssociationsAndFocus(_ name: String) throws {
         let setup = try Setup(name)

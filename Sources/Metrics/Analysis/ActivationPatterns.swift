@@ -117,9 +117,13 @@ public final class ActivationPatterns {
         var squaredNorms: [Double]
     }
 
+    /// Sample vectors no longer needed, reused by the next ones: a large model's vectors are
+    /// hundreds of megabytes each, and fresh ones would be faulted in page by page every time.
+    private var spareVectors: [[Float]] = []
+
     /// a(s, ·) for sample `k` of domain `d`, added to the domain's sums.
     func measure(domain d: Int, sample k: Int) throws -> Measured {
-        var a = [Float](repeating: 0, count: layout.count)
+        var a = spareVectors.popLast() ?? [Float](repeating: 0, count: layout.count)
         _ = try a.withUnsafeMutableBufferPointer { target in
             try model.gradients(of: Batch([sequences[d][k]]), objective: .topLogit) { name, gradient, count in
                 guard let offset = layout.offsets[name] else { return }
@@ -168,11 +172,14 @@ public final class ActivationPatterns {
             for d in domains.indices {
                 let partner = try measure(domain: d, sample: stepsDone + half)
                 record(DomainPair(a: d, b: d), current[d], partner)
+                spareVectors.append(current[d].values)
                 current[d] = partner
             }
             recordAcrossDomains()
         }
         stepsDone += 1
+        spareVectors += current.map(\.values)
+        if stepsDone == stepCount { spareVectors = [] }
     }
 
     // MARK: Saving and resuming
