@@ -3,6 +3,15 @@ import Foundation
 import Metrics
 import Testing
 
+/// A value shared with the engine's thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
+}
+
 /// The background engine and its store, on the tiny fixture model with its probes and domains.
 @Suite struct AnalysisEngineAndStore {
     static func inputs() throws -> AnalysisInputs {
@@ -63,6 +72,24 @@ import Testing
         let third = try AnalysisEngine(inputs: Self.inputs(), options: other, store: AnalysisStore(path: path))
         #expect(third.fingerprint != reopened.fingerprint)
         #expect(try third.runToEnd { _ in }.patterns?.samplesSeen == [2, 2, 2])
+    }
+
+    /// The concept the front end looks at is measured before the others.
+    @Test func aFocusedConceptGoesFirst() throws {
+        let inputs = try Self.inputs()
+        let engine = try AnalysisEngine(inputs: inputs, options: Self.options, store: nil)
+        let focused = inputs.probes.concepts.count - 1
+        engine.focus(.concept(inputs.probes.concepts[focused]))
+        let firstMeasured = Locked<[Int]?>(nil)
+        engine.onPublish = { [unowned engine] in
+            let entries = engine.snapshot.score.entries
+            if !entries.isEmpty { firstMeasured.update { $0 = $0 ?? entries.map(\.concept) } }
+        }
+        engine.start()
+        defer { engine.stop() }
+        #expect(Self.waitUntil { engine.snapshot.progress.state == .finished })
+        #expect(firstMeasured.value == [focused], "the first PSS entry was for \(firstMeasured.value ?? [])")
+        #expect(engine.snapshot.progress.secondsLeft == 0)
     }
 
     /// Files that are not stores are refused by name, and left byte for byte as they were.
