@@ -246,7 +246,35 @@ public final class ActivationPatterns {
     static func exceededBy(_ share: Double, of values: [Float]) -> Float {
         let count = Int((share * Double(values.count)).rounded(.up))
         guard count < values.count else { return -.infinity }
-        return values.sorted(by: >)[count]
+        return largest(count, of: values)
+    }
+
+    /// The k-th largest value (0-based) by selection, not a sort: a large model has ~10⁸ weights
+    /// and the thresholds are taken again after every step.
+    static func largest(_ k: Int, of values: [Float]) -> Float {
+        var items = values
+        var low = 0, high = items.count - 1
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        while low < high {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1
+            let pivot = items[low + Int((seed >> 33) % UInt64(high - low + 1))]
+            // Three-way partition of items[low...high]: larger | equal | smaller.
+            var lt = low, i = low, gt = high
+            while i <= gt {
+                if items[i] > pivot {
+                    items.swapAt(lt, i)
+                    lt += 1
+                    i += 1
+                } else if items[i] < pivot {
+                    items.swapAt(i, gt)
+                    gt -= 1
+                } else {
+                    i += 1
+                }
+            }
+            if k < lt { high = lt - 1 } else if k > gt { low = gt + 1 } else { return pivot }
+        }
+        return items[k]
     }
 
     public struct Density: Sendable {
