@@ -17,4 +17,15 @@ static inline int nt_max_x(WINDOW *w) { int y, x; getmaxyx(w, y, x); (void)y; re
 static inline WINDOW *nt_stdscr(void) { return stdscr; }
 static inline int nt_colors(void) { return COLORS; }
 static inline int nt_color_pairs(void) { return COLOR_PAIRS; }
+static inline mmask_t nt_button1_pressed(void) { return BUTTON1_PRESSED; }
+static inline mmask_t nt_button1_clicked(void) { return BUTTON1_CLICKED; }
+static inline mmask_t nt_wheel_up(void) { return BUTTON4_PRESSED; }
+static inline mmask_t nt_wheel_down(void) { return BUTTON5_PRESSED; }
+/* Sets one cell to a wide character with attributes and an extended colour pair. */
+static inline int nt_put(int y, int x, wchar_t ch, attr_t attrs, int pair) {
+    cchar_t cell;
+    wchar_t text[2] = { ch, 0 };
+    setcchar(&cell, text, attrs, 0, &pair);
+    return mvadd_wch(y, x, &cell);
+}
 #endif

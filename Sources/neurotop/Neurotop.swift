@@ -7,8 +7,8 @@ struct Neurotop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neurotop",
         abstract: "Explore where a language model keeps what it knows: its MLP neurons, their knowledge and their activation patterns.",
-        subcommands: [Overview.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Ablate.self, Export.self, TrainDemo.self, Bench.self],
-        defaultSubcommand: Overview.self
+        subcommands: [Open.self, Overview.self, BenchUI.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Ablate.self, Export.self, TrainDemo.self, Bench.self, BenchPatterns.self, BenchToggle.self],
+        defaultSubcommand: Open.self
     )
 
     /// Input problems print one line naming the file and the problem, and exit 1; nothing else is printed.
@@ -26,9 +26,9 @@ struct Neurotop: ParsableCommand {
     }
 }
 
-/// `neurotop` with no arguments: what the built-in model is, and where to go next.
+/// `neurotop overview`: what the built-in model is, and where to go next.
 struct Overview: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "overview", abstract: "Describe the built-in model (the default when no command is given).", shouldDisplay: false)
+    static let configuration = CommandConfiguration(commandName: "overview", abstract: "Describe the built-in model.", shouldDisplay: false)
 
     func run() throws {
         let model = try ShippedData.defaultModel()

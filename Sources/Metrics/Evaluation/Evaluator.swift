@@ -62,22 +62,28 @@ public final class Evaluator {
     public enum Candidates: Sendable { case all, answers }
 
     /// One forward's worth of candidates, with the rows whose logits score them and, once
-    /// `cacheResiduals` ran, the residual stream entering every block for the unablated model.
+    /// `cacheResiduals` ran, every block's unablated state: the stream leaving it and its MLP's
+    /// normed input.
     final class Chunk {
         let items: [(question: Int, candidate: Int)]
         let batch: Batch
+        /// The rows that get logits, each once.
         let rows: [Int]
-        var residuals: [Buffer] = []
+        /// Per item, the logits (indices into `rows`) that score its tokens, in order.
+        let scoring: [[Int]]
+        var outputs: [Buffer] = []
+        var mlpInputs: [Buffer] = []
 
-        init(items: [(question: Int, candidate: Int)], batch: Batch, rows: [Int]) {
+        init(items: [(question: Int, candidate: Int)], batch: Batch, rows: [Int], scoring: [[Int]]) {
             self.items = items
             self.batch = batch
             self.rows = rows
+            self.scoring = scoring
         }
     }
 
     private var chunks: [Candidates: [Chunk]] = [:]
-    /// Sequences per forward.
+    /// Candidates per forward (a question's candidates stay together).
     public let batchSize: Int
 
     public init(model: Transformer, tokenizer: Tokenizer, probes: ProbeSet, batchSize: Int = 64) throws {
@@ -109,36 +115,70 @@ public final class Evaluator {
         self.answerIndex = answerIndex
     }
 
+    /// The chunks of `which`, about `batchSize` candidates each, a question's candidates in one
+    /// chunk. A question with several candidates runs its prompt once, as the parent of one
+    /// continuation per candidate (the prompt's last row scores every candidate's first token).
+    /// A candidate's last token is never followed by one to score: it is left out.
     private func chunks(_ which: Candidates) -> [Chunk] {
         if let made = chunks[which] { return made }
-        let work = candidates.enumerated().flatMap { question, list in
-            which == .all ? list.indices.map { (question, $0) } : [(question, answerIndex[question])]
+        var made: [Chunk] = []
+        var items: [(question: Int, candidate: Int)] = [], sequences: [[Int]] = [], parents: [Int?] = []
+        var rows: [Int] = [], scoring: [[Int]] = [], tokenCount = 0
+        /// Adds a sequence and the rows of its own whose logits it scores; returns their indices in `rows`.
+        func add(_ tokens: [Int], parent: Int?, scored: Range<Int>) -> [Int] {
+            sequences.append(tokens)
+            parents.append(parent)
+            let indices = Array(rows.count..<(rows.count + scored.count))
+            rows += scored.map { tokenCount + $0 }
+            tokenCount += tokens.count
+            return indices
         }
-        let made = stride(from: 0, to: work.count, by: batchSize).map { start -> Chunk in
-            let items = Array(work[start..<min(start + batchSize, work.count)])
-            let batch = Batch(items.map { candidates[$0.0][$0.1].tokens })
-            var rows: [Int] = []
-            for (item, offset) in zip(items, batch.offsets) {
-                let candidate = candidates[item.0][item.1]
-                rows += ((offset + candidate.start - 1)..<(offset + candidate.tokens.count - 1))
+        for (question, list) in candidates.enumerated() {
+            let chosen = which == .all ? Array(list.indices) : [answerIndex[question]]
+            if chosen.count == 1 {
+                let candidate = list[chosen[0]]
+                scoring.append(add(Array(candidate.tokens.dropLast()), parent: nil, scored: (candidate.start - 1)..<(candidate.tokens.count - 1)))
+            } else {
+                // Every candidate starts with the prompt's own tokens.
+                let start = list[0].start, prompt = sequences.count
+                let last = add(Array(list[0].tokens[..<start]), parent: nil, scored: (start - 1)..<start)
+                for index in chosen {
+                    let continuation = Array(list[index].tokens[start...].dropLast())
+                    scoring.append(last + (continuation.isEmpty ? [] : add(continuation, parent: prompt, scored: continuation.indices)))
+                }
             }
-            return Chunk(items: items, batch: batch, rows: rows)
+            items += chosen.map { (question, $0) }
+            if items.count >= batchSize || question == candidates.count - 1 {
+                made.append(Chunk(items: items, batch: Batch(sequences, parents: parents), rows: rows, scoring: scoring))
+                (items, sequences, parents, rows, scoring, tokenCount) = ([], [], [], [], [], 0)
+            }
         }
         chunks[which] = made
         return made
     }
 
-    /// Keeps the unablated residual stream entering every block, so that an ablation reruns only
-    /// the blocks from the first one it touches (memory: tokens × hidden × blocks floats).
+    /// How much a pass over `which` runs: sequences, tokens and the rows whose logits score them.
+    public func workload(_ which: Candidates) -> (sequences: Int, tokens: Int, scoredRows: Int) {
+        let made = chunks(which)
+        return (made.reduce(0) { $0 + $1.batch.sequences.count }, made.reduce(0) { $0 + $1.batch.tokenCount }, made.reduce(0) { $0 + $1.rows.count })
+    }
+
+    /// Keeps every block's unablated state (the stream leaving it and its MLP's normed input), so
+    /// that an ablation reruns only the blocks after the first one it touches, and that one as the
+    /// change of its ablated neurons alone (memory: tokens × hidden × 2 × blocks floats).
     public func cacheResiduals(_ which: Candidates = .all) throws {
-        for chunk in chunks(which) where chunk.residuals.isEmpty {
-            var residuals: [Buffer] = []
-            _ = try model.forward(chunk.batch, logits: .none, hooks: Hooks(residual: { _, values, rows, width in
-                let copy = Buffer(count: rows * width)
-                copy.pointer.update(from: values, count: rows * width)
-                residuals.append(copy)
-            }))
-            chunk.residuals = residuals
+        func copy(_ values: UnsafePointer<Float>, _ count: Int) -> Buffer {
+            let buffer = Buffer(uninitializedCount: count)
+            buffer.pointer.update(from: values, count: count)
+            return buffer
+        }
+        for chunk in chunks(which) where chunk.outputs.isEmpty {
+            var outputs: [Buffer] = [], mlpInputs: [Buffer] = []
+            _ = try model.forward(chunk.batch, logits: .none, hooks: Hooks(
+                residual: { block, values, rows, width in if block > 0 { outputs.append(copy(values, rows * width)) } },
+                mlpInput: { _, values, rows, width in mlpInputs.append(copy(values, rows * width)) }))
+            chunk.outputs = outputs
+            chunk.mlpInputs = mlpInputs
         }
     }
 
@@ -147,31 +187,12 @@ public final class Evaluator {
     /// says yes, the evaluation stops with `EvaluationCancelled` (a newer request superseded it).
     public func evaluate(ablation: Ablation = Ablation(), candidates which: Candidates = .all,
                          isCancelled: () -> Bool = { false }) throws -> ProbeAccuracy {
+        try model.validate(ablation)
         var logProbabilities = candidates.map { Array(repeating: 0.0, count: which == .all ? $0.count : 1) }
         var greedy = Array(repeating: false, count: candidates.count)
-        let vocab = model.vocabSize
-        let first = ablation.firstBlock ?? model.blockCount
         for chunk in chunks(which) {
             if isCancelled() { throw EvaluationCancelled() }
-            let logits: Buffer
-            if first < chunk.residuals.count {
-                logits = try model.forward(chunk.batch, from: first, residual: chunk.residuals[first], logits: .rows(chunk.rows), ablation: ablation)!
-            } else {
-                logits = try model.forward(chunk.batch, logits: .rows(chunk.rows), ablation: ablation)!
-            }
-            var row = 0
-            for (question, index) in chunk.items {
-                let candidate = candidates[question][index]
-                var total = 0.0
-                var allTop = true
-                for token in candidate.tokens[candidate.start...] {
-                    let l = logits.pointer + row * vocab
-                    total -= Transformer.crossEntropy(l, vocab: vocab, target: token)
-                    var best = 0
-                    for i in 1..<vocab where l[i] > l[best] { best = i }
-                    allTop = allTop && best == token
-                    row += 1
-                }
+            for ((question, index), (total, allTop)) in zip(chunk.items, try score(chunk, ablation)) {
                 logProbabilities[question][which == .all ? index : 0] = total
                 if index == answerIndex[question] { greedy[question] = allTop }
             }
@@ -183,5 +204,62 @@ public final class Evaluator {
             return QuestionResult(logProbabilities: scores, multipleChoiceCorrect: multipleChoice, openCorrect: greedy[q])
         }
         return ProbeAccuracy(probes: probes, results: results)
+    }
+
+    /// Each candidate's summed log-probability in `chunk`, and whether every one of its tokens is
+    /// the top logit. The unablated state of the first ablated block (or of the last block, with
+    /// no ablation) comes from the cache or is computed the same way, and the rest of the pass is
+    /// the same either way: an incremental evaluation gives exactly the values of a full one.
+    private func score(_ chunk: Chunk, _ ablation: Ablation) throws -> [(total: Double, allTop: Bool)] {
+        let block = ablation.firstBlock ?? model.blockCount - 1
+        let (output, mlpInput) = chunk.outputs.isEmpty ? try model.state(after: block, of: chunk.batch) : (chunk.outputs[block], chunk.mlpInputs[block])
+        let logits: Buffer
+        if ablation.isEmpty {
+            logits = try model.forward(chunk.batch, from: model.blockCount, residual: output, logits: .rows(chunk.rows))!
+        } else {
+            logits = try model.forward(chunk.batch, after: block, output: output, mlpInput: mlpInput, logits: .rows(chunk.rows), ablation: ablation)!
+        }
+        let vocab = model.vocabSize
+        let scratch = Buffer(count: vocab)
+        // Each scored row once (a prompt's last row scores several candidates).
+        let scores = (0..<chunk.rows.count).map { Self.logSumExpAndArgmax(logits.pointer + $0 * vocab, count: vocab, scratch: scratch.pointer) }
+        return zip(chunk.items, chunk.scoring).map { item, rows in
+            let candidate = candidates[item.question][item.candidate]
+            var total = 0.0
+            var allTop = true
+            for (token, row) in zip(candidate.tokens[candidate.start...], rows) {
+                total += Double(logits[row * vocab + token]) - scores[row].logSumExp
+                allTop = allTop && scores[row].best == token
+            }
+            return (total, allTop)
+        }
+    }
+
+    /// log Σᵢ e^xᵢ of a row of logits, and the index of its first largest entry (what greedy
+    /// decoding picks), in SIMD steps: a vocabulary of 50,000 is scored for every scored row.
+    static func logSumExpAndArgmax(_ x: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) -> (logSumExp: Double, best: Int) {
+        let raw = UnsafeRawPointer(x), whole = count - count % 8
+        var lanes = SIMD8<Float>(repeating: -.infinity)
+        for i in stride(from: 0, to: whole, by: 8) {
+            let values = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            lanes.replace(with: values, where: values .> lanes)
+        }
+        var largest = lanes.max()
+        for i in whole..<count { largest = max(largest, x[i]) }
+        var best = 0
+        while best < count - 1, x[best] != largest { best += 1 }
+        for i in 0..<count { scratch[i] = Ops.exp(x[i] - largest) }
+        // Float partial sums of 1,024 terms each, added in double.
+        var sum = 0.0
+        let exps = UnsafeRawPointer(scratch)
+        for block in stride(from: 0, to: whole, by: 1024) {
+            var partial = SIMD8<Float>()
+            for i in stride(from: block, to: min(block + 1024, whole), by: 8) {
+                partial += exps.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            }
+            sum += Double(partial.sum())
+        }
+        for i in whole..<count { sum += Double(scratch[i]) }
+        return (log(sum) + Double(largest), best)
     }
 }

@@ -13,6 +13,14 @@ public final class Buffer {
         owner = nil
     }
 
+    /// A buffer of `count` floats with undefined values, for outputs written in full before they
+    /// are read: the forward's activations and logits, where zero-filling cost a tenth of a pass.
+    public init(uninitializedCount count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        owner = nil
+    }
+
     public convenience init(_ values: [Float]) {
         self.init(count: values.count)
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }

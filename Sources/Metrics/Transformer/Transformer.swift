@@ -1,13 +1,20 @@
 import Foundation
 
 /// Token sequences of different lengths, packed row after row into one `[tokens, width]` buffer.
+/// A sequence may continue an earlier one (its parent): its tokens come after all of the
+/// parent's, which it attends to, so that continuations of one prompt share the prompt's pass.
+/// Only the forward takes such batches.
 public struct Batch: Sendable {
     public let sequences: [[Int]]
     /// The row of each sequence's first token.
     public let offsets: [Int]
     public let tokenCount: Int
+    /// For each sequence, the earlier sequence it continues, or nil.
+    public let parents: [Int?]
+    /// For each sequence, the tokens before its own: its parent's length, or 0.
+    let prefixLengths: [Int]
 
-    public init(_ sequences: [[Int]]) {
+    public init(_ sequences: [[Int]], parents: [Int?]? = nil) {
         self.sequences = sequences
         var offsets: [Int] = []
         var row = 0
@@ -17,10 +24,14 @@ public struct Batch: Sendable {
         }
         self.offsets = offsets
         tokenCount = row
+        self.parents = parents ?? Array(repeating: nil, count: sequences.count)
+        prefixLengths = self.parents.map { $0.map { sequences[$0].count } ?? 0 }
     }
 
     public var lastRows: [Int] { zip(offsets, sequences).map { $0 + $1.count - 1 } }
-    var maxLength: Int { sequences.map(\.count).max() ?? 0 }
+    /// The longest sequence, its prefix included.
+    var maxLength: Int { zip(prefixLengths, sequences).map { $0 + $1.count }.max() ?? 0 }
+    var hasParents: Bool { parents.contains { $0 != nil } }
 }
 
 /// Which positions get logits: none (hooks only), each sequence's last, every token, or the
@@ -33,12 +44,19 @@ public struct Hooks {
     public var coefficients: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)?
     /// Block l, the residual stream entering it `[tokens, hidden]`; l == blocks for the final one.
     public var residual: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)?
+    /// Block, the MLP's input after its norm `[tokens, hidden]`: what recomputes a few of its
+    /// neurons' coefficients without rerunning the block.
+    public var mlpInput: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)?
 
     public init(coefficients: ((Int, UnsafePointer<Float>, Int, Int) -> Void)? = nil,
-                residual: ((Int, UnsafePointer<Float>, Int, Int) -> Void)? = nil) {
+                residual: ((Int, UnsafePointer<Float>, Int, Int) -> Void)? = nil,
+                mlpInput: ((Int, UnsafePointer<Float>, Int, Int) -> Void)? = nil) {
         self.coefficients = coefficients
         self.residual = residual
+        self.mlpInput = mlpInput
     }
+
+    var isEmpty: Bool { coefficients == nil && residual == nil && mlpInput == nil }
 }
 
 /// A decoder-only transformer on CPU: forward over packed batches with hooks, ablations and
@@ -93,10 +111,15 @@ public final class Transformer {
 
     public func validate(_ batch: Batch) throws {
         guard !batch.sequences.isEmpty else { throw InputError("", "no sequences to run") }
-        for sequence in batch.sequences {
+        guard batch.parents.count == batch.sequences.count else { throw InputError("", "\(batch.parents.count) parents for \(batch.sequences.count) sequences") }
+        for (s, (sequence, parent)) in zip(batch.sequences, batch.parents).enumerated() {
             guard !sequence.isEmpty else { throw InputError("", "empty input: give at least one token") }
-            guard sequence.count <= config.contextLength else {
-                throw InputError("", "\(sequence.count) tokens exceed the model's context of \(config.contextLength)")
+            if let parent, !(0..<s).contains(parent) || batch.parents[parent] != nil {
+                throw InputError("", "sequence \(s) continues \(parent), which is not an earlier sequence without a parent")
+            }
+            let length = batch.prefixLengths[s] + sequence.count
+            guard length <= config.contextLength else {
+                throw InputError("", "\(length) tokens exceed the model's context of \(config.contextLength)")
             }
             if let bad = sequence.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
                 throw InputError("", "token id \(bad) is outside the vocabulary (0..<\(config.vocabSize))")
@@ -138,21 +161,65 @@ public final class Transformer {
         guard residual.count == batch.tokenCount * hiddenSize else {
             throw InputError("", "residual stream has \(residual.count) values; \(batch.tokenCount) tokens need \(batch.tokenCount * hiddenSize)")
         }
-        let x = Buffer(count: residual.count)
+        let x = Buffer(uninitializedCount: residual.count)
         x.pointer.update(from: residual.pointer, count: residual.count)
         return run(x, batch, from: block, logits: logits, ablation: ablation, hooks: hooks, caches: nil)
+    }
+
+    /// Runs the blocks after `block` from that block's unablated state, without rerunning it:
+    /// `output` is the stream leaving it (the residual entering `block + 1`) and `mlpInput` its
+    /// MLP's normed input (as the hooks or `state(after:of:)` give them). Ablating neurons of
+    /// `block` changes only its MLP's output, by Σᵢ (valueᵢ − mᵢ)·vᵢ: that change is added to
+    /// `output`, with the coefficients mᵢ recomputed from `mlpInput`, so that a toggle costs its
+    /// own neurons rather than a block. Equal to `forward(batch, from: block, ...)` up to
+    /// rounding; the ablation may not touch earlier blocks.
+    public func forward(_ batch: Batch, after block: Int, output: Buffer, mlpInput: Buffer, logits: LogitRows = .last,
+                        ablation: Ablation) throws -> Buffer? {
+        try validate(batch)
+        try validate(ablation)
+        try validate(logits, batch)
+        guard block >= 0, block < blockCount else { throw InputError("", "no block \(block)") }
+        guard (ablation.firstBlock ?? block) >= block else {
+            throw InputError("", "the ablation touches block \(ablation.firstBlock!), before block \(block)")
+        }
+        for buffer in [output, mlpInput] where buffer.count != batch.tokenCount * hiddenSize {
+            throw InputError("", "a cached stream has \(buffer.count) values; \(batch.tokenCount) tokens need \(batch.tokenCount * hiddenSize)")
+        }
+        let x = Buffer(uninitializedCount: output.count)
+        x.pointer.update(from: output.pointer, count: output.count)
+        addAblationChange(block, to: x, mlpInput: mlpInput, rows: batch.tokenCount, replacements: ablation.replacements(inBlock: block))
+        return run(x, batch, from: block + 1, logits: logits, ablation: ablation, hooks: Hooks(), caches: nil)
+    }
+
+    /// The unablated state after block `block`: the stream leaving it and its MLP's normed input,
+    /// computed exactly as a full forward computes them (and as its hooks give them), so that
+    /// `forward(_:after:...)` from it gives the same values whether the state was kept or not.
+    public func state(after block: Int, of batch: Batch) throws -> (output: Buffer, mlpInput: Buffer) {
+        try validate(batch)
+        guard block >= 0, block < blockCount else { throw InputError("", "no block \(block)") }
+        let x = embed(batch)
+        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
+        let scratch = BlockCache(tokens: batch.tokenCount, config: config, batch: batch)
+        let mlpInput = Buffer(uninitializedCount: batch.tokenCount * hiddenSize)
+        let hooks = Hooks(mlpInput: { index, values, rows, width in
+            if index == block { mlpInput.pointer.update(from: values, count: rows * width) }
+        })
+        for index in 0...block {
+            blockForward(index, x, batch, rope: rope, ablation: [], hooks: hooks, cache: scratch, saving: false)
+        }
+        return (x, mlpInput)
     }
 
     /// Token (and for GPT-2, position) embeddings, `[tokens, hidden]`.
     func embed(_ batch: Batch) -> Buffer {
         let d = hiddenSize
-        let x = Buffer(count: batch.tokenCount * d)
+        let x = Buffer(uninitializedCount: batch.tokenCount * d)
         let positions = architecture.positionEmbedding.map { weights.model($0) }
-        for (sequence, offset) in zip(batch.sequences, batch.offsets) {
-            for (position, token) in sequence.enumerated() {
-                let row = x.pointer + (offset + position) * d
+        for (sequence, (offset, prefix)) in zip(batch.sequences, zip(batch.offsets, batch.prefixLengths)) {
+            for (i, token) in sequence.enumerated() {
+                let row = x.pointer + (offset + i) * d
                 weights.row(architecture.tokenEmbedding, token, into: row)
-                if let positions { Ops.add(positions.pointer + position * d, into: row, count: d) }
+                if let positions { Ops.add(positions.pointer + (prefix + i) * d, into: row, count: d) }
             }
         }
         return x
@@ -163,13 +230,17 @@ public final class Transformer {
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
         // Without a backward to come, one set of activation buffers serves every block in turn.
         let scratch = caches == nil ? BlockCache(tokens: batch.tokenCount, config: config, batch: batch) : nil
+        // Nothing reads the last block's other rows when no hook or backward does: it computes
+        // only the rows that get logits (from every row's keys and values).
+        let needed = caches == nil && hooks.isEmpty && first < blockCount ? NeededRows(logits, batch) : nil
+        var x = x
         for block in first..<blockCount {
             hooks.residual?(block, x.pointer, batch.tokenCount, hiddenSize)
-            blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block),
-                         hooks: hooks, cache: caches?[block] ?? scratch!, saving: caches != nil)
+            x = blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: hooks,
+                             cache: caches?[block] ?? scratch!, saving: caches != nil, queries: block == blockCount - 1 ? needed?.ranges : nil)
         }
         hooks.residual?(blockCount, x.pointer, batch.tokenCount, hiddenSize)
-        return head(x, batch, logits, cache: nil)
+        return head(x, batch, needed?.logits ?? logits, cache: nil)
     }
 
     /// Final norm and unembedding for the rows asked for.
@@ -182,14 +253,14 @@ public final class Transformer {
         case .rows(let chosen): rows = chosen
         }
         let d = hiddenSize
-        let selected = Buffer(count: rows.count * d)
+        let selected = Buffer(uninitializedCount: rows.count * d)
         for (i, row) in rows.enumerated() { (selected.pointer + i * d).update(from: x.pointer + row * d, count: d) }
-        let normed = Buffer(count: rows.count * d)
-        let mean = Buffer(count: rows.count), rstd = Buffer(count: rows.count)
+        let normed = Buffer(uninitializedCount: rows.count * d)
+        let mean = Buffer(uninitializedCount: rows.count), rstd = Buffer(uninitializedCount: rows.count)
         norm(architecture.finalNorm, selected.pointer, normed.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: rows.count)
         cache?.store(selected: selected, normed: normed, mean: mean, rstd: rstd)
         let vocab = vocabSize
-        let logits = Buffer(count: rows.count * vocab)
+        let logits = Buffer(uninitializedCount: rows.count * vocab)
         weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
             BLAS.gemm(transB: true, m: rows.count, n: range.count, k: d, a: normed.pointer, lda: d, b: chunk, ldb: d,
                       c: logits.pointer + range.lowerBound, ldc: vocab)
@@ -267,10 +338,13 @@ public final class Transformer {
 
     // MARK: One block, forward
 
-    /// Runs block `index` on the residual stream `x` in place. `saving` keeps its input and middle
-    /// residual in `c` for a backward.
+    /// Runs block `index` on the residual stream `x`, in place, and returns it. `saving` keeps its
+    /// input and middle residual in `c` for a backward. With `queries` (per sequence, the rows of
+    /// its own whose output is needed), every row still gives its key and value, but only those
+    /// rows go on through attention and the MLP: the block returns them alone, packed in order.
+    @discardableResult
     func blockForward(_ index: Int, _ x: Buffer, _ batch: Batch, rope: RotaryTable?, ablation: [(Int, Float)],
-                      hooks: Hooks, cache c: BlockCache, saving: Bool) {
+                      hooks: Hooks, cache c: BlockCache, saving: Bool, queries: [Range<Int>]? = nil) -> Buffer {
         let description = architecture.blocks[index]
         let w = weights.block(index)
         let n = batch.tokenCount, d = hiddenSize, f = mlpWidth
@@ -289,34 +363,108 @@ public final class Transformer {
             Ops.rmsNormForward(c.kBeforeNorm.pointer, c.k.pointer, rstd: c.kRstd.pointer, weight: w[kNorm], rows: n * kvHeads, width: hd, epsilon: epsilon)
         }
         if let rope {
-            for (sequence, offset) in zip(batch.sequences, batch.offsets) {
-                Ops.rotary(c.q.pointer + offset * qWidth, rows: sequence.count, heads: heads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: false)
-                Ops.rotary(c.k.pointer + offset * kvWidth, rows: sequence.count, heads: kvHeads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: false)
+            for (sequence, (offset, prefix)) in zip(batch.sequences, zip(batch.offsets, batch.prefixLengths)) {
+                let (cos, sin) = (rope.cos.pointer + prefix * hd / 2, rope.sin.pointer + prefix * hd / 2)
+                Ops.rotary(c.q.pointer + offset * qWidth, rows: sequence.count, heads: heads, headDim: hd, cos: cos, sin: sin, inverse: false)
+                Ops.rotary(c.k.pointer + offset * kvWidth, rows: sequence.count, heads: kvHeads, headDim: hd, cos: cos, sin: sin, inverse: false)
             }
         }
-        attentionForward(c, batch)
-        let projected = Buffer(count: n * d)
-        linearForward(description.output, w, c.attention.pointer, projected.pointer, rows: n)
-        Ops.add(projected.pointer, into: x.pointer, count: n * d)
+        attentionForward(c, batch, queries: queries)
+        // From here on the rows are every row, or the queried ones alone.
+        let y = queries.map { gather(x, rows: NeededRows.rows($0, batch)) } ?? x
+        let m = y.count / d
+        let projected = Buffer(uninitializedCount: m * d)
+        linearForward(description.output, w, c.attention.pointer, projected.pointer, rows: m)
+        Ops.add(projected.pointer, into: y.pointer, count: m * d)
 
         // MLP.
-        if saving { c.middle.pointer.update(from: x.pointer, count: n * d) }
-        norm(description.mlpNorm, x.pointer, c.normed2.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, rows: n, block: w)
+        if saving { c.middle.pointer.update(from: y.pointer, count: m * d) }
+        norm(description.mlpNorm, y.pointer, c.normed2.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, rows: m, block: w)
+        hooks.mlpInput?(index, c.normed2.pointer, m, d)
         if let gate = description.gate {
-            linearForward(gate, w, c.normed2.pointer, c.gate.pointer, rows: n)
-            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: n)
-            Ops.activationForward(architecture.activation, c.gate.pointer, c.coefficients.pointer, count: n * f)
-            for i in 0..<(n * f) { c.coefficients[i] *= c.up[i] }
+            linearForward(gate, w, c.normed2.pointer, c.gate.pointer, rows: m)
+            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: m)
+            activate(gate: c.gate.pointer, up: c.up.pointer, into: c.coefficients.pointer, count: m * f)
         } else {
-            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: n)
-            Ops.activationForward(architecture.activation, c.up.pointer, c.coefficients.pointer, count: n * f)
+            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: m)
+            activate(gate: nil, up: c.up.pointer, into: c.coefficients.pointer, count: m * f)
         }
         for (neuron, value) in ablation {
-            for row in 0..<n { c.coefficients[row * f + neuron] = value }
+            for row in 0..<m { c.coefficients[row * f + neuron] = value }
         }
-        hooks.coefficients?(index, c.coefficients.pointer, n, f)
-        linearForward(description.down, w, c.coefficients.pointer, projected.pointer, rows: n)
-        Ops.add(projected.pointer, into: x.pointer, count: n * d)
+        hooks.coefficients?(index, c.coefficients.pointer, m, f)
+        linearForward(description.down, w, c.coefficients.pointer, projected.pointer, rows: m)
+        Ops.add(projected.pointer, into: y.pointer, count: m * d)
+        return y
+    }
+
+    /// The MLP's nonlinearity: coefficients act(gate)·up for gated MLPs, act(up) otherwise.
+    private func activate(gate: UnsafePointer<Float>?, up: UnsafePointer<Float>, into coefficients: UnsafeMutablePointer<Float>, count: Int) {
+        if let gate {
+            Ops.activationForward(architecture.activation, gate, coefficients, count: count)
+            for i in 0..<count { coefficients[i] *= up[i] }
+        } else {
+            Ops.activationForward(architecture.activation, up, coefficients, count: count)
+        }
+    }
+
+    /// Adds to `x`, the stream leaving block `index`, what replacing some of its neurons'
+    /// coefficients changes: Σᵢ (valueᵢ − mᵢ)·vᵢ per row, with mᵢ recomputed from the MLP's normed
+    /// input (`[rows, hidden]`) through those neurons' own weights only.
+    private func addAblationChange(_ index: Int, to x: Buffer, mlpInput: Buffer, rows n: Int, replacements: [(Int, Float)]) {
+        guard !replacements.isEmpty else { return }
+        let description = architecture.blocks[index]
+        let w = weights.block(index)
+        let neurons = replacements.map(\.0), k = neurons.count, d = hiddenSize
+        func preActivation(_ linear: BlockDescription.Linear) -> Buffer {
+            let weights = outputWeights(linear, w, neurons)
+            let y = Buffer(uninitializedCount: n * k)
+            BLAS.gemm(transB: true, m: n, n: k, k: d, a: mlpInput.pointer, lda: d, b: weights.pointer, ldb: d, c: y.pointer, ldc: k)
+            if let bias = w.optional(linear.bias) {
+                for row in 0..<n { for j in 0..<k { y[row * k + j] += bias[neurons[j]] } }
+            }
+            return y
+        }
+        let gate = description.gate.map(preActivation), up = preActivation(description.up)
+        let change = Buffer(uninitializedCount: n * k)
+        // The pointers must not outlive their buffers.
+        withExtendedLifetime((gate, up)) { activate(gate: gate?.pointer, up: up.pointer, into: change.pointer, count: n * k) }
+        for row in 0..<n {
+            for (j, (_, value)) in replacements.enumerated() { change[row * k + j] = value - change[row * k + j] }
+        }
+        let values = inputWeights(description.down, w, neurons)
+        BLAS.gemm(m: n, n: d, k: k, a: change.pointer, lda: k, b: values.pointer, ldb: d, beta: 1, c: x.pointer, ldc: d)
+    }
+
+    /// The weights producing some outputs of a linear layer, `[outputs, in]`, in either layout.
+    private func outputWeights(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ outputs: [Int]) -> Buffer {
+        let (i, o) = (linear.inFeatures, linear.outFeatures)
+        let stored = w[linear.weight], gathered = Buffer(uninitializedCount: outputs.count * i)
+        for (j, output) in outputs.enumerated() {
+            for column in 0..<i {
+                gathered[j * i + column] = architecture.layout == .outIn ? stored[output * i + column] : stored[column * o + output]
+            }
+        }
+        return gathered
+    }
+
+    /// The weights reading some inputs of a linear layer, `[inputs, out]`, in either layout.
+    private func inputWeights(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ inputs: [Int]) -> Buffer {
+        let (i, o) = (linear.inFeatures, linear.outFeatures)
+        let stored = w[linear.weight], gathered = Buffer(uninitializedCount: inputs.count * o)
+        for (j, input) in inputs.enumerated() {
+            for column in 0..<o {
+                gathered[j * o + column] = architecture.layout == .outIn ? stored[column * i + input] : stored[input * o + column]
+            }
+        }
+        return gathered
+    }
+
+    /// The given rows of `x` (`[tokens, hidden]`), packed.
+    private func gather(_ x: Buffer, rows: [Int]) -> Buffer {
+        let d = hiddenSize, y = Buffer(uninitializedCount: rows.count * d)
+        for (i, row) in rows.enumerated() { (y.pointer + i * d).update(from: x.pointer + row * d, count: d) }
+        return y
     }
 
     /// q, k, v from the normed input: three projections, or GPT-2's fused one split in three.
@@ -328,7 +476,7 @@ public final class Transformer {
             return
         }
         let d = hiddenSize
-        let fused = Buffer(count: n * 3 * d)
+        let fused = Buffer(uninitializedCount: n * 3 * d)
         linearForward(description.qkv[0], w, c.normed1.pointer, fused.pointer, rows: n)
         for row in 0..<n {
             let source = fused.pointer + row * 3 * d
@@ -339,22 +487,41 @@ public final class Transformer {
     }
 
     /// Causal softmax attention per sequence and head; keeps the probabilities for the backward.
-    private func attentionForward(_ c: BlockCache, _ batch: Batch) {
+    /// With `queries`, only those rows of each sequence attend, and their outputs are packed in
+    /// order (the keys a row sees are the same either way). A sequence that continues a parent
+    /// attends to the parent's keys and values, then its own.
+    private func attentionForward(_ c: BlockCache, _ batch: Batch, queries: [Range<Int>]?) {
         let heads = config.headCount, hd = config.headDim, group = heads / config.kvHeadCount
         let qWidth = heads * hd, kvWidth = config.kvHeadCount * hd
         let scale = 1 / Float(hd).squareRoot()
         let window = config.slidingWindow ?? Int.max
+        // A continuation's keys and values, its parent's rows then its own, side by side.
+        let joined = batch.hasParents ? (keys: Buffer(uninitializedCount: batch.maxLength * kvWidth), values: Buffer(uninitializedCount: batch.maxLength * kvWidth)) : nil
+        var outputRow = 0
         for (s, (sequence, offset)) in zip(batch.sequences, batch.offsets).enumerated() {
-            let t = sequence.count
+            let rows = queries?[s] ?? 0..<sequence.count
+            let prefix = batch.prefixLengths[s]
+            // m query rows at positions prefix + rows, which see the first t keys.
+            let (m, t) = (rows.count, prefix + rows.upperBound)
+            guard m > 0 else { continue }
+            var (keys, values) = (UnsafePointer(c.k.pointer + offset * kvWidth), UnsafePointer(c.v.pointer + offset * kvWidth))
+            if let parent = batch.parents[s], let joined {
+                for (buffer, source) in [(joined.keys, c.k), (joined.values, c.v)] {
+                    buffer.pointer.update(from: source.pointer + batch.offsets[parent] * kvWidth, count: prefix * kvWidth)
+                    (buffer.pointer + prefix * kvWidth).update(from: source.pointer + offset * kvWidth, count: rows.upperBound * kvWidth)
+                }
+                (keys, values) = (UnsafePointer(joined.keys.pointer), UnsafePointer(joined.values.pointer))
+            }
             for head in 0..<heads {
                 let kvHead = head / group
                 let p = c.probabilities(sequence: s, head: head)
-                let q = c.q.pointer + offset * qWidth + head * hd
-                let k = c.k.pointer + offset * kvWidth + kvHead * hd
-                let v = c.v.pointer + offset * kvWidth + kvHead * hd
-                BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: qWidth, b: k, ldb: kvWidth, c: p, ldc: t)
-                for i in 0..<t {
-                    let row = p + i * t
+                let q = c.q.pointer + (offset + rows.lowerBound) * qWidth + head * hd
+                let k = keys + kvHead * hd, v = values + kvHead * hd
+                BLAS.gemm(transB: true, m: m, n: t, k: hd, alpha: scale, a: q, lda: qWidth, b: k, ldb: kvWidth, c: p, ldc: t)
+                for r in 0..<m {
+                    // The query's position; it sees the keys at positions start...i.
+                    let i = prefix + rows.lowerBound + r
+                    let row = p + r * t
                     let start = window == Int.max ? 0 : max(0, i - window + 1)
                     var largest = -Float.infinity
                     for j in start...i { largest = max(largest, row[j]) }
@@ -367,8 +534,9 @@ public final class Transformer {
                     let inverse = 1 / sum
                     for j in start...i { row[j] *= inverse }
                 }
-                BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: kvWidth, c: c.attention.pointer + offset * qWidth + head * hd, ldc: qWidth)
+                BLAS.gemm(m: m, n: hd, k: t, a: p, lda: t, b: v, ldb: kvWidth, c: c.attention.pointer + outputRow * qWidth + head * hd, ldc: qWidth)
             }
+            outputRow += m
         }
     }
 
@@ -452,6 +620,7 @@ public final class Transformer {
     }
 
     private func attentionBackward(_ c: BlockCache, _ batch: Batch, dAttention: Buffer, dq: Buffer, dk: Buffer, dv: Buffer) {
+        precondition(!batch.hasParents, "the backward takes sequences without parents")
         let heads = config.headCount, hd = config.headDim, group = heads / config.kvHeadCount
         let qWidth = heads * hd, kvWidth = config.kvHeadCount * hd
         let scale = 1 / Float(hd).squareRoot()
@@ -478,6 +647,41 @@ public final class Transformer {
                 BLAS.gemm(transA: true, m: t, n: hd, k: t, a: p, lda: t, b: dOut, ldb: qWidth, beta: 1, c: dv.pointer + offset * kvWidth + kvHead * hd, ldc: kvWidth)
             }
         }
+    }
+}
+
+/// The rows a forward without hooks needs from its last block: per sequence, the positions from
+/// the first to the last row that gets logits, and those logits' rows among the packed positions.
+struct NeededRows {
+    let ranges: [Range<Int>]
+    let logits: LogitRows
+
+    init?(_ which: LogitRows, _ batch: Batch) {
+        let rows: [Int]
+        switch which {
+        case .none, .all: return nil
+        case .last: rows = batch.lastRows
+        case .rows(let chosen): rows = chosen
+        }
+        // Each row's sequence: the last offset at or before it.
+        let sequenceOf = rows.map { row in batch.offsets.lastIndex { $0 <= row }! }
+        var lower = Array(repeating: Int.max, count: batch.sequences.count), upper = Array(repeating: 0, count: batch.sequences.count)
+        for (row, s) in zip(rows, sequenceOf) {
+            lower[s] = min(lower[s], row - batch.offsets[s])
+            upper[s] = max(upper[s], row - batch.offsets[s] + 1)
+        }
+        ranges = zip(lower, upper).map { $0 < $1 ? $0..<$1 : 0..<0 }
+        var packedStart: [Int] = [], total = 0
+        for range in ranges {
+            packedStart.append(total - range.lowerBound)
+            total += range.count
+        }
+        logits = .rows(zip(rows, sequenceOf).map { row, s in packedStart[s] + row - batch.offsets[s] })
+    }
+
+    /// The packed rows of `ranges`, in order.
+    static func rows(_ ranges: [Range<Int>], _ batch: Batch) -> [Int] {
+        zip(ranges, batch.offsets).flatMap { range, offset in range.map { offset + $0 } }
     }
 }
 
@@ -536,43 +740,45 @@ struct RotaryTable {
 }
 
 /// What one block's forward keeps for its backward (and, without a backward, its scratch space).
+/// Every buffer is written by the forward before anything reads it: none is zero-filled.
 final class BlockCache {
     let input, normed1, mean1, rstd1, q, k, v, attention, middle, normed2, mean2, rstd2, gate, up, coefficients: Buffer
     let qBeforeNorm, kBeforeNorm, qRstd, kRstd: Buffer
     private let probabilityOffsets: [Int]
     private let heads: Int
     private let lengths: [Int]
+    private let keyCounts: [Int]
     let probabilityStore: Buffer
 
     init(tokens n: Int, config: ModelConfig, batch: Batch) {
         let d = config.hiddenSize, f = config.intermediateSize
         let qWidth = config.headCount * config.headDim, kvWidth = config.kvHeadCount * config.headDim
         let qkNorm = config.queryKeyNorm
-        input = Buffer(count: n * d); normed1 = Buffer(count: n * d); mean1 = Buffer(count: n); rstd1 = Buffer(count: n)
-        q = Buffer(count: n * qWidth); k = Buffer(count: n * kvWidth); v = Buffer(count: n * kvWidth)
-        attention = Buffer(count: n * qWidth)
-        middle = Buffer(count: n * d); normed2 = Buffer(count: n * d); mean2 = Buffer(count: n); rstd2 = Buffer(count: n)
-        gate = Buffer(count: config.family == .gpt2 ? 0 : n * f)
-        up = Buffer(count: n * f)
-        coefficients = Buffer(count: n * f)
-        qBeforeNorm = Buffer(count: qkNorm ? n * qWidth : 0); kBeforeNorm = Buffer(count: qkNorm ? n * kvWidth : 0)
-        qRstd = Buffer(count: qkNorm ? n * config.headCount : 0); kRstd = Buffer(count: qkNorm ? n * config.kvHeadCount : 0)
+        input = Buffer(uninitializedCount: n * d); normed1 = Buffer(uninitializedCount: n * d); mean1 = Buffer(uninitializedCount: n); rstd1 = Buffer(uninitializedCount: n)
+        q = Buffer(uninitializedCount: n * qWidth); k = Buffer(uninitializedCount: n * kvWidth); v = Buffer(uninitializedCount: n * kvWidth)
+        attention = Buffer(uninitializedCount: n * qWidth)
+        middle = Buffer(uninitializedCount: n * d); normed2 = Buffer(uninitializedCount: n * d); mean2 = Buffer(uninitializedCount: n); rstd2 = Buffer(uninitializedCount: n)
+        gate = Buffer(uninitializedCount: config.family == .gpt2 ? 0 : n * f)
+        up = Buffer(uninitializedCount: n * f)
+        coefficients = Buffer(uninitializedCount: n * f)
+        qBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * qWidth : 0); kBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * kvWidth : 0)
+        qRstd = Buffer(uninitializedCount: qkNorm ? n * config.headCount : 0); kRstd = Buffer(uninitializedCount: qkNorm ? n * config.kvHeadCount : 0)
         heads = config.headCount
         lengths = batch.sequences.map(\.count)
+        keyCounts = zip(batch.prefixLengths, lengths).map { $0 + $1 }
         var offsets: [Int] = []
         var total = 0
-        for length in lengths {
+        for (length, keys) in zip(lengths, keyCounts) {
             offsets.append(total)
-            total += config.headCount * length * length
+            total += config.headCount * length * keys
         }
         probabilityOffsets = offsets
-        probabilityStore = Buffer(count: total)
+        probabilityStore = Buffer(uninitializedCount: total)
     }
 
-    /// The `[t, t]` attention probabilities of one sequence and head.
+    /// The `[t, prefix + t]` attention probabilities of one sequence and head.
     func probabilities(sequence: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        let t = lengths[sequence]
-        return probabilityStore.pointer + probabilityOffsets[sequence] + head * t * t
+        probabilityStore.pointer + probabilityOffsets[sequence] + head * lengths[sequence] * keyCounts[sequence]
     }
 }
 

@@ -1,0 +1,131 @@
+import Foundation
+import Metrics
+
+/// The pages of the front end, in tab order.
+public enum Page: Int, CaseIterable, Sendable {
+    case overview, neurons, domains, neuron, concepts, ablations
+
+    public var title: String {
+        switch self {
+        case .overview: return "Overview"
+        case .neurons: return "Neurons"
+        case .domains: return "Domains"
+        case .neuron: return "Neuron"
+        case .concepts: return "Concepts"
+        case .ablations: return "Ablations"
+        }
+    }
+}
+
+/// What the Neurons heatmap colours.
+public enum Measure: Equatable, Sendable {
+    /// s, the specialization of each neuron's knowledge focus.
+    case specialization
+    /// u_d, the neuron's activity in one domain.
+    case activity(domain: Int)
+    /// Δ(c), the neuron's association with one concept.
+    case association(concept: Int)
+}
+
+/// The line at the bottom where `/` and `:` are typed.
+public struct InputLine: Equatable, Sendable {
+    public enum Kind: Sendable { case search, command }
+    public var kind: Kind
+    public var text: String
+}
+
+/// Everything the user has done that the screen depends on, apart from the engine's snapshot.
+/// Changed only by `handle(_:snapshot:)`.
+public struct AppState: Sendable {
+    public var width: Int
+    public var height: Int
+    /// The page stack: Enter pushes, Esc and q pop; q on the last page quits.
+    public private(set) var stack: [Page] = [.overview]
+    public var page: Page { stack.last! }
+
+    /// The neuron under the Neurons cursor, and the one the Neuron page shows.
+    public internal(set) var cursor = NeuronID(block: 0, neuron: 0)
+    /// Zoom steps in from "every neuron of a block fits the width" (0) towards one neuron a column.
+    public internal(set) var zoom = 0
+    public internal(set) var measure = Measure.specialization
+
+    public internal(set) var conceptRow = 0
+    /// The concept whose knowledge vectors are lit on the heatmap.
+    public internal(set) var litConcept: Int?
+    /// Index into the sweep's ratios for knowledge vectors.
+    public internal(set) var ratioIndex: Int?
+
+    public internal(set) var pairIndex = 0
+    public internal(set) var domainBlock = 0
+    public internal(set) var ablationRow = 0
+
+    /// Ablated neurons in the order they were marked.
+    public internal(set) var ablated: [NeuronID] = []
+    /// Earlier ablation sets, for undo.
+    var history: [[NeuronID]] = []
+
+    public internal(set) var helpShown = false
+    public internal(set) var input: InputLine?
+    /// The last search confirmed with Enter, for n and N.
+    public internal(set) var search: String?
+    /// Where the cursor was when a search began: Esc goes back there.
+    var searchOrigin: AppState.Position?
+    /// A one-line message for the status bar until the next key.
+    public internal(set) var message: (text: String, isError: Bool)?
+
+    public internal(set) var themeIndex = 0
+    public let themeNames: [String]
+    public internal(set) var quitting = false
+    /// Slow figures already computed, shared by the key handling and the views.
+    let derived = DerivedValues()
+
+    public init(width: Int, height: Int, themeNames: [String] = ["default"], themeIndex: Int = 0) {
+        self.width = width
+        self.height = height
+        self.themeNames = themeNames
+        self.themeIndex = themeIndex
+    }
+
+    /// The cursors a search moves, saved so Esc can restore them.
+    struct Position: Sendable {
+        let cursor: NeuronID
+        let measure: Measure
+        let conceptRow: Int
+        let pairIndex: Int
+        let ablationRow: Int
+        let page: Page
+    }
+
+    var position: Position {
+        Position(cursor: cursor, measure: measure, conceptRow: conceptRow, pairIndex: pairIndex, ablationRow: ablationRow, page: page)
+    }
+
+    mutating func restore(_ position: Position) {
+        cursor = position.cursor
+        measure = position.measure
+        conceptRow = position.conceptRow
+        pairIndex = position.pairIndex
+        ablationRow = position.ablationRow
+        if page != position.page { stack = [position.page] }
+    }
+
+    public var ablation: Ablation { Ablation(zeroing: ablated) }
+
+    /// Accuracy with the neurons ablated now: the baseline when none are, nil while the engine
+    /// has not finished evaluating this very set.
+    public func accuracyNow(_ snapshot: AnalysisSnapshot) -> ProbeAccuracy? {
+        if ablated.isEmpty { return snapshot.baseline }
+        return snapshot.requestedAblation == ablation ? snapshot.currentAccuracy : nil
+    }
+    public func isAblated(_ neuron: NeuronID) -> Bool { ablated.contains(neuron) }
+
+    /// The ratio knowledge vectors are taken at: the chosen one of the sweep, 1 % by default.
+    public func ratio(_ ratios: [Double]) -> Double {
+        guard !ratios.isEmpty else { return 0.01 }
+        return ratios[min(ratioIndex ?? (ratios.firstIndex(of: 0.01) ?? ratios.count / 2), ratios.count - 1)]
+    }
+
+    mutating func show(_ page: Page) { stack = [page] }
+    mutating func push(_ page: Page) { if self.page != page { stack.append(page) } }
+    mutating func pop() { if stack.count > 1 { stack.removeLast() } }
+}

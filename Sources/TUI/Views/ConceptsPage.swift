@@ -1,0 +1,161 @@
+import Foundation
+import Metrics
+
+/// Every concept with its accuracy before and now (under the current ablation), its PSS, and its
+/// knowledge vectors; the chosen one's questions and live PSS below.
+enum ConceptsPage {
+    static func draw(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
+        let probes = snapshot.probes
+        let ratios = snapshot.score.ratios
+        let ratio = state.ratio(ratios)
+        let x0 = area.x + 1, limit = area.maxX - 1
+        let now = state.accuracyNow(snapshot)
+        var title = "\(probes.concepts.count) concepts of \(probes.name) · knowledge vectors at r = \(Format.compact(ratio * 100))% (+ - to change)"
+        if !state.ablated.isEmpty { title += now == nil ? " · evaluating \(state.ablated.count) ablated…" : " · now: with \(state.ablated.count) ablated" }
+        var titleLimit = limit
+
+        let detailHeight = min(12, area.height / 3)
+        let tableRows = max(1, area.height - 3 - detailHeight)
+        let nameWidth = min(20, max(10, (probes.concepts.map { DisplayWidth.of($0) }.max() ?? 10) + 2))
+        let categoryWidth = min(12, max(9, (probes.categories.map { DisplayWidth.of($0) }.max() ?? 8) + 2))
+        let barWidth = 12
+        // Multiple choice is shown when the engine evaluates it (PSS from mcq accuracy).
+        let showsChoice = snapshot.baseline?.overall.multipleChoice != nil
+        let columns: [(String, Int)] = [("concept", nameWidth), ("category", categoryWidth), ("q", 4), ("open before → now", 22), ("", barWidth + 2)]
+            + (showsChoice ? [("choice before → now", 22)] : []) + [("PSS(c,r)", 10), ("K_c ablated", 12)]
+        var x = x0
+        for (header, width) in columns {
+            frame.buffer.text(header, x: x, y: area.y + 1, style: context[.dim], limit: min(x + width, limit))
+            x += width
+        }
+        let row = min(state.conceptRow, max(probes.concepts.count - 1, 0))
+        let first = min(max(row - tableRows / 2, 0), max(probes.concepts.count - tableRows, 0))
+        let specialization = snapshot.specialization
+        for (offset, concept) in probes.concepts.enumerated().dropFirst(first).prefix(tableRows) {
+            let y = area.y + 2 + offset - first
+            let selected = offset == row
+            if selected { frame.buffer.fill(Rect(x: area.x, y: y, width: area.width, height: 1), style: context[.selection]) }
+            frame.region(Rect(x: area.x, y: y, width: area.width, height: 1), .concept(offset))
+            let text = selected ? context[.selection] : context[.text]
+            var x = x0
+            let lit = state.litConcept == offset
+            frame.buffer.text(DisplayWidth.fit((lit ? "• " : "") + concept, nameWidth - 1), x: x, y: y, style: lit ? context[.lit] : text)
+            x += nameWidth
+            frame.buffer.text(DisplayWidth.fit(probes.category(of: concept), categoryWidth - 1), x: x, y: y, style: selected ? text : context[.dim])
+            x += categoryWidth
+            let before = snapshot.baseline?.concept(concept), after = now?.concept(concept)
+            frame.buffer.text(DisplayWidth.padLeft("\(before?.questions ?? probes.questionIndices[concept]?.count ?? 0)", 3), x: x, y: y, style: text)
+            x += 4
+            x = change(before?.open, after?.open, x: x, y: y, width: 22, text: text, context: context, &frame)
+            if let after {
+                frame.buffer.bar(x: x, y: y, width: barWidth, fraction: after.open, style: (before.map { after.open < $0.open } ?? false) ? context[.bad] : context[.bar], context: context)
+            }
+            x += barWidth + 2
+            if showsChoice {
+                x = change(before?.multipleChoice, after?.multipleChoice, x: x, y: y, width: 22, text: text, context: context, &frame,
+                           missing: before?.multipleChoice == nil)
+            }
+            let entry = snapshot.score.entries.first { $0.ratio == ratio && specialization?.concepts[safe: $0.concept] == concept }
+            frame.buffer.text(entry.map { String(format: "%.3f", $0.score) } ?? "…", x: x, y: y, style: entry == nil ? context[.dim] : text)
+            x += 10
+            if let specialization {
+                let neurons = state.derived.knowledgeNeurons(specialization, concept: offset, ratio: ratio)
+                let marked = neurons.filter(state.isAblated).count
+                frame.buffer.text("\(marked)/\(neurons.count)", x: x, y: y, style: marked > 0 ? context[.marked] : text, limit: limit)
+            } else {
+                frame.buffer.text("…", x: x, y: y, style: context[.dim])
+            }
+        }
+        if probes.concepts.count > tableRows {
+            let range = "rows \(first + 1)–\(min(first + tableRows, probes.concepts.count)) of \(probes.concepts.count)"
+            titleLimit = limit - DisplayWidth.of(range) - 2
+            frame.buffer.text(range, x: limit - DisplayWidth.of(range), y: area.y, style: context[.dim])
+        }
+        frame.buffer.text(title, x: x0, y: area.y, style: context[.title], limit: titleLimit)
+        let detail = Rect(x: area.x, y: area.maxY - detailHeight, width: area.width, height: detailHeight)
+        selectedConcept(state, snapshot, row, ratio, context, detail, &frame)
+    }
+
+    /// "before → now  change", a missing figure shown as … (not computed) or — (does not apply).
+    private static func change(_ before: Double?, _ after: Double?, x: Int, y: Int, width: Int, text: Style, context: RenderContext,
+                               _ frame: inout Frame, missing: Bool = false) -> Int {
+        if missing {
+            frame.buffer.text("— no choices", x: x, y: y, style: context[.dim])
+            return x + width
+        }
+        var cx = frame.buffer.text(DisplayWidth.padLeft(Format.percent(before, digits: 0), 5) + " → " + DisplayWidth.padLeft(Format.percent(after, digits: 0), 5), x: x, y: y, style: text)
+        if let before, let after, abs(after - before) > 1e-9 {
+            cx = frame.buffer.text(" " + Format.points(after - before), x: cx, y: y, style: after < before ? context[.bad] : context[.good])
+        }
+        return x + width
+    }
+
+    private static func selectedConcept(_ state: AppState, _ snapshot: AnalysisSnapshot, _ row: Int, _ ratio: Double, _ context: RenderContext,
+                                        _ area: Rect, _ frame: inout Frame) {
+        guard let concept = snapshot.probes.concepts[safe: row] else { return }
+        let inner = frame.buffer.box(area, title: "\(concept) (\(snapshot.probes.category(of: concept)))", context: context)
+        guard inner.height > 0 else { return }
+        let x = inner.x + 1, limit = inner.maxX - 1
+        var y = inner.y
+        if let specialization = snapshot.specialization {
+            let neurons = state.derived.knowledgeNeurons(specialization, concept: row, ratio: ratio)
+            let marked = neurons.filter(state.isAblated).count
+            let cx = frame.buffer.text("knowledge vectors K_c at r = \(Format.compact(ratio * 100))%: \(neurons.count) neurons, \(marked) ablated: ", x: x, y: y, style: context[.dim], limit: limit)
+            var nx = cx
+            for neuron in neurons {
+                let label = neuron.description + " "
+                if nx + DisplayWidth.of(label) + 2 > limit {
+                    frame.buffer.text("…", x: nx, y: y, style: context[.dim])
+                    break
+                }
+                nx = frame.buffer.text(label, x: nx, y: y, style: state.isAblated(neuron) ? context[.marked] : context[.text])
+            }
+        } else {
+            frame.buffer.text("knowledge vectors: computing… (Δ needs every probe prompt run once)", x: x, y: y, style: context[.dim], limit: limit)
+        }
+        y += 1
+        // PSS(c, r) over the sweep, as measured by the engine.
+        var px = frame.buffer.text("PSS(c, r): ", x: x, y: y, style: context[.dim])
+        let index = snapshot.specialization?.concepts.firstIndex(of: concept)
+        for r in snapshot.score.ratios {
+            let entry = snapshot.score.entries.first { $0.concept == index && $0.ratio == r }
+            px = frame.buffer.text("\(Format.compact(r * 100))%: ", x: px, y: y, style: context[.dim], limit: limit)
+            px = frame.buffer.text((entry.map { String(format: "%.3f", $0.score) } ?? "…") + "  ", x: px, y: y, style: r == ratio ? context[.title] : context[.text], limit: limit)
+        }
+        y += 1
+        // PSS under the current ablation, from the live accuracy.
+        if let baseline = snapshot.baseline {
+            if let now = state.accuracyNow(snapshot) {
+                let own = now.concept(concept), all = now.overall
+                let others = Double(all.questions) * all.open - Double(own.questions) * own.open
+                let otherCount = all.questions - own.questions
+                let otherAccuracy = otherCount > 0 ? others / Double(otherCount) : 0
+                let base = baseline.overall.open
+                let pss = base > 0 ? abs(otherAccuracy - own.open) / base : 0
+                let formula = String(format: "PSS now: |Acc(other concepts) %.2f − Acc(%@) %.2f| / Acc(all, nothing ablated) %.2f = ",
+                                     otherAccuracy, concept, own.open, base)
+                let fx = frame.buffer.text(formula, x: x, y: y, style: context[.dim], limit: limit)
+                frame.buffer.text(String(format: "%.3f", pss), x: fx, y: y, style: context[.title], limit: limit)
+            } else {
+                frame.buffer.text("PSS now: evaluating the current ablation…", x: x, y: y, style: context[.dim], limit: limit)
+            }
+        }
+        y += 2
+        // Its questions, right or wrong before and now; those that changed first.
+        let now = state.accuracyNow(snapshot)
+        let all = snapshot.probes.questionIndices[concept] ?? []
+        func changed(_ q: Int) -> Bool { snapshot.baseline?.results[safe: q]?.openCorrect != now?.results[safe: q]?.openCorrect }
+        let questions = all.filter(changed) + all.filter { !changed($0) }
+        for q in questions where y < inner.maxY {
+            let question = snapshot.probes.questions[q]
+            let before = snapshot.baseline?.results[safe: q]?.openCorrect
+            let after = now?.results[safe: q]?.openCorrect
+            func mark(_ right: Bool?) -> String { right.map { $0 ? "✓" : "✗" } ?? "…" }
+            var qx = frame.buffer.text(mark(before), x: x, y: y, style: before == false ? context[.bad] : context[.good])
+            qx = frame.buffer.text(" → ", x: qx, y: y, style: context[.dim])
+            qx = frame.buffer.text(mark(after) + "  ", x: qx, y: y, style: after == false ? context[.bad] : (after == nil ? context[.dim] : context[.good]))
+            frame.buffer.text("\(question.prompt) →\(question.answer)", x: qx, y: y, style: context[.text], limit: limit)
+            y += 1
+        }
+    }
+}

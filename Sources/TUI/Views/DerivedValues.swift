@@ -1,0 +1,55 @@
+import Metrics
+
+/// Figures derived from the snapshot's Δ that are too slow to recompute on every frame of a large
+/// model (ranking every neuron for K_c(r); the per-block summary of s), remembered for as long as
+/// the snapshots carry the same Δ. Used on the UI thread only.
+public final class DerivedValues: @unchecked Sendable {
+    private struct Key: Hashable {
+        let concept: Int
+        let ratio: Double
+    }
+
+    /// The Δ storage the entries were computed from (the engine publishes the same one each time).
+    private var source: (address: UnsafeRawPointer?, count: Int)?
+    private var knowledge: [Key: (list: [NeuronID], set: Set<NeuronID>)] = [:]
+    private var layers: [Double]?
+
+    public init() {}
+
+    private func check(_ specialization: Specialization) {
+        let address = specialization.delta.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        if source?.address != address || source?.count != specialization.delta.count {
+            source = (address, specialization.delta.count)
+            knowledge = [:]
+            layers = nil
+        }
+    }
+
+    private func entry(_ specialization: Specialization, concept: Int, ratio: Double) -> (list: [NeuronID], set: Set<NeuronID>) {
+        check(specialization)
+        let key = Key(concept: concept, ratio: ratio)
+        if let known = knowledge[key] { return known }
+        let list = specialization.knowledgeNeurons(concept: concept, ratio: ratio)
+        let made = (list, Set(list))
+        knowledge[key] = made
+        return made
+    }
+
+    /// K_c(r) ranked by Δ(c), largest first.
+    public func knowledgeNeurons(_ specialization: Specialization, concept: Int, ratio: Double) -> [NeuronID] {
+        entry(specialization, concept: concept, ratio: ratio).list
+    }
+
+    public func knowledgeSet(_ specialization: Specialization, concept: Int, ratio: Double) -> Set<NeuronID> {
+        entry(specialization, concept: concept, ratio: ratio).set
+    }
+
+    /// The layer summary of every block: mean s of its 100 neurons with the largest max Δ.
+    public func layerSpecialization(_ specialization: Specialization, specializations: [Double]) -> [Double] {
+        check(specialization)
+        if let layers { return layers }
+        let made = (0..<specialization.blocks).map { specialization.layerSpecialization(block: $0, specializations: specializations) }
+        layers = made
+        return made
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Metrics
+
+/// The model card, what the engine is doing, and the headline figures of both analyses.
+enum OverviewPage {
+    static func draw(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
+        let (left, right) = area.splitLeft(min(46, area.width / 3 + 6))
+        var column = left
+        column = card(snapshot, context, column, &frame)
+        column = inputs(snapshot, context, column, &frame)
+        engine(snapshot, context, column, &frame)
+        let (top, bottom) = right.splitTop(min(right.height / 2 + 2, right.height))
+        specialization(state, snapshot, context, top, &frame)
+        patterns(snapshot, context, bottom, &frame)
+    }
+
+    /// Rows of `label  value` in a box; returns what is left below it.
+    private static func table(_ title: String, _ rows: [(String, String)], _ context: RenderContext, _ area: Rect, _ frame: inout Frame) -> Rect {
+        let (boxRect, rest) = area.splitTop(rows.count + 2)
+        let inner = frame.buffer.box(boxRect, title: title, context: context)
+        let labelWidth = (rows.map { DisplayWidth.of($0.0) }.max() ?? 0) + 2
+        for (offset, (label, value)) in rows.enumerated() where offset < inner.height {
+            frame.buffer.text(label, x: inner.x + 1, y: inner.y + offset, style: context[.dim], limit: inner.maxX)
+            frame.buffer.text(value, x: inner.x + 1 + labelWidth, y: inner.y + offset, style: context[.text], limit: inner.maxX - 1)
+        }
+        return rest
+    }
+
+    private static func card(_ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) -> Rect {
+        let card = snapshot.card
+        return table("Model", [
+            ("name", card.name), ("family", card.family), ("blocks", "\(card.blocks)"), ("hidden", "\(card.hidden)"),
+            ("MLP width", "\(card.mlpWidth) (\(Format.count(card.blocks * card.mlpWidth)) neurons)"), ("heads", "\(card.heads)"),
+            ("vocabulary", Format.count(card.vocab)), ("parameters", Format.count(card.parameters)), ("dtype", card.dtype),
+        ], context, area, &frame)
+    }
+
+    private static func inputs(_ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) -> Rect {
+        let probes = snapshot.probes
+        var rows = [("probes", probes.name), ("", "\(probes.questions.count) questions, \(probes.concepts.count) concepts"),
+                    ("", "\(probes.categories.count) categories")]
+        if let patterns = snapshot.patterns {
+            // Domain names wrapped to the box's width.
+            var lines: [String] = [], current = ""
+            for name in patterns.domains {
+                let next = current.isEmpty ? name : current + ", " + name
+                if DisplayWidth.of(next) > area.width - 14, !current.isEmpty {
+                    lines.append(current + ",")
+                    current = name
+                } else {
+                    current = next
+                }
+            }
+            lines.append(current)
+            rows += lines.enumerated().map { ($0.offset == 0 ? "domains" : "", $0.element) }
+            rows.append(("samples", "\(patterns.samplesWanted) a domain"))
+        } else {
+            rows.append(("domains", "not loaded yet"))
+        }
+        return table("Inputs", rows, context, area, &frame)
+    }
+
+    private static func engine(_ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
+        let progress = snapshot.progress
+        let (boxRect, _) = area.splitTop(6)
+        let inner = frame.buffer.box(boxRect, title: "Engine", context: context)
+        guard inner.height >= 3 else { return }
+        let state: String
+        switch progress.state {
+        case .working: state = "working"
+        case .finished: state = "finished: every figure computed"
+        case .failed(let why): state = "failed: \(why)"
+        }
+        frame.buffer.text(state, x: inner.x + 1, y: inner.y, style: progress.state == .working ? context[.accent] : (progress.state == .finished ? context[.good] : context[.bad]), limit: inner.maxX - 1)
+        if progress.state == .working { frame.buffer.text(progress.doing, x: inner.x + 1, y: inner.y + 1, style: context[.text], limit: inner.maxX - 1) }
+        let fraction = progress.total > 0 ? Double(progress.done) / Double(progress.total) : 0
+        let counts = " \(progress.done)/\(progress.total)"
+        let barWidth = max(0, inner.width - 2 - DisplayWidth.of(counts))
+        frame.buffer.bar(x: inner.x + 1, y: inner.y + 2, width: barWidth, fraction: fraction, style: context[.bar], context: context)
+        frame.buffer.text(counts, x: inner.x + 1 + barWidth, y: inner.y + 2, style: context[.text], limit: inner.maxX)
+        if inner.height >= 4 {
+            let left = progress.state != .working ? "" : progress.secondsLeft.map { "\(Format.duration($0)) left" } ?? "estimating time left…"
+            frame.buffer.text(left, x: inner.x + 1, y: inner.y + 3, style: context[.dim], limit: inner.maxX - 1)
+        }
+    }
+
+    private static func specialization(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
+        let inner = frame.buffer.box(area, title: "Knowledge specialization (Hong et al. 2025)", context: context)
+        guard inner.height > 0 else { return }
+        var y = inner.y
+        let x = inner.x + 1, limit = inner.maxX - 1
+        func line(_ label: String, _ value: String, _ style: Style? = nil) {
+            guard y < inner.maxY else { return }
+            frame.buffer.text(label, x: x, y: y, style: context[.dim], limit: limit)
+            frame.buffer.text(value, x: x + 18, y: y, style: style ?? context[.text], limit: limit)
+            y += 1
+        }
+        if let baseline = snapshot.baseline {
+            let choice = baseline.overall.multipleChoice.map { "   multiple choice \(Format.percent($0))" } ?? ""
+            line("accuracy", "open \(Format.percent(baseline.overall.open))\(choice)   (\(baseline.overall.questions) questions)")
+        } else {
+            line("accuracy", "computing… (the probe set with nothing ablated)", context[.dim])
+        }
+        let score = snapshot.score
+        let measured = score.entries.count, wanted = snapshot.conceptCount * score.ratios.count
+        if let peak = score.peak, measured > 0 {
+            let partial = measured < wanted ? "  (\(measured) of \(wanted) runs so far)" : ""
+            line("peak PSS", String(format: "%.3f at r = %@%%", peak.score, Format.compact(peak.ratio * 100)) + partial, context[.title])
+        } else {
+            line("peak PSS", "computing… (0 of \(wanted) concept × ratio runs)", context[.dim])
+        }
+        // PSS(r) across the sweep: ratio, value, and a bar a column.
+        if y + 2 < inner.maxY {
+            frame.buffer.text("PSS(r)", x: x, y: y, style: context[.dim])
+            let peakValue = max(score.peak?.score ?? 0, 1e-9)
+            for (index, ratio) in score.ratios.enumerated() {
+                let cx = x + 18 + index * 8
+                guard cx + 7 <= limit else { break }
+                let count = score.entries.filter { $0.ratio == ratio }.count
+                let value = score.modelScores[index].score
+                frame.buffer.text(DisplayWidth.padLeft(Format.compact(ratio * 100) + "%", 6), x: cx, y: y, style: context[.dim])
+                frame.buffer.text(DisplayWidth.padLeft(count > 0 ? String(format: "%.3f", value) : "…", 6), x: cx, y: y + 1,
+                                  style: count > 0 && count < snapshot.conceptCount ? context[.dim] : context[.text])
+                if count > 0 { frame.buffer.bar(x: cx + 1, y: y + 2, width: 5, fraction: value / peakValue, style: context[.bar], context: context) }
+            }
+            y += 3
+        }
+        y += 1
+        if let specialization = snapshot.specialization, let s = snapshot.specializations {
+            let layers = state.derived.layerSpecialization(specialization, specializations: s)
+            if y < inner.maxY {
+                frame.buffer.text("s by block", x: x, y: y, style: context[.dim])
+                let sparkWidth = min(layers.count, max(0, limit - x - 40))
+                frame.buffer.sparkline(Array(layers.prefix(sparkWidth)).map { $0 }, x: x + 18, y: y, low: 0, high: max(layers.max() ?? 0, 1e-9), style: context[.accent])
+                let numbers = layers.count <= 6 ? layers.map { String(format: "%.3f", $0) }.joined(separator: " ") : "\(Format.fixed(layers.min(), 3)) … \(Format.fixed(layers.max(), 3))"
+                frame.buffer.text(numbers, x: x + 20 + sparkWidth, y: y, style: context[.text], limit: limit)
+                y += 1
+            }
+            line("", "(mean s of each block's top 100 neurons by Δ)", context[.dim])
+            line("max s", String(format: "%.3f", s.max() ?? 0) + "   (1: all of a neuron's focus on one concept)")
+        } else {
+            line("s by block", "computing… Δ needs every probe prompt run once", context[.dim])
+        }
+        // The concepts whose knowledge is most and least concentrated, at the peak ratio.
+        if let peak = score.peak, y + 2 < inner.maxY {
+            let atPeak = score.entries.filter { $0.ratio == peak.ratio }.sorted { $0.score > $1.score }
+            let names = snapshot.probes.concepts
+            func list(_ entries: ArraySlice<SpecializationScore.Entry>) -> String {
+                entries.map { "\(names[safe: $0.concept] ?? "?") \(String(format: "%.2f", $0.score))" }.joined(separator: ", ")
+            }
+            y += 1
+            line("PSS at \(Format.compact(peak.ratio * 100))%", "highest " + list(atPeak.prefix(3)))
+            if atPeak.count > 3 { line("", "lowest  " + list(atPeak.suffix(3).reversed()[...])) }
+        }
+    }
+
+    private static func patterns(_ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
+        let inner = frame.buffer.box(area, title: "Activation patterns (Wang, Dai, Sui 2025)", context: context)
+        guard inner.height > 0 else { return }
+        let x = inner.x + 1, limit = inner.maxX - 1
+        var y = inner.y
+        guard let patterns = snapshot.patterns else {
+            frame.buffer.text("computing… no sample's gradients are in yet", x: x, y: y, style: context[.dim], limit: limit)
+            return
+        }
+        let done = patterns.samplesDone
+        let partial = done < patterns.samplesWanted
+        frame.buffer.text("samples", x: x, y: y, style: context[.dim])
+        frame.buffer.text("\(done) of \(patterns.samplesWanted) a domain" + (partial ? " — partial: the figures sharpen as samples come in" : ""),
+                          x: x + 18, y: y, style: partial ? context[.accent] : context[.text], limit: limit)
+        y += 2
+        let density = patterns.density.density
+        let all = density.flatMap { $0 }
+        let high = max(all.max() ?? 0, 1e-12)
+        frame.buffer.text("density by block 0 → \(snapshot.card.blocks - 1) (share of each block's weights activated)", x: x, y: y, style: context[.dim], limit: limit)
+        y += 1
+        let nameWidth = min(16, (patterns.domains.map { DisplayWidth.of($0) }.max() ?? 8) + 2)
+        for (d, domain) in patterns.domains.enumerated() where y < inner.maxY - 3 {
+            frame.buffer.text(DisplayWidth.fit(domain, nameWidth - 2), x: x + 1, y: y, style: context[.text])
+            let values = density.map { $0[d] }
+            let sparkWidth = min(values.count, max(0, limit - x - nameWidth - 20))
+            frame.buffer.sparkline(Array(values.prefix(sparkWidth)).map { $0 }, x: x + nameWidth, y: y, low: 0, high: high, style: context[.accent])
+            let first = values.first ?? 0, last = values.last ?? 0
+            frame.buffer.text("\(Format.percent(first)) → \(Format.percent(last))", x: x + nameWidth + sparkWidth + 2, y: y, style: context[.text], limit: limit)
+            y += 1
+        }
+        y += 1
+        guard y < inner.maxY else { return }
+        let matrix = patterns.domainMatrix
+        var same: [Double] = [], different: [Double] = []
+        var pairs: [(String, Double)] = []
+        for a in matrix.indices {
+            for b in a..<matrix.count {
+                if a == b { same.append(matrix[a][b]) } else {
+                    different.append(matrix[a][b])
+                    pairs.append(("\(patterns.domains[a]) × \(patterns.domains[b])", matrix[a][b]))
+                }
+            }
+        }
+        func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+        let blocks = patterns.deepBlocks
+        frame.buffer.text("deep-block similarity (mean cos over blocks \(blocks.lowerBound)–\(blocks.upperBound - 1))", x: x, y: y, style: context[.dim], limit: limit)
+        y += 1
+        if y < inner.maxY {
+            frame.buffer.text("same domain \(Format.fixed(mean(same), 3))   different domains \(Format.fixed(mean(different), 3))", x: x + 1, y: y, style: context[.text], limit: limit)
+            y += 1
+        }
+        let sorted = pairs.sorted { $0.1 > $1.1 }
+        if let most = sorted.first, let least = sorted.last {
+            for (label, pair) in [("most alike ", most), ("least alike", least)] where y < inner.maxY {
+                frame.buffer.text("\(label) \(pair.0) \(Format.fixed(pair.1, 3))", x: x + 1, y: y, style: context[.text], limit: limit)
+                y += 1
+            }
+        }
+    }
+}
