@@ -136,6 +136,9 @@ import Testing
                 try expectEqual(a, b, "demo \(which) \(ablation.neurons)")
                 for concept in probes.concepts { #expect(a.concept(concept) == b.concept(concept)) }
             }
+            // The same neurons listed in another order: the same values.
+            try expectEqual(incremental.evaluate(ablation: Ablation(zeroing: spread.reversed()), candidates: which),
+                            full.evaluate(ablation: Ablation(zeroing: spread), candidates: which), "demo \(which) reversed")
         }
     }
 

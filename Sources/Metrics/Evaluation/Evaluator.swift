@@ -239,15 +239,21 @@ public final class Evaluator {
     /// decoding picks), in SIMD steps: a vocabulary of 50,000 is scored for every scored row.
     static func logSumExpAndArgmax(_ x: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) -> (logSumExp: Double, best: Int) {
         let raw = UnsafeRawPointer(x), whole = count - count % 8
-        var lanes = SIMD8<Float>(repeating: -.infinity)
+        // Each lane's largest value and where it first is.
+        var lanes = SIMD8<Float>(repeating: -.infinity), at = SIMD8<Int32>(repeating: 0)
+        var indices = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
         for i in stride(from: 0, to: whole, by: 8) {
             let values = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            lanes.replace(with: values, where: values .> lanes)
+            let larger = values .> lanes
+            lanes.replace(with: values, where: larger)
+            at.replace(with: indices, where: larger)
+            indices &+= 8
         }
-        var largest = lanes.max()
-        for i in whole..<count { largest = max(largest, x[i]) }
-        var best = 0
-        while best < count - 1, x[best] != largest { best += 1 }
+        var (largest, best) = (-Float.infinity, 0)
+        for lane in 0..<8 where lanes[lane] > largest || (lanes[lane] == largest && Int(at[lane]) < best) {
+            (largest, best) = (lanes[lane], Int(at[lane]))
+        }
+        for i in whole..<count where x[i] > largest { (largest, best) = (x[i], i) }
         for i in 0..<count { scratch[i] = Ops.exp(x[i] - largest) }
         // Float partial sums of 1,024 terms each, added in double.
         var sum = 0.0

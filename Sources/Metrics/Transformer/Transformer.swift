@@ -413,6 +413,9 @@ public final class Transformer {
     /// input (`[rows, hidden]`) through those neurons' own weights only.
     private func addAblationChange(_ index: Int, to x: Buffer, mlpInput: Buffer, rows n: Int, replacements: [(Int, Float)]) {
         guard !replacements.isEmpty else { return }
+        // In neuron order, not the ablation's hashing order (which changes from run to run): the
+        // order of the sum is the order of its roundings.
+        let replacements = replacements.sorted { $0.0 < $1.0 }
         let description = architecture.blocks[index]
         let w = weights.block(index)
         let neurons = replacements.map(\.0), k = neurons.count, d = hiddenSize
