@@ -39,6 +39,10 @@ struct BenchUI: ParsableCommand {
         let snapshot = try engine.runToEnd(progress: progress.report)
         progress.finish()
         let frames = try UIBenchmark.frames(snapshot, themes: themes, width: width, height: height, runs: runs)
+        // The same pages for a model of Qwen2.5-0.5B's shape (24 blocks × 4864 neurons), with a Δ from
+        // made-up coefficients on the demo's probes: what drawing costs when the heatmap bins 25 neurons a column.
+        let large = Self.largeSnapshot(like: snapshot, blocks: 24, width: 4864)
+        let largeFrames = try UIBenchmark.frames(large, themes: themes, width: width, height: height, runs: max(1, runs / 5))
 
         // The real program in a pseudo-terminal, its engine computing from scratch.
         let program = try PseudoTerminalProgram(arguments: [Self.executable, "--no-store"], width: width, height: height)
@@ -54,9 +58,10 @@ struct BenchUI: ParsableCommand {
         let status = program.waitForExit()
 
         let render = Stats(frames.render.values.flatMap { $0 }), copy = Stats(frames.renderAndCopy.values.flatMap { $0 }), keys = Stats(latencies)
+        let largeCopy = Stats(largeFrames.renderAndCopy.values.flatMap { $0 })
         if json {
             try printJSON(["width": width, "height": height, "colors": frames.colorMode.rawValue,
-                           "frame_render_ms": render.json, "frame_render_and_copy_ms": copy.json,
+                           "frame_render_ms": render.json, "frame_render_and_copy_ms": copy.json, "large_model_frame_render_and_copy_ms": largeCopy.json,
                            "first_frame_ms": firstFrame, "key_to_frame_ms": keys.json, "engine_busy_throughout": busy, "exit_status": Int(status)])
             return
         }
@@ -67,10 +72,34 @@ struct BenchUI: ParsableCommand {
             let one = Stats(frames.renderAndCopy[page] ?? [])
             print("    \(page.title.padding(toLength: 10, withPad: " ", startingAt: 0))                 median \(one.median) ms   p95 \(one.p95) ms")
         }
+        print("  24 × 4864 neurons (synthetic Δ): median \(largeCopy.median) ms   p95 \(largeCopy.p95) ms   max \(largeCopy.max) ms")
+        for page in Page.allCases {
+            let one = Stats(largeFrames.renderAndCopy[page] ?? [])
+            print("    \(page.title.padding(toLength: 10, withPad: " ", startingAt: 0))                 median \(one.median) ms   p95 \(one.p95) ms")
+        }
         print(String(format: "first frame of `neurotop` on the demo: %.0f ms after start", firstFrame))
         print("key press → redrawn frame (? opens help), \(presses) presses, neurotop in a pseudo-terminal, engine \(busy ? "computing throughout" : "finished before the end")")
         print("  median \(keys.median) ms   p95 \(keys.p95) ms   max \(keys.max) ms")
         print("exit status \(status)")
+    }
+
+    /// A snapshot of `blocks` × `width` neurons on the probes of `snapshot`: Δ from deterministic
+    /// pseudo-random pooled coefficients, no activation patterns.
+    static func largeSnapshot(like snapshot: AnalysisSnapshot, blocks: Int, width: Int) -> AnalysisSnapshot {
+        let neurons = blocks * width, questions = snapshot.probes.questions.count
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        let values = (0..<(questions * neurons)).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24)
+        }
+        let pooled = PooledCoefficients(questions: questions, neurons: neurons, values: values)
+        let specialization = Specialization(pooled: pooled, probes: snapshot.probes, blocks: blocks, width: width)
+        let card = ModelCard(name: "synthetic", family: "qwen2", blocks: blocks, hidden: 896, mlpWidth: width, heads: 14, vocab: 151_936,
+                             parameters: 494_032_768, dtype: "BF16")
+        return AnalysisSnapshot(generation: 1, card: card, probes: snapshot.probes, progress: snapshot.progress, pooled: pooled,
+                                specialization: specialization, specializations: specialization.specializations, score: snapshot.score,
+                                conceptCount: snapshot.conceptCount, patterns: nil, baseline: snapshot.baseline, live: nil,
+                                requestedAblation: Ablation(), details: [:])
     }
 
     static var executable: String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0] }

@@ -98,6 +98,8 @@ import TUI
         #expect(ColorMode.colors16.terminalColor(.rgb(250, 10, 10)) == 9)
         #expect(ColorMode.colors8.terminalColor(.rgb(250, 10, 10)) == 1)
         #expect(ColorMode.colors8.terminalColor(.ansi(12)) == 4)
+        #expect(ColorMode.colors8.terminalColor(.rgb(0x8a, 0x8a, 0x8a)) == 7, "a grey stays grey, not the nearest hue")
+        #expect(ColorMode.colors16.terminalColor(.rgb(0x8a, 0x8a, 0x8a)) == 8)
         #expect(ColorMode.colors256.terminalColor(.terminalDefault) == -1)
         #expect(ColorMode.monochrome.terminalColor(.rgb(255, 0, 0)) == -1)
         let palette = Palette([.rgb(0, 0, 0), .rgb(200, 100, 0)])

@@ -62,6 +62,20 @@ enum Scenario {
                          conceptCount: 3, patterns: nil, baseline: nil, live: nil, requestedAblation: Ablation(), details: [:])
     }()
 
+    /// A model of `blocks` × `width` neurons on the fixture's probes, its Δ from made-up pooled
+    /// coefficients: many blocks, for layouts that must share text rows between blocks.
+    static func synthetic(blocks: Int, width: Int) -> AnalysisSnapshot {
+        let neurons = blocks * width, questions = finished.probes.questions.count
+        let values = (0..<(questions * neurons)).map { Float(($0 * 7919) % 1000) / 1000 }
+        let pooled = PooledCoefficients(questions: questions, neurons: neurons, values: values)
+        let specialization = Specialization(pooled: pooled, probes: finished.probes, blocks: blocks, width: width)
+        let card = ModelCard(name: "synthetic", family: "llama", blocks: blocks, hidden: 64, mlpWidth: width, heads: 4, vocab: 512,
+                             parameters: 1_000_000, dtype: "F32")
+        return AnalysisSnapshot(generation: 1, card: card, probes: finished.probes, progress: finished.progress, pooled: pooled,
+                                specialization: specialization, specializations: specialization.specializations, score: finished.score,
+                                conceptCount: 3, patterns: nil, baseline: finished.baseline, live: nil, requestedAblation: Ablation(), details: [:])
+    }
+
     static func copy(_ s: AnalysisSnapshot, progress: EngineProgress? = nil, live: LiveAccuracy? = nil, requested: Ablation? = nil,
                      details: [NeuronID: NeuronDetail]? = nil) -> AnalysisSnapshot {
         AnalysisSnapshot(generation: s.generation + 1, card: s.card, probes: s.probes, progress: progress ?? s.progress, pooled: s.pooled,

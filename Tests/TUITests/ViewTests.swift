@@ -37,7 +37,7 @@ import TUI
     @Test func partialResultsLookPartial() {
         let state = Scenario.state()
         let overview = Scenario.render(state, Scenario.partial).buffer.text
-        #expect(overview.contains("2 of 4 a domain — partial"), "\(overview)")
+        #expect(overview.contains("2 of 4 a domain so far — partial"), "\(overview)")
         #expect(overview.contains("computing… (the probe set with nothing ablated)"))
         #expect(overview.contains("computing… (0 of 21 concept × ratio runs)"))
         #expect(overview.contains("3/26 11%"), "the status bar's counts")
@@ -110,6 +110,20 @@ import TUI
         #expect(text.contains("•"), "knowledge vectors marked")
         let largest = (0..<specialization.neurons).map { abs(specialization.delta[$0]) }.max()!
         #expect(text.contains(String(format: "-%.3g", largest)) && text.contains(String(format: "%.3g", largest)), "the diverging legend's ends")
+    }
+
+    @Test func manyBlocksShareTextRowsAsHalfBlocks() throws {
+        let snapshot = Scenario.synthetic(blocks: 24, width: 64)
+        let state = Scenario.state(Scenario.keys("2"), snapshot: snapshot, width: 80, height: 24)
+        let frame = Scenario.render(state, snapshot)
+        let halves = frame.buffer.cells.filter { $0.scalar == "▀" }
+        #expect(halves.count > 64 * 10, "two blocks a text row")
+        #expect(halves.allSatisfy { $0.style.foreground != .terminalDefault && $0.style.background != .terminalDefault })
+        #expect(frame.buffer.text.contains("↓"), "more blocks below")
+        // With shades a block takes a whole row: fewer blocks fit.
+        let shaded = Scenario.render(state, snapshot, Scenario.context("default", .colors16))
+        #expect(!shaded.buffer.cells.contains { $0.scalar == "▀" })
+        #expect(shaded.buffer.text.contains("↓"))
     }
 
     @Test func monochromeDrawsShadesAndNoColour() {

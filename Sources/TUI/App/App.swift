@@ -24,7 +24,7 @@ public final class App {
     }
 
     private let source: AnalysisSource
-    private var themes: ThemeSet
+    private let themes: ThemeSet
     private var state: AppState
     private var frame: Frame?
 
@@ -50,7 +50,7 @@ public final class App {
 
     /// Calls `start` (which starts the engine's threads), then runs until the user quits or a
     /// signal arrives; the terminal is restored whichever way it ends.
-    public func run(starting start: () -> Void) throws -> Ending {
+    public func run(starting start: @escaping () -> Void) throws -> Ending {
         if wakePipe[0] < 0 {
             guard pipe(&wakePipe) == 0 else { throw InputError("", "cannot create a pipe for the UI loop") }
             for fd in wakePipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
@@ -62,7 +62,16 @@ public final class App {
         sigemptyset(&signals)
         for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGWINCH] { sigaddset(&signals, signalNumber) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        start()
+        // The engine's threads are started from a thread of lower priority, whose nice value they
+        // inherit (on Linux it is a thread's own): on a busy machine the UI thread runs first.
+        let started = DispatchSemaphore(value: 0)
+        let starter = Thread {
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            start()
+            started.signal()
+        }
+        starter.start()
+        started.wait()
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let terminal = try Terminal()
         defer { terminal.restore() }
@@ -103,8 +112,8 @@ public final class App {
         return signalReceived == 0 ? .quit : .signal(signalReceived)
     }
 
-    /// Sleeps until input, a wake-up, or a second without either (the clock on the status bar's
-    /// time left moves on).
+    /// Sleeps until input (a resize interrupts it too), a signal or an engine publication; at most a
+    /// second, so that nothing can stall the loop for longer.
     private func wait() {
         var fds = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0), pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0)]
         _ = poll(&fds, 2, 1000)
@@ -137,31 +146,5 @@ public final class App {
                 do { handle(.ablationLoaded(try AblationFile.read(path), path: path)) } catch { handle(.failed("\(error)")) }
             }
         }
-    }
-}
-
-/// An ablation set on disk: one `BLOCK:INDEX` a line, `#` comments; commas also separate, so a
-/// `--neurons` list reads too.
-public enum AblationFile {
-    public static func write(_ neurons: [NeuronID], to path: String) throws {
-        let text = "# neurotop ablation set: BLOCK:INDEX, one a line\n" + neurons.map { "\($0)\n" }.joined()
-        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw InputError(path, "cannot write the ablation set (\(error.localizedDescription))")
-        }
-    }
-
-    public static func read(_ path: String) throws -> [NeuronID] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw InputError(path, "cannot read the ablation set")
-        }
-        var neurons: [NeuronID] = []
-        for (offset, line) in text.components(separatedBy: "\n").enumerated() {
-            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            guard !content.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-            do { neurons += try NeuronID.parseList(content) } catch let error as InputError {
-                throw InputError(path, "line \(offset + 1): \(error.problem)")
-            }
-        }
-        return neurons
     }
 }

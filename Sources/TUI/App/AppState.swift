@@ -60,7 +60,9 @@ public struct AppState: Sendable {
     public internal(set) var ablationRow = 0
 
     /// Ablated neurons in the order they were marked.
-    public internal(set) var ablated: [NeuronID] = []
+    public internal(set) var ablated: [NeuronID] = [] { didSet { ablatedSet = Set(ablated) } }
+    /// The same, for asking whether one is (knowledge vectors of a large model are thousands).
+    private var ablatedSet: Set<NeuronID> = []
     /// Earlier ablation sets, for undo.
     var history: [[NeuronID]] = []
 
@@ -117,7 +119,7 @@ public struct AppState: Sendable {
         if ablated.isEmpty { return snapshot.baseline }
         return snapshot.requestedAblation == ablation ? snapshot.currentAccuracy : nil
     }
-    public func isAblated(_ neuron: NeuronID) -> Bool { ablated.contains(neuron) }
+    public func isAblated(_ neuron: NeuronID) -> Bool { ablatedSet.contains(neuron) }
 
     /// The ratio knowledge vectors are taken at: the chosen one of the sweep, 1 % by default.
     public func ratio(_ ratios: [Double]) -> Double {

@@ -123,7 +123,8 @@ extension AppState {
                 return fail(":layer takes a block from 0 to \(snapshot.card.blocks - 1)")
             }
             show(.neurons)
-            cursor = grid(snapshot).strongest(block: block, column: cursor.neuron / grid(snapshot).bin, values: MeasureValues(measure, snapshot: snapshot))
+            let grid = grid(snapshot)
+            cursor = grid.strongest(block: block, column: cursor.neuron / grid.bin, values: MeasureValues(measure, snapshot: snapshot))
         case "neuron":
             guard let neuron = try? NeuronID.parseList(argument).first, neuron.block >= 0, neuron.block < snapshot.card.blocks,
                   neuron.neuron >= 0, neuron.neuron < snapshot.card.mlpWidth else {

@@ -15,7 +15,8 @@ extension AppState {
             effects = []
         case let .ablationLoaded(neurons, path):
             let valid = neurons.filter { $0.block < snapshot.card.blocks && $0.neuron < snapshot.card.mlpWidth }
-            effects = setAblated(valid.reduce(into: [NeuronID]()) { if !$0.contains($1) { $0.append($1) } })
+            var seen = Set<NeuronID>()
+            effects = setAblated(valid.filter { seen.insert($0).inserted })
             message = ("loaded \(valid.count) neurons from \(path)" + (valid.count < neurons.count ? " (\(neurons.count - valid.count) not in this model skipped)" : ""), false)
         case let .saved(count, path):
             message = ("saved \(count) neurons to \(path)", false)
@@ -24,7 +25,8 @@ extension AppState {
             message = (text, true)
             effects = []
         case .wheel(let steps):
-            effects = helpShown || input != nil ? [] : moveVertically(steps, snapshot: snapshot)
+            if !helpShown && input == nil { moveVertically(steps, snapshot: snapshot) }
+            effects = []
         case .click(let target):
             message = nil
             effects = target.map { click($0, snapshot: snapshot) } ?? []
@@ -97,14 +99,9 @@ extension AppState {
             return quit()
         case .character("u"):
             return undo()
-        case .up, .character("k"): return moveVertically(-1, snapshot: snapshot)
-        case .down, .character("j"): return moveVertically(1, snapshot: snapshot)
-        case .pageUp: return moveVertically(-pageRows, snapshot: snapshot)
-        case .pageDown: return moveVertically(pageRows, snapshot: snapshot)
-        case .control("u"): return moveVertically(-pageRows / 2, snapshot: snapshot)
-        case .control("d"): return moveVertically(pageRows / 2, snapshot: snapshot)
-        case .character("g"): return moveVertically(-Int.max / 2, snapshot: snapshot)
-        case .character("G"): return moveVertically(Int.max / 2, snapshot: snapshot)
+        case .up, .character("k"), .down, .character("j"), .pageUp, .pageDown, .control("u"), .control("d"), .character("g"), .character("G"):
+            moveVertically(verticalSteps(key), snapshot: snapshot)
+            return []
         default:
             break
         }
@@ -123,8 +120,20 @@ extension AppState {
         return [.quit]
     }
 
-    /// Rows a page moves by with PgUp/PgDn.
-    private var pageRows: Int { max(1, height - 8) }
+    /// Rows a vertical key moves by: one, half a page, a page, or to either end.
+    private func verticalSteps(_ key: Key) -> Int {
+        let page = max(1, height - 8)
+        switch key {
+        case .up, .character("k"): return -1
+        case .down, .character("j"): return 1
+        case .pageUp: return -page
+        case .pageDown: return page
+        case .control("u"): return -page / 2
+        case .control("d"): return page / 2
+        case .character("g"): return -Int.max / 2
+        default: return Int.max / 2
+        }
+    }
 
     private mutating func overviewKey(_ key: Key) -> [Effect] {
         if key == .enter { push(.neurons) }
@@ -133,20 +142,22 @@ extension AppState {
 
     // MARK: Moving
 
-    private mutating func moveVertically(_ steps: Int, snapshot: AnalysisSnapshot) -> [Effect] {
+    private mutating func moveVertically(_ steps: Int, snapshot: AnalysisSnapshot) {
         func clamp(_ value: Int, _ count: Int) -> Int { min(max(value, 0), max(count - 1, 0)) }
-        func add(_ a: Int, _ b: Int) -> Int { a.addingReportingOverflow(b).overflow ? (b > 0 ? Int.max : Int.min) : a + b }
         switch page {
         case .neurons, .neuron:
-            let block = clamp(add(cursor.block, steps), snapshot.card.blocks)
-            cursor = page == .neurons ? grid(snapshot).strongest(block: block, column: cursor.neuron / grid(snapshot).bin, values: MeasureValues(measure, snapshot: snapshot))
-                                      : NeuronID(block: block, neuron: cursor.neuron)
-        case .concepts: conceptRow = clamp(add(conceptRow, steps), snapshot.probes.concepts.count)
-        case .domains: domainBlock = clamp(add(domainBlock, steps), snapshot.card.blocks)
-        case .ablations: ablationRow = clamp(add(ablationRow, steps), ablated.count)
+            let block = clamp(cursor.block + steps, snapshot.card.blocks)
+            if page == .neuron {
+                cursor = NeuronID(block: block, neuron: cursor.neuron)
+            } else {
+                let grid = grid(snapshot)
+                cursor = grid.strongest(block: block, column: cursor.neuron / grid.bin, values: MeasureValues(measure, snapshot: snapshot))
+            }
+        case .concepts: conceptRow = clamp(conceptRow + steps, snapshot.probes.concepts.count)
+        case .domains: domainBlock = clamp(domainBlock + steps, snapshot.card.blocks)
+        case .ablations: ablationRow = clamp(ablationRow + steps, ablated.count)
         case .overview: break
         }
-        return []
     }
 
     func grid(_ snapshot: AnalysisSnapshot) -> NeuronGrid {

@@ -161,6 +161,8 @@ public enum DisplayWidth {
 
     static func of(_ scalar: Unicode.Scalar) -> Int {
         let v = scalar.value
+        // Nothing below the combining marks (U+0300) is wide or zero-width: the common case, fast.
+        if v < 0x300 { return 1 }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break

@@ -78,8 +78,12 @@ public enum ColorMode: String, Sendable, CaseIterable {
         return distance(r, g, b, greyValue, greyValue, greyValue) < cubeDistance ? 232 + grey : cube
     }
 
+    /// The nearest of the first `count` ANSI colours; a grey stays a grey (black, white, or with
+    /// 16 colours bright black and bright white), instead of the nearest hue.
     static func nearestANSI(_ r: Int, _ g: Int, _ b: Int, among count: Int) -> Int {
-        (0..<count).min { a, b2 in
+        let greyish = max(r, g, b) - min(r, g, b) < 40
+        let candidates = greyish ? [0, 7, 8, 15].filter { $0 < count } : Array(0..<count)
+        return candidates.min { a, b2 in
             let x = Color.ansiRGB[a], y = Color.ansiRGB[b2]
             return distance(r, g, b, x.r, x.g, x.b) < distance(r, g, b, y.r, y.g, y.b)
         }!

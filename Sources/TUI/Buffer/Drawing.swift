@@ -13,7 +13,9 @@ struct HeatScale {
         return min(max((value - low) / (high - low), 0), 1)
     }
 
-    func color(_ value: Double) -> Color { palette.color(at: fraction(value)) }
+    /// The colour for `value`, in one of 32 steps: a terminal shows no more than that of a palette,
+    /// and neighbouring cells of the same step share one colour pair (less to send).
+    func color(_ value: Double) -> Color { palette.color(at: (fraction(value) * 31).rounded() / 31) }
 
     /// The shade character for `value` where colours are not used: lowest `·`, highest `█`.
     func shade(_ value: Double) -> Unicode.Scalar {

@@ -15,7 +15,13 @@ enum TerminalInput {
 /// thread only: ncurses is not thread-safe.
 final class Terminal {
     let colorMode: ColorMode
-    private var pairs: [Int: Int32] = [:]
+    /// Colour pairs made so far, by the cell colours they show (matching a colour is not free).
+    private var pairs: [ColorPair: Int32] = [:]
+
+    private struct ColorPair: Hashable {
+        let foreground: Color
+        let background: Color
+    }
     private var shown: CellBuffer?
     private var restored = false
 
@@ -77,12 +83,17 @@ final class Terminal {
             clear()
             self.shown = nil
         }
+        // Neighbouring cells mostly share their colours: the last pair is kept at hand.
+        var last: (colors: ColorPair, pair: Int32)?
         for y in 0..<buffer.height {
             for x in 0..<buffer.width {
                 let cell = buffer[x, y]
                 if cell.scalar == Cell.continuation { continue }
                 if let shown, shown[x, y] == cell { continue }
-                nt_put(Int32(y), Int32(x), wchar_t(bitPattern: cell.scalar.value), attributes(cell.style.attributes), pair(cell.style))
+                let colors = ColorPair(foreground: cell.style.foreground, background: cell.style.background)
+                let pair = last?.colors == colors ? last!.pair : pair(colors)
+                last = (colors, pair)
+                nt_put(Int32(y), Int32(x), wchar_t(bitPattern: cell.scalar.value), attributes(cell.style.attributes), pair)
             }
         }
         shown = buffer
@@ -104,13 +115,11 @@ final class Terminal {
         return bits
     }
 
-    private func pair(_ style: Style) -> Int32 {
+    private func pair(_ key: ColorPair) -> Int32 {
         guard colorMode != .monochrome else { return 0 }
-        let foreground = colorMode.terminalColor(style.foreground), background = colorMode.terminalColor(style.background)
-        if foreground < 0 && background < 0 { return 0 }
-        let key = (foreground + 1) << 16 | (background + 1)
         if let known = pairs[key] { return known }
-        let made = alloc_pair(Int32(foreground), Int32(background))
+        let foreground = colorMode.terminalColor(key.foreground), background = colorMode.terminalColor(key.background)
+        let made = foreground < 0 && background < 0 ? 0 : alloc_pair(Int32(foreground), Int32(background))
         let pair = made < 0 ? 0 : made
         pairs[key] = pair
         return pair

@@ -36,8 +36,9 @@ enum AblationsPage {
                 x = frame.buffer.text(String(format: "s %.2f  ", s), x: x, y: y, style: context[.dim])
             }
             if let specialization = snapshot.specialization, let top = specialization.focus(neuron).conceptShares.first {
-                frame.buffer.text("\(specialization.concepts[top.concept]) \(Format.percent(top.share, digits: 0))", x: x, y: y,
-                                  style: selected ? context[.selection] : context[.text], limit: inner.maxX)
+                let share = " " + Format.percent(top.share, digits: 0)
+                let name = DisplayWidth.fit(specialization.concepts[top.concept], inner.maxX - 1 - x - DisplayWidth.of(share))
+                frame.buffer.text(name + share, x: x, y: y, style: selected ? context[.selection] : context[.text], limit: inner.maxX - 1)
             }
         }
     }

@@ -59,9 +59,10 @@ enum ConceptsPage {
             frame.buffer.text(entry.map { String(format: "%.3f", $0.score) } ?? "…", x: x, y: y, style: entry == nil ? context[.dim] : text)
             x += 10
             if let specialization {
-                let neurons = state.derived.knowledgeNeurons(specialization, concept: offset, ratio: ratio)
-                let marked = neurons.filter(state.isAblated).count
-                frame.buffer.text("\(marked)/\(neurons.count)", x: x, y: y, style: marked > 0 ? context[.marked] : text, limit: limit)
+                // Ranking every neuron for K_c is only needed when something is ablated.
+                let count = min(specialization.neurons, Int((ratio * Double(specialization.neurons)).rounded(.up)))
+                let marked = state.ablated.isEmpty ? 0 : state.derived.knowledgeNeurons(specialization, concept: offset, ratio: ratio).filter(state.isAblated).count
+                frame.buffer.text("\(marked)/\(count)", x: x, y: y, style: marked > 0 ? context[.marked] : text, limit: limit)
             } else {
                 frame.buffer.text("…", x: x, y: y, style: context[.dim])
             }

@@ -4,8 +4,7 @@ import Metrics
 /// One value per neuron (`[block · F + i]`) for the measure the Neurons page shows, with the range
 /// its scale spans; nil while the measure is not computed.
 struct MeasureValues {
-    let count: Int
-    let value: (Int) -> Double
+    let values: [Double]
     let low: Double
     let high: Double
     /// Signed values, drawn on the diverging palette around zero.
@@ -17,8 +16,7 @@ struct MeasureValues {
         switch measure {
         case .specialization:
             guard let s = snapshot.specializations, !s.isEmpty else { return nil }
-            count = s.count
-            value = { s[$0] }
+            values = s
             low = 0
             high = max(s.max() ?? 0, 1e-9)
             signed = false
@@ -26,20 +24,17 @@ struct MeasureValues {
         case .activity(let domain):
             guard let patterns = snapshot.patterns, domain < patterns.activity.count, !patterns.activity[domain].isEmpty else { return nil }
             let u = patterns.activity[domain]
-            count = u.count
-            value = { u[$0] }
+            values = u
             low = 0
             high = max(u.max() ?? 0, 1e-30)
             signed = false
             title = "u_d, activity in \(patterns.domains[domain])"
         case .association(let concept):
             guard let specialization = snapshot.specialization, concept < specialization.concepts.count else { return nil }
-            let n = specialization.neurons, delta = specialization.delta, row = concept * n
-            var largest: Float = 0
-            for i in row..<(row + n) { largest = max(largest, abs(delta[i])) }
-            count = n
-            value = { Double(delta[row + $0]) }
-            high = Double(max(largest, 1e-12))
+            let n = specialization.neurons, row = concept * n
+            values = specialization.delta[row..<(row + n)].map(Double.init)
+            let largest = values.reduce(0) { max($0, abs($1)) }
+            high = max(largest, 1e-12)
             low = -high
             signed = true
             title = "Δ(\(specialization.concepts[concept])), association"
@@ -117,7 +112,7 @@ struct NeuronGrid {
         let range = neurons(inColumn: min(max(column, 0), columns - 1))
         guard let values, bin > 1 else { return NeuronID(block: block, neuron: range.lowerBound) }
         let base = block * width
-        let best = range.max { values.value(base + $0) < values.value(base + $1) } ?? range.lowerBound
+        let best = range.max { values.values[base + $0] < values.values[base + $1] } ?? range.lowerBound
         return NeuronID(block: block, neuron: best)
     }
 }

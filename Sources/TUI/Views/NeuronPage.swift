@@ -94,7 +94,8 @@ enum NeuronPage {
             guard let q = snapshot.probes.questions[safe: question.question] else { continue }
             let p = String(format: "%.3f ", question.pooled)
             let x = frame.buffer.text(p, x: inner.x + 1, y: y, style: context[.dim])
-            frame.buffer.text("\(q.prompt) →\(q.answer)  [\(q.concept)]", x: x, y: y, style: context[.text], limit: inner.maxX - 1)
+            let concept = q.prompt.contains(q.concept) ? "" : "  [\(q.concept)]"
+            frame.buffer.text("\(q.prompt) →\(q.answer)" + concept, x: x, y: y, style: context[.text], limit: inner.maxX - 1)
             y += 1
         }
         return rest

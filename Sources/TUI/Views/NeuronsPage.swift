@@ -15,38 +15,39 @@ enum NeuronsPage {
         }
         let scale = values.scale(context)
 
-        // Which bins hold an ablated neuron or a lit knowledge vector.
         let width = card.mlpWidth
-        let ablatedBins = Set(state.ablated.map { $0.block * grid.columns + $0.neuron / grid.bin })
         var lit: Set<NeuronID> = []
         if let concept = state.litConcept, let specialization = snapshot.specialization, concept < specialization.concepts.count {
             lit = state.derived.knowledgeSet(specialization, concept: concept, ratio: state.ratio(snapshot.score.ratios))
         }
-        let litBins = Set(lit.map { $0.block * grid.columns + $0.neuron / grid.bin })
-        let cursorColumn = state.cursor.neuron / grid.bin
+        // The mark of each visible cell: the cursor, else an ablated neuron, else a lit knowledge vector.
+        var marks = [HeatMark?](repeating: nil, count: grid.visibleBlocks * grid.visibleColumns)
+        func mark(_ neuron: NeuronID, _ mark: HeatMark) {
+            let r = neuron.block - grid.firstBlock, c = neuron.neuron / grid.bin - grid.firstColumn
+            guard r >= 0, r < grid.visibleBlocks, c >= 0, c < grid.visibleColumns else { return }
+            marks[r * grid.visibleColumns + c] = mark
+        }
+        lit.forEach { mark($0, .lit) }
+        state.ablated.forEach { mark($0, .marked) }
+        mark(state.cursor, .cursor)
 
         // The strongest neuron of each visible bin: its value colours the cell.
         var strongest = [[(neuron: Int, value: Double)]](repeating: [], count: grid.visibleBlocks)
-        for r in 0..<grid.visibleBlocks {
-            let base = (grid.firstBlock + r) * width
-            strongest[r] = (0..<grid.visibleColumns).map { c in
-                var best = (neuron: -1, value: -Double.infinity)
-                for i in grid.neurons(inColumn: grid.firstColumn + c) {
-                    let v = values.value(base + i)
-                    if v > best.value { best = (i, v) }
+        values.values.withUnsafeBufferPointer { all in
+            for r in 0..<grid.visibleBlocks {
+                let base = (grid.firstBlock + r) * width
+                strongest[r] = (0..<grid.visibleColumns).map { c in
+                    var best = (neuron: -1, value: -Double.infinity)
+                    for i in grid.neurons(inColumn: grid.firstColumn + c) where all[base + i] > best.value {
+                        best = (i, all[base + i])
+                    }
+                    return best
                 }
-                return best
             }
         }
         frame.buffer.heatmap(x: grid.x, y: grid.y, columns: grid.visibleColumns, rows: grid.visibleBlocks, halfRows: grid.halfRows,
                              textRows: grid.textRows, scale: scale, context: context) { r, c in
-            let block = grid.firstBlock + r, column = grid.firstColumn + c
-            let mark: HeatMark?
-            if block == state.cursor.block && column == cursorColumn { mark = .cursor }
-            else if ablatedBins.contains(block * grid.columns + column) { mark = .marked }
-            else if litBins.contains(block * grid.columns + column) { mark = .lit }
-            else { mark = nil }
-            return HeatCell(value: strongest[r][c].value, mark: mark)
+            HeatCell(value: strongest[r][c].value, mark: marks[r * grid.visibleColumns + c])
         }
         // Clicks: each block's cells, its top half where two blocks share a row.
         for r in 0..<grid.visibleBlocks {
@@ -179,8 +180,8 @@ enum NeuronsPage {
                 facts.append("no concept has Δ > 0")
             }
         }
-        if case .activity = state.measure { facts.append("u_d " + Format.compact(values.value(index))) }
-        if case .association(let c) = state.measure, let name = snapshot.probes.concepts[safe: c] { facts.append("Δ(\(name)) " + Format.signed(values.value(index))) }
+        if case .activity = state.measure { facts.append("u_d " + Format.compact(values.values[index])) }
+        if case .association(let c) = state.measure, let name = snapshot.probes.concepts[safe: c] { facts.append("Δ(\(name)) " + Format.signed(values.values[index])) }
         frame.buffer.text("  " + facts.joined(separator: " · "), x: x, y: y, style: context[.text], limit: area.maxX - 1)
         y += 1
         var second = grid.bin > 1 ? "column: neurons \(grid.neurons(inColumn: neuron.neuron / grid.bin).lowerBound)–\(grid.neurons(inColumn: neuron.neuron / grid.bin).upperBound - 1), the cursor on the strongest" : ""

@@ -145,12 +145,19 @@ enum OverviewPage {
         if let peak = score.peak, y + 2 < inner.maxY {
             let atPeak = score.entries.filter { $0.ratio == peak.ratio }.sorted { $0.score > $1.score }
             let names = snapshot.probes.concepts
-            func list(_ entries: ArraySlice<SpecializationScore.Entry>) -> String {
-                entries.map { "\(names[safe: $0.concept] ?? "?") \(String(format: "%.2f", $0.score))" }.joined(separator: ", ")
+            // As many as fit the line.
+            func list(_ label: String, _ entries: [SpecializationScore.Entry]) -> String {
+                var text = label
+                for (index, entry) in entries.prefix(3).enumerated() {
+                    let item = (index == 0 ? " " : ", ") + "\(names[safe: entry.concept] ?? "?") \(String(format: "%.2f", entry.score))"
+                    if DisplayWidth.of(text + item) > limit - x - 18 { break }
+                    text += item
+                }
+                return text
             }
             y += 1
-            line("PSS at \(Format.compact(peak.ratio * 100))%", "highest " + list(atPeak.prefix(3)))
-            if atPeak.count > 3 { line("", "lowest  " + list(atPeak.suffix(3).reversed()[...])) }
+            line("PSS at \(Format.compact(peak.ratio * 100))%", list("highest", atPeak))
+            if atPeak.count > 3 { line("", list("lowest ", atPeak.reversed())) }
         }
     }
 
@@ -166,7 +173,7 @@ enum OverviewPage {
         let done = patterns.samplesDone
         let partial = done < patterns.samplesWanted
         frame.buffer.text("samples", x: x, y: y, style: context[.dim])
-        frame.buffer.text("\(done) of \(patterns.samplesWanted) a domain" + (partial ? " — partial: the figures sharpen as samples come in" : ""),
+        frame.buffer.text("\(done) of \(patterns.samplesWanted) a domain" + (partial ? " so far — partial" : ""),
                           x: x + 18, y: y, style: partial ? context[.accent] : context[.text], limit: limit)
         y += 2
         let density = patterns.density.density

@@ -64,8 +64,7 @@ public enum Screen {
         for page in Page.allCases {
             let label = " \(page.rawValue + 1) \(page.title) "
             let start = x
-            let active = state.stack.contains(page) && page == state.page
-            x = frame.buffer.text(label, x: x, y: 0, style: active ? context[.tabActive] : context[.tabs])
+            x = frame.buffer.text(label, x: x, y: 0, style: page == state.page ? context[.tabActive] : context[.tabs])
             frame.region(Rect(x: start, y: 0, width: x - start, height: 1), .page(page))
         }
         var right = " \(snapshot.card.name) "

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+/// tmux on its own server, driving neurotop in a real terminal.
+private struct Tmux {
+    static let path: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    let server = "neurotop-e2e-\(UUID().uuidString.prefix(8))"
+    let session = "tui"
+
+    /// Runs a tmux command and returns its output. Not with `Process`: the command that starts
+    /// the server would hand the server Foundation's pipes, which then never close, and the
+    /// signal mask of the test's thread (the terminal's signals may be blocked there).
+    @discardableResult
+    func run(_ arguments: [String]) throws -> String {
+        let path = NSTemporaryDirectory() + "\(server)-\(UUID().uuidString).out"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let argv = ([Self.path!, "-L", server] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, Self.path!, &actions, &attributes, argv, environ)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .ENOENT) }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+    }
+
+    func capture() throws -> String { try run(["capture-pane", "-t", session, "-p"]) }
+
+    func keys(_ keys: String...) throws { try run(["send-keys", "-t", session] + keys) }
+
+    /// Typed text, sent literally.
+    func type(_ text: String) throws { try run(["send-keys", "-t", session, "-l", text]) }
+
+    /// Polls the pane until `condition` holds; fails with the last capture after `timeout` seconds.
+    @discardableResult
+    func waitFor(_ what: String, timeout: Double = 60, _ condition: (String) -> Bool) throws -> String {
+        let end = Date().addingTimeInterval(timeout)
+        var screen = ""
+        while Date() < end {
+            screen = try capture()
+            if condition(screen) { return screen }
+            usleep(100_000)
+        }
+        Issue.record("timed out waiting for \(what); the screen was:\n\(screen)")
+        throw CancellationError()
+    }
+
+    func waitFor(_ text: String, timeout: Double = 60) throws -> String { try waitFor("'\(text)'", timeout: timeout) { $0.contains(text) } }
+}
+
+/// The acceptance test of the terminal front end: neurotop on the demo in tmux at 120×40.
+@Suite(.enabled(if: Tmux.path != nil, "tmux is not installed: scripts/setup installs it"))
+struct TUIEndToEndTests {
+    @Test func browseAblateHelpResizeAndQuit() throws {
+        let tmux = Tmux()
+        defer { _ = try? tmux.run(["kill-server"]) }
+        // No store: the run computes everything and writes nothing outside the test.
+        try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40",
+                      "'\(Neurotop.binary)' --no-store; echo EXIT=$?; sleep 60"])
+
+        // The overview, then the unablated accuracy in the status bar.
+        try tmux.waitFor("Knowledge specialization", timeout: 10)
+        try tmux.waitFor("accuracy 100.0%")
+
+        // Quellport's strongest knowledge vector (0:66 on the demo model) alone costs it one of its
+        // eight questions: light its knowledge vectors, go to the heatmap, ablate the neuron under the cursor.
+        try tmux.type(":concept Quellport")
+        try tmux.keys("Enter")
+        try tmux.waitFor("• Quellport")
+        try tmux.keys("Enter")
+        try tmux.waitFor("lit: Quellport's")
+        let neuronLine = try tmux.waitFor("the cursor on a knowledge vector") { $0.contains("knowledge vector  s ") }
+        #expect(neuronLine.contains("association Δ with Quellport"))
+        try tmux.keys("Space")
+        try tmux.waitFor("ABLATED")
+        try tmux.waitFor("× 1 ablated")
+
+        // Its accuracy changes on the Concepts page once the engine has evaluated the ablation.
+        try tmux.keys("5")
+        let concepts = try tmux.waitFor("Quellport's accuracy to drop") { screen in
+            screen.split(separator: "\n").contains { $0.contains("Quellport") && $0.contains("100% →") && $0.contains("−") }
+        }
+        let row = concepts.split(separator: "\n").first { $0.contains("• Quellport") }
+        #expect(row?.contains("1/") == true, "one of its knowledge vectors is ablated: \(row ?? "")")
+
+        // Help for the current page, and closing it.
+        try tmux.keys("?")
+        try tmux.waitFor("Help: Concepts")
+        try tmux.keys("?")
+        try tmux.waitFor("help closed") { !$0.contains("Help: Concepts") }
+
+        // Resize: the layout reflows to 100×30; too small says so; back again.
+        try tmux.run(["resize-window", "-t", tmux.session, "-x", "100", "-y", "30"])
+        try tmux.waitFor("the layout at 100×30") { screen in
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+            return lines.count >= 30 && lines[0].contains("6 Ablations") && lines[28].contains("engine") && lines.allSatisfy { $0.count <= 100 }
+        }
+        try tmux.run(["resize-window", "-t", tmux.session, "-x", "60", "-y", "20"])
+        try tmux.waitFor("The terminal is too small: 60×20.")
+        try tmux.run(["resize-window", "-t", tmux.session, "-x", "120", "-y", "40"])
+        try tmux.waitFor("5 Concepts")
+
+        // q on a top page quits; the terminal is given back as it was.
+        try tmux.keys("q")
+        let after = try tmux.waitFor("EXIT=", timeout: 20)
+        #expect(after.contains("EXIT=0"), "\(after)")
+        #expect(!after.contains("1 Overview"), "the alternate screen is gone: \(after)")
+        try expectRestored(tmux)
+    }
+
+    /// SIGTERM ends neurotop at once with the terminal given back (exit status 128 + 15).
+    @Test func terminatedBySIGTERM() throws {
+        let tmux = Tmux()
+        defer { _ = try? tmux.run(["kill-server"]) }
+        try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "100", "-y", "30",
+                      "'\(Neurotop.binary)' --no-store; echo EXIT=$?; sleep 60"])
+        try tmux.waitFor("Knowledge specialization", timeout: 10)
+        // The pane runs a shell, and the shell runs neurotop.
+        let shell = try tmux.run(["display-message", "-p", "-t", tmux.session, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let children = try String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)
+        let neurotop = try #require(children.split(separator: " ").first.flatMap { pid_t($0) })
+        kill(neurotop, SIGTERM)
+        let after = try tmux.waitFor("EXIT=", timeout: 20)
+        #expect(after.contains("EXIT=143"), "\(after)")
+        #expect(!after.contains("1 Overview"))
+        try expectRestored(tmux)
+    }
+
+    private func expectRestored(_ tmux: Tmux) throws {
+        let flags = try tmux.run(["display-message", "-p", "-t", tmux.session, "#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_standard_flag}"])
+        #expect(flags.trimmingCharacters(in: .whitespacesAndNewlines) == "0 1 0 0", "alternate screen off, cursor shown, mouse off: \(flags)")
+    }
+}
+
+/// Without a terminal the front end says so and stops, instead of reading nothing forever.
+@Suite struct TUIWithoutATerminal {
+    @Test func refusesWithoutATerminal() throws {
+        let result = try Neurotop.run(["--no-store"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "neurotop: the terminal front end needs a terminal on stdin and stdout; for results without one, use `neurotop analyze` or `neurotop export`\n")
+        #expect(result.stdout.isEmpty)
+    }
+}
