@@ -114,8 +114,9 @@ enum OverviewPage {
             frame.buffer.text("PSS(r)", x: x, y: y, style: context[.dim])
             let peakValue = max(score.peak?.score ?? 0, 1e-9)
             for (index, ratio) in score.ratios.enumerated() {
-                let cx = x + 18 + index * 8
-                guard cx + 7 <= limit else { break }
+                // Seven columns of 7 fit the headline box at 120 columns (the whole sweep).
+                let cx = x + 18 + index * 7
+                guard cx + 6 <= limit else { break }
                 let count = score.entries.filter { $0.ratio == ratio }.count
                 let value = score.modelScores[index].score
                 frame.buffer.text(DisplayWidth.padLeft(Format.compact(ratio * 100) + "%", 6), x: cx, y: y, style: context[.dim])
