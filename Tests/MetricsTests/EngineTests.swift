@@ -92,6 +92,19 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(engine.snapshot.progress.secondsLeft == 0)
     }
 
+    /// Several processes (here: connections) creating the same new store at once all succeed.
+    @Test func aNewStoreCanBeCreatedByManyAtOnce() throws {
+        let folder = TemporaryFolder()
+        for attempt in 0..<5 {
+            let path = folder.file("shared-\(attempt).sqlite")
+            let failures = Locked<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do { _ = try AnalysisStore(path: path) } catch { failures.update { $0.append("\(error)") } }
+            }
+            #expect(failures.value.isEmpty, "\(failures.value)")
+        }
+    }
+
     /// Files that are not stores are refused by name, and left byte for byte as they were.
     @Test func badStoreFilesAreRefusedAndLeftAlone() throws {
         let folder = TemporaryFolder()

@@ -52,27 +52,29 @@ public final class AnalysisStore: @unchecked Sendable {
     deinit { sqlite3_close(db) }
 
     private func checkFormat() throws {
-        let tables: [String]
+        var tables: [String]
         do {
             tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
         } catch let error as InputError {
             throw InputError(path, "not an analysis store: \(error.problem); choose another file with --store (this one was not changed)")
         }
         if tables.isEmpty {
+            // A new file. Another process may be creating the same store at this moment: the
+            // statements are idempotent and run in one write transaction, so either order works.
             try execute("""
                 PRAGMA journal_mode = WAL;
-                BEGIN;
-                CREATE TABLE neurotop (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                INSERT INTO neurotop VALUES ('format', '\(Self.formatName)'), ('version', '\(Self.format)');
-                CREATE TABLE analyses (fingerprint TEXT PRIMARY KEY, model TEXT, probes TEXT, domains TEXT, options TEXT, created TEXT);
-                CREATE TABLE pooled (fingerprint TEXT, first INTEGER, questions INTEGER, neurons INTEGER, data BLOB,
-                                     PRIMARY KEY (fingerprint, first));
-                CREATE TABLE pss (fingerprint TEXT, concept INTEGER, ratio REAL, concept_accuracy REAL, other_accuracy REAL,
-                                  baseline REAL, PRIMARY KEY (fingerprint, concept, ratio));
-                CREATE TABLE patterns (fingerprint TEXT PRIMARY KEY, steps INTEGER, data BLOB);
+                BEGIN IMMEDIATE;
+                CREATE TABLE IF NOT EXISTS neurotop (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT OR IGNORE INTO neurotop VALUES ('format', '\(Self.formatName)'), ('version', '\(Self.format)');
+                CREATE TABLE IF NOT EXISTS analyses (fingerprint TEXT PRIMARY KEY, model TEXT, probes TEXT, domains TEXT, options TEXT, created TEXT);
+                CREATE TABLE IF NOT EXISTS pooled (fingerprint TEXT, first INTEGER, questions INTEGER, neurons INTEGER, data BLOB,
+                                                   PRIMARY KEY (fingerprint, first));
+                CREATE TABLE IF NOT EXISTS pss (fingerprint TEXT, concept INTEGER, ratio REAL, concept_accuracy REAL, other_accuracy REAL,
+                                                baseline REAL, PRIMARY KEY (fingerprint, concept, ratio));
+                CREATE TABLE IF NOT EXISTS patterns (fingerprint TEXT PRIMARY KEY, steps INTEGER, data BLOB);
                 COMMIT;
                 """)
-            return
+            tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
         }
         guard tables.contains("neurotop") else {
             throw InputError(path, "a SQLite database, but not a neurotop analysis store (tables: \(tables.sorted().joined(separator: ", "))); choose another file with --store (this one was not changed)")
@@ -226,7 +228,11 @@ public final class AnalysisStore: @unchecked Sendable {
 
     private func execute(_ sql: String) throws {
         try lock.withLock {
-            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
+            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+                let error = failure("cannot write the analysis store")
+                if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
+                throw error
+            }
         }
     }
 
