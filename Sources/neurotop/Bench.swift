@@ -34,12 +34,7 @@ struct Bench: ParsableCommand {
         guard tokens <= transformer.config.contextLength else {
             throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
         }
-        // A fixed pseudo-random sequence, the same on every run and machine.
-        var state: UInt64 = 0x9E3779B97F4A7C15
-        let sequence = (0..<tokens).map { _ -> Int in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(transformer.vocabSize))
-        }
+        let sequence = benchmarkSequence(seed: 0, tokens: tokens, vocab: transformer.vocabSize)
 
         func median(_ body: () throws -> Void) rethrows -> Double {
             try body()
@@ -82,6 +77,16 @@ struct Bench: ParsableCommand {
             let bound = baseline + fileBytes + activationBytes + transformer.largestBlockBytes
             print("peak RSS           \(ModelSummary.formatBytes(rss)); bound \(ModelSummary.formatBytes(bound)) = process at start \(ModelSummary.formatBytes(baseline)) + file \(ModelSummary.formatBytes(fileBytes)) + activations \(ModelSummary.formatBytes(activationBytes)) + one F32 block \(ModelSummary.formatBytes(transformer.largestBlockBytes))")
         }
+    }
+}
+
+/// A fixed pseudo-random token sequence, the same on every run and machine (scripts/bench/*.py
+/// reproduce it to feed PyTorch the same ids).
+func benchmarkSequence(seed: Int, tokens: Int, vocab: Int) -> [Int] {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(seed)
+    return (0..<tokens).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((state >> 33) % UInt64(vocab))
     }
 }
 

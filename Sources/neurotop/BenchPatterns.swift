@@ -29,15 +29,6 @@ struct BenchPatterns: ParsableCommand {
         if tokens < 1 || domains < 1 || samples < 2 { throw ValidationError("--tokens ≥ 1, --domains ≥ 1, --samples ≥ 2") }
     }
 
-    /// Sample `k` of domain `d`: the same ids scripts/bench/patterns.py feeds PyTorch.
-    static func sequence(domain d: Int, sample k: Int, tokens: Int, vocab: Int) -> [Int] {
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(d * 1000 + k)
-        return (0..<tokens).map { _ in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(vocab))
-        }
-    }
-
     func run() throws {
         if let threads { BLAS.threads = threads }
         let baseline = peakResidentBytes()
@@ -48,7 +39,7 @@ struct BenchPatterns: ParsableCommand {
         }
         var options = ActivationPatterns.Options()
         options.samples = samples
-        let sequences = (0..<domains).map { d in (0..<samples).map { Self.sequence(domain: d, sample: $0, tokens: tokens, vocab: transformer.vocabSize) } }
+        let sequences = (0..<domains).map { d in (0..<samples).map { benchmarkSequence(seed: d * 1000 + $0, tokens: tokens, vocab: transformer.vocabSize) } }
         let patterns = try ActivationPatterns(model: transformer, domains: (0..<domains).map { "domain\($0)" }, sequences: sequences, options: options)
         var stepTimes: [Double] = []
         for _ in 0..<patterns.stepCount {

@@ -187,10 +187,8 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// Runs the analyses to the end on the calling thread (headless), calling `progress` after
     /// each unit; returns the final snapshot. Errors are thrown, not published.
     public func runToEnd(progress: (EngineProgress) -> Void) throws -> AnalysisSnapshot {
-        let observer = Thread.current
         var last = -1
         try work { [self] in
-            guard Thread.current == observer else { return }
             let now = snapshot
             if now.progress.done != last {
                 last = now.progress.done

@@ -452,7 +452,7 @@ public final class Transformer {
     }
 
     /// The weights reading some inputs of a linear layer, `[inputs, out]`, in either layout.
-    private func inputWeights(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ inputs: [Int]) -> Buffer {
+    func inputWeights(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ inputs: [Int]) -> Buffer {
         let (i, o) = (linear.inFeatures, linear.outFeatures)
         let stored = w[linear.weight], gathered = Buffer(uninitializedCount: inputs.count * o)
         for (j, input) in inputs.enumerated() {

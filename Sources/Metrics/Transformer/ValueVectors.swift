@@ -4,9 +4,8 @@ extension Transformer {
     /// v_i of a neuron: what it adds to the residual stream per unit of coefficient (column i of
     /// a `Linear` down projection `[d, F]`, row i of GPT-2's `Conv1D` `[F, d]`).
     public func valueVector(_ neuron: NeuronID) -> [Float] {
-        let down = weights.load(architecture.blocks[neuron.block].down.weight)
-        let d = hiddenSize, f = mlpWidth
-        return (0..<d).map { j in architecture.layout == .inOut ? down.pointer[neuron.neuron * d + j] : down.pointer[j * f + neuron.neuron] }
+        let vector = inputWeights(architecture.blocks[neuron.block].down, weights.block(neuron.block), [neuron.neuron])
+        return Array(UnsafeBufferPointer(start: vector.pointer, count: hiddenSize))
     }
 
     /// W_U · v for each vector of `vectors` (`[count, d]`, row-major): the unembedding applied
