@@ -105,6 +105,27 @@ final class Locked<Value>: @unchecked Sendable {
         }
     }
 
+    /// The cause of the race above, made deterministic: while another connection holds a write
+    /// lock on a new file, SQLite refuses a change of journal mode at once instead of waiting.
+    /// Opening the store must wait for the lock like any other write.
+    @Test func aNewStoreWaitsForAnotherWriterInsteadOfFailing() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("held.sqlite")
+        var holder: OpaquePointer?
+        #expect(sqlite3_open(path, &holder) == SQLITE_OK)
+        #expect(sqlite3_exec(holder, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK)
+        let connection = Locked(holder)
+        let released = DispatchSemaphore(value: 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+            sqlite3_exec(connection.value, "COMMIT", nil, nil, nil)
+            released.signal()
+        }
+        _ = try AnalysisStore(path: path)
+        released.wait()
+        sqlite3_close(holder)
+        _ = try AnalysisStore(path: path)
+    }
+
     /// Files that are not stores are refused by name, and left byte for byte as they were.
     @Test func badStoreFilesAreRefusedAndLeftAlone() throws {
         let folder = TemporaryFolder()

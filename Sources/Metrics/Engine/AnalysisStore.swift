@@ -9,11 +9,15 @@ public final class AnalysisStore: @unchecked Sendable {
     /// The layout of the tables. A file written with another format is refused, never changed.
     public static let format = 1
     static let formatName = "neurotop analysis store"
+    /// How long a statement waits for another process's write before giving up.
+    static let busyTimeoutMilliseconds = 10_000
 
     public let path: String
     private let db: OpaquePointer
     /// One connection, used from the engine's thread and (for reads) from whoever opened it.
     private let lock = NSLock()
+    /// The result code of the last `execute`, kept before a rollback replaces SQLite's own.
+    private var lastFailure = SQLITE_OK
 
     /// `$XDG_CACHE_HOME/neurotop/analyses.sqlite`, or `~/.cache/neurotop/analyses.sqlite`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -40,7 +44,7 @@ public final class AnalysisStore: @unchecked Sendable {
             throw InputError(path, "cannot open the analysis store (\(message))")
         }
         db = handle
-        sqlite3_busy_timeout(db, 10_000)
+        sqlite3_busy_timeout(db, Int32(Self.busyTimeoutMilliseconds))
         do {
             try checkFormat()
         } catch {
@@ -61,7 +65,7 @@ public final class AnalysisStore: @unchecked Sendable {
         if tables.isEmpty {
             // A new file. Another process may be creating the same store at this moment: the
             // statements are idempotent and run in one write transaction, so either order works.
-            try execute("""
+            try waitingWhileBusy { try execute("""
                 PRAGMA journal_mode = WAL;
                 BEGIN IMMEDIATE;
                 CREATE TABLE IF NOT EXISTS neurotop (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,7 +77,7 @@ public final class AnalysisStore: @unchecked Sendable {
                                                 baseline REAL, PRIMARY KEY (fingerprint, concept, ratio));
                 CREATE TABLE IF NOT EXISTS patterns (fingerprint TEXT PRIMARY KEY, steps INTEGER, data BLOB);
                 COMMIT;
-                """)
+                """) }
             tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
         }
         guard tables.contains("neurotop") else {
@@ -87,7 +91,21 @@ public final class AnalysisStore: @unchecked Sendable {
         guard meta["version"] == String(Self.format) else {
             throw InputError(path, "an analysis store of format \(meta["version"] ?? "?"), this neurotop reads format \(Self.format); choose another file with --store (this one was not changed)")
         }
-        try execute("PRAGMA journal_mode = WAL")
+        try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL") }
+    }
+
+    /// SQLite answers a change of journal mode with SQLITE_BUSY at once, without its busy
+    /// timeout, while another connection holds a write lock on the file (as one creating the
+    /// same new store does). Such a statement is retried here for as long as the timeout.
+    private func waitingWhileBusy(_ body: () throws -> Void) throws {
+        let deadline = Date().addingTimeInterval(Double(Self.busyTimeoutMilliseconds) / 1000)
+        while true {
+            do {
+                return try body()
+            } catch is InputError where lastFailure & 0xff == SQLITE_BUSY && Date() < deadline {
+                usleep(2_000)
+            }
+        }
     }
 
     // MARK: What is stored for one analysis
@@ -228,7 +246,8 @@ public final class AnalysisStore: @unchecked Sendable {
 
     private func execute(_ sql: String) throws {
         try lock.withLock {
-            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+            lastFailure = sqlite3_exec(db, sql, nil, nil, nil)
+            guard lastFailure == SQLITE_OK else {
                 let error = failure("cannot write the analysis store")
                 if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
                 throw error
