@@ -51,7 +51,10 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     a.withUnsafeBufferPointer { maxAbsDifference($0.baseAddress!, b) }
 }
 
-let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2", "qwen3", "llama-sharded", "llama-f16", "llama-bf16"]
+/// One tiny checkpoint per model family beyond GPT-2 and Llama (scripts/fixtures/make_fixtures.py families).
+let familyCheckpoints = ["gemma", "gemma2", "gemma3", "gpt-neox", "olmo", "olmo2", "phi3"]
+
+let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2", "qwen3", "llama-sharded", "llama-f16", "llama-bf16"] + familyCheckpoints
 
 @Suite struct TransformerAgainstTransformers {
     @Test(arguments: referenceCheckpoints)

@@ -362,7 +362,7 @@ public final class ActivationPatterns {
                 let matrices = model.neuronMatrices(block: block)
                 var total = [Double](repeating: 0, count: f)
                 for matrix in matrices {
-                    let base = layout.offsets[matrix.name]!
+                    let base = layout.offsets[matrix.name]! + matrix.start
                     for neuron in 0..<f {
                         for j in 0..<d {
                             let index = matrix.neuronIsRow ? neuron * d + j : j * f + neuron

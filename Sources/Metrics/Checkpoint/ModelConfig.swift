@@ -22,43 +22,65 @@ public struct RopeScaling: Equatable, Sendable {
     }
 }
 
-/// The architecture families the engine runs. Each family is one description over shared blocks.
+/// The architecture families the engine runs. Each family is one description over shared blocks
+/// (Sources/Metrics/Transformer/Families/).
 public enum ModelFamily: String, Sendable {
     case gpt2
     /// Llama 1/2/3, Mistral, Qwen 2, Qwen 3, Yi: pre-norm RMSNorm blocks, rotary attention, gated MLP.
     case llama
+    case gemma, gemma2, gemma3
+    case gptNeoX = "gpt-neox"
+    case olmo, olmo2
+    case phi3
 }
 
 /// The part of `config.json` the engine needs, normalised across spellings.
 public struct ModelConfig: Sendable {
     public var modelType: String
-    public var family: ModelFamily
+    public var family: ModelFamily = .llama
     public var architectures: [String]
-    public var hiddenSize: Int
-    public var intermediateSize: Int
-    public var layerCount: Int
-    public var headCount: Int
-    public var kvHeadCount: Int
-    public var headDim: Int
-    public var vocabSize: Int
-    public var contextLength: Int
-    public var normEpsilon: Double
-    public var activation: String
-    public var tieWordEmbeddings: Bool
+    public var hiddenSize = 0
+    public var intermediateSize = 0
+    public var layerCount = 0
+    public var headCount = 0
+    public var kvHeadCount = 0
+    public var headDim = 0
+    public var vocabSize = 0
+    public var contextLength = 0
+    public var normEpsilon = 1e-5
+    public var activation = "silu"
+    public var tieWordEmbeddings = false
     /// Qwen 2 has biases on q, k and v; GPT-2 on every linear layer.
-    public var attentionBias: Bool
+    public var attentionBias = false
     /// Llama's `mlp_bias`: biases on gate, up and down projections.
-    public var mlpBias: Bool
-    /// Qwen 3 normalises queries and keys per head.
-    public var queryKeyNorm: Bool
-    public var rope: RopeScaling
+    public var mlpBias = false
+    /// Qwen 3 and Gemma 3 normalise queries and keys per head, OLMo 2 over the whole projection.
+    public var queryKeyNorm = false
+    public var rope = RopeScaling()
+    /// Gemma 3's rotary settings for its sliding-window blocks (the others use `rope`).
+    public var localRope: RopeScaling?
+    /// The leading dimensions of each head that rotate (GPT-NeoX's `rotary_pct`, Phi-3's
+    /// `partial_rotary_factor`); the rest pass through.
+    public var rotaryDimensions = 0
     public var slidingWindow: Int?
+    /// Per block, whether it attends within `slidingWindow` only; nil when every block does.
+    public var slidingBlocks: [Bool]?
+    /// Gemma 2/3 scale attention scores by 1/√query_pre_attn_scalar instead of 1/√head_dim.
+    public var queryPreAttentionScalar: Double?
+    /// Gemma 2's soft caps: scores and final logits become cap · tanh(x / cap).
+    public var attentionSoftCap: Double?
+    public var finalSoftCap: Double?
+    /// GPT-NeoX's `use_parallel_residual`: attention and MLP both read the block's input.
+    public var parallelResidual = false
+    /// OLMo's `clip_qkv`: q, k and v are clamped to ±clip.
+    public var clipQKV: Double?
     /// The dtype the checkpoint says it was saved in (`dtype` or `torch_dtype`), if given.
     public var dtype: String?
     public var bosTokenID: Int?
     public var eosTokenIDs: [Int]
 
-    public static let supportedModelTypes = ["gpt2", "llama", "mistral", "qwen2", "qwen3"]
+    public static let supportedModelTypes = ["gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3",
+                                             "gpt_neox", "olmo", "olmo2", "phi3"]
 
     /// Reads `config.json` at `path`; every problem is reported against that file.
     public static func load(path: String) throws -> ModelConfig {
@@ -72,11 +94,13 @@ public struct ModelConfig: Sendable {
     }
 
     init(json: [String: Any], path: String) throws {
-        let keys = ConfigKeys(json: json, path: path)
         guard let type = json["model_type"] as? String else {
             throw InputError(path, "no model_type; neurotop runs \(Self.supportedModelTypes.joined(separator: ", "))")
         }
         modelType = type
+        // A multimodal Gemma 3 keeps its language model's settings in text_config.
+        let json = type == "gemma3" ? (json["text_config"] as? [String: Any] ?? [:]).merging(["model_type": type]) { a, _ in a } : json
+        let keys = ConfigKeys(json: json, path: path)
         architectures = json["architectures"] as? [String] ?? []
         dtype = (json["dtype"] as? String) ?? (json["torch_dtype"] as? String)
         bosTokenID = keys.optionalInt("bos_token_id")
@@ -86,47 +110,37 @@ public struct ModelConfig: Sendable {
             eosTokenIDs = keys.optionalInt("eos_token_id").map { [$0] } ?? []
         }
         switch type {
-        case "gpt2":
-            family = .gpt2
-            hiddenSize = try keys.int("n_embd", "hidden_size")
-            layerCount = try keys.int("n_layer", "num_hidden_layers")
-            headCount = try keys.int("n_head", "num_attention_heads")
-            kvHeadCount = headCount
-            intermediateSize = keys.optionalInt("n_inner") ?? 4 * hiddenSize
-            vocabSize = try keys.int("vocab_size")
-            contextLength = try keys.int("n_positions", "max_position_embeddings")
-            normEpsilon = keys.optionalDouble("layer_norm_epsilon") ?? 1e-5
-            activation = json["activation_function"] as? String ?? "gelu_new"
-            tieWordEmbeddings = json["tie_word_embeddings"] as? Bool ?? true
-            attentionBias = true
-            mlpBias = true
-            queryKeyNorm = false
-            rope = RopeScaling()
-            slidingWindow = nil
-            headDim = hiddenSize / max(headCount, 1)
-        case "llama", "mistral", "qwen2", "qwen3":
-            family = .llama
-            hiddenSize = try keys.int("hidden_size")
-            layerCount = try keys.int("num_hidden_layers")
-            headCount = try keys.int("num_attention_heads")
-            kvHeadCount = keys.optionalInt("num_key_value_heads") ?? headCount
-            intermediateSize = try keys.int("intermediate_size")
-            vocabSize = try keys.int("vocab_size")
-            contextLength = try keys.int("max_position_embeddings")
-            normEpsilon = keys.optionalDouble("rms_norm_eps") ?? 1e-6
-            activation = json["hidden_act"] as? String ?? "silu"
-            tieWordEmbeddings = json["tie_word_embeddings"] as? Bool ?? false
-            attentionBias = type == "qwen2" || (json["attention_bias"] as? Bool ?? false)
-            mlpBias = json["mlp_bias"] as? Bool ?? false
-            queryKeyNorm = type == "qwen3"
-            headDim = keys.optionalInt("head_dim") ?? hiddenSize / max(headCount, 1)
-            rope = try keys.rope()
-            let usesSlidingWindow = json["use_sliding_window"] as? Bool ?? (type == "mistral")
-            slidingWindow = usesSlidingWindow ? keys.optionalInt("sliding_window") : nil
+        case "gpt2": try readGPT2(keys)
+        case "llama", "mistral", "qwen2", "qwen3": try readLlama(keys)
+        case "gemma", "gemma2", "gemma3_text", "gemma3": try readGemma(keys)
+        case "gpt_neox": try readGPTNeoX(keys)
+        case "olmo", "olmo2": try readOLMo(keys)
+        case "phi3": try readPhi3(keys)
+        case "qwen":
+            throw InputError(path, "model_type 'qwen' (the original Qwen, custom code) is not supported: its fused c_attn and w1/w2 MLP halves are laid out by its own remote code, which neurotop cannot check; Qwen1.5 and later are 'qwen2', which runs")
         default:
             throw InputError(path, "unknown model_type '\(type)'; neurotop runs \(Self.supportedModelTypes.joined(separator: ", "))")
         }
+        if rotaryDimensions == 0 { rotaryDimensions = headDim }
         try validate(path: path)
+    }
+
+    /// The shared fields of the families whose config.json uses Llama's key names.
+    mutating func readLlamaStyleSizes(_ keys: ConfigKeys) throws {
+        hiddenSize = try keys.int("hidden_size")
+        layerCount = try keys.int("num_hidden_layers")
+        headCount = try keys.int("num_attention_heads")
+        kvHeadCount = keys.optionalInt("num_key_value_heads") ?? headCount
+        intermediateSize = try keys.int("intermediate_size")
+        vocabSize = try keys.int("vocab_size")
+        contextLength = try keys.int("max_position_embeddings")
+        headDim = keys.optionalInt("head_dim") ?? hiddenSize / max(headCount, 1)
+    }
+
+    /// Whether block `index` attends within the sliding window.
+    public func isSliding(block index: Int) -> Bool {
+        guard slidingWindow != nil else { return false }
+        return slidingBlocks?[index] ?? true
     }
 
     private func validate(path: String) throws {
@@ -142,14 +156,17 @@ public struct ModelConfig: Sendable {
         if family == .gpt2, hiddenSize % headCount != 0 {
             throw InputError(path, "n_embd \(hiddenSize) is not a multiple of n_head \(headCount)")
         }
-        if family == .llama, headDim % 2 != 0 {
-            throw InputError(path, "head dimension \(headDim) must be even for rotary embeddings")
+        if family != .gpt2, rotaryDimensions % 2 != 0 || rotaryDimensions > headDim {
+            throw InputError(path, "\(rotaryDimensions) rotary dimensions do not fit heads of \(headDim) in pairs")
+        }
+        if let slidingBlocks, slidingBlocks.count != layerCount {
+            throw InputError(path, "layer_types lists \(slidingBlocks.count) layers for \(layerCount) blocks")
         }
     }
 }
 
 /// Typed access to config keys, with errors naming the key and the file.
-private struct ConfigKeys {
+struct ConfigKeys {
     let json: [String: Any]
     let path: String
 
@@ -158,6 +175,22 @@ private struct ConfigKeys {
     }
 
     func optionalDouble(_ key: String) -> Double? { (json[key] as? NSNumber)?.doubleValue }
+
+    func bool(_ key: String, default value: Bool) -> Bool { json[key] as? Bool ?? value }
+
+    func string(_ key: String) -> String? { json[key] as? String }
+
+    /// transformers 5's `layer_types` as per-block sliding flags, if given.
+    func slidingLayerTypes() throws -> [Bool]? {
+        guard let types = json["layer_types"] as? [String] else { return nil }
+        return try types.map { type in
+            switch type {
+            case "sliding_attention": return true
+            case "full_attention": return false
+            default: throw InputError(path, "layer type '\(type)' is not supported (sliding_attention and full_attention are)")
+            }
+        }
+    }
 
     /// The first of `names` present, as an integer.
     func int(_ names: String...) throws -> Int {
@@ -169,9 +202,9 @@ private struct ConfigKeys {
     }
 
     /// Rotary settings: transformers 5's `rope_parameters`, else top-level `rope_theta` with `rope_scaling`.
-    func rope() throws -> RopeScaling {
+    func rope(parameters given: [String: Any]? = nil) throws -> RopeScaling {
         var rope = RopeScaling()
-        let parameters = json["rope_parameters"] as? [String: Any]
+        let parameters = given ?? json["rope_parameters"] as? [String: Any]
         let scaling = parameters ?? (json["rope_scaling"] as? [String: Any])
         if let theta = (parameters?["rope_theta"] as? NSNumber) ?? (json["rope_theta"] as? NSNumber) {
             rope.theta = theta.doubleValue

@@ -46,12 +46,21 @@ public struct ModelSummary {
     }
 
     public var ropeDescription: String {
-        guard config.family == .llama else { return "learned positions" }
-        let rope = config.rope
-        var text = "rotary, theta \(rope.theta.formatted)"
-        if rope.kind != .none { text += ", \(rope.kind.rawValue) scaling × \(rope.factor.formatted)" }
-        if rope.kind == .llama3 {
-            text += " (low \(rope.lowFrequencyFactor.formatted), high \(rope.highFrequencyFactor.formatted), original context \(rope.originalContext))"
+        guard config.family != .gpt2 else { return "learned positions" }
+        func describe(_ rope: RopeScaling) -> String {
+            var text = "theta \(rope.theta.formatted)"
+            if rope.kind != .none { text += ", \(rope.kind.rawValue) scaling × \(rope.factor.formatted)" }
+            if rope.kind == .llama3 {
+                text += " (low \(rope.lowFrequencyFactor.formatted), high \(rope.highFrequencyFactor.formatted), original context \(rope.originalContext))"
+            }
+            return text
+        }
+        var text = "rotary, " + describe(config.rope)
+        if let local = config.localRope { text += "; sliding-window blocks " + describe(local) }
+        if config.rotaryDimensions < config.headDim { text += "; first \(config.rotaryDimensions) of \(config.headDim) dimensions" }
+        if let window = config.slidingWindow {
+            let sliding = (0..<config.layerCount).filter { config.isSliding(block: $0) }.count
+            text += "; sliding window \(window) on \(sliding) of \(config.layerCount) blocks"
         }
         return text
     }

@@ -153,21 +153,25 @@ public enum Ops {
         }
     }
 
-    // MARK: Rotary position embedding (rotate-half layout, as Llama's)
+    // MARK: Rotary position embedding
 
-    /// Rotates each head of `x` (`[rows, heads·headDim]`) by its row's angles; `inverse` for the backward.
-    static func rotary(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int,
+    /// Rotates the first `rotary` dimensions of each head of `x` (`[rows, heads·headDim]`) by its
+    /// row's angles (`[rows, rotary/2]`): the two halves as pairs (Llama, GPT-NeoX), or
+    /// neighbours when `interleaved` (GPT-J). `inverse` for the backward.
+    static func rotary(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, rotary: Int, interleaved: Bool = false,
                        cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, inverse: Bool) {
-        let half = headDim / 2
+        let half = rotary / 2
         let sign: Float = inverse ? -1 : 1
+        let (stride, partner) = interleaved ? (2, 1) : (1, half)
         for row in 0..<rows {
             let c = cos + row * half, s = sin + row * half
             for head in 0..<heads {
                 let v = x + row * heads * headDim + head * headDim
                 for i in 0..<half {
-                    let (a, b) = (v[i], v[i + half])
-                    v[i] = a * c[i] - sign * b * s[i]
-                    v[i + half] = b * c[i] + sign * a * s[i]
+                    let (first, second) = (i * stride, i * stride + partner)
+                    let (a, b) = (v[first], v[second])
+                    v[first] = a * c[i] - sign * b * s[i]
+                    v[second] = b * c[i] + sign * a * s[i]
                 }
             }
         }

@@ -2,7 +2,11 @@
 public enum WeightLayout: Sendable { case outIn, inOut }
 
 /// The names and shapes of one block's tensors in a checkpoint, and how they compute.
-/// One description per family; the forward and backward read only this.
+/// One description per family (Families/); the forward and backward read only this.
+///
+/// A block is: [attention norm] → q, k, v [clipped] [q/k norms] [rotated] → attention → output
+/// [post-attention norm], added to the stream; then [MLP norm] → coefficients → down [post-MLP
+/// norm], added. A parallel block's MLP reads the block's input instead of the middle stream.
 struct BlockDescription {
     struct Linear {
         let weight: String
@@ -11,35 +15,111 @@ struct BlockDescription {
         let outFeatures: Int
     }
 
-    enum Norm { case layer(weight: String, bias: String), rms(weight: String) }
+    enum Norm {
+        /// LayerNorm; OLMo's has no parameters, MPT's no bias.
+        case layer(weight: String?, bias: String?)
+        /// RMSNorm; Gemma's stores w and scales by (1 + w).
+        case rms(weight: String, addsOne: Bool)
 
-    let attentionNorm: Norm
-    /// Either one fused projection to q|k|v (GPT-2's c_attn) or three.
-    let qkv: [Linear]
-    let output: Linear
-    /// Qwen 3's per-head RMSNorm of queries and keys.
-    let queryNorm: String?
-    let keyNorm: String?
-    let mlpNorm: Norm
-    /// Gated MLPs have a gate; `up` is GPT-2's c_fc.
-    let gate: Linear?
-    let up: Linear
-    let down: Linear
-
-    var linears: [Linear] { qkv + [output] + (gate.map { [$0] } ?? []) + [up, down] }
-
-    /// Every tensor of the block: norms, per-head norms, linear weights and biases.
-    var tensorNames: [String] {
-        var names: [String] = []
-        for norm in [attentionNorm, mlpNorm] {
-            switch norm {
-            case .layer(let w, let b): names += [w, b]
-            case .rms(let w): names.append(w)
+        var parameters: [String] {
+            switch self {
+            case .layer(let w, let b): [w, b].compactMap { $0 }
+            case .rms(let w, _): [w]
             }
         }
-        names += [queryNorm, keyNorm].compactMap { $0 }
+    }
+
+    enum QKV {
+        case separate(q: Linear, k: Linear, v: Linear)
+        /// One projection. With `order`, output column c of the fused projection is column
+        /// `order[c]` of q|k|v side by side (GPT-NeoX interleaves them per head); without, it
+        /// is q|k|v already (GPT-2, Phi-3).
+        case fused(Linear, order: [Int]?)
+
+        var linears: [Linear] {
+            switch self {
+            case .separate(let q, let k, let v): [q, k, v]
+            case .fused(let linear, _): [linear]
+            }
+        }
+    }
+
+    /// How queries and keys are normalised before rotation: per head (Qwen 3, Gemma 3, rows of
+    /// head_dim) or over the whole projection (OLMo 2).
+    struct QueryKeyNorm {
+        let query: Norm
+        let key: Norm
+        let perHead: Bool
+    }
+
+    enum MLPInput {
+        /// act(up) (GPT-2's c_fc, GPT-NeoX's dense_h_to_4h).
+        case plain(Linear)
+        /// act(gate) · up.
+        case gated(gate: Linear, up: Linear)
+        /// Phi-3's gate_up_proj: the first F outputs are the gate, the next F the up projection.
+        case fusedGated(Linear)
+
+        var isGated: Bool { if case .plain = self { false } else { true } }
+        var isFused: Bool { if case .fusedGated = self { true } else { false } }
+
+        var linears: [Linear] {
+            switch self {
+            case .plain(let up): [up]
+            case .gated(let gate, let up): [gate, up]
+            case .fusedGated(let gateUp): [gateUp]
+            }
+        }
+    }
+
+    /// Rotary settings of a block's attention: which table (Gemma 3's sliding blocks have their own base).
+    struct Rotary {
+        let local: Bool
+    }
+
+    let attentionNorm: Norm?
+    let qkv: QKV
+    let queryKeyNorm: QueryKeyNorm?
+    let output: Linear
+    let postAttentionNorm: Norm?
+    /// nil when the MLP reads the attention norm's output (a parallel block with one norm) or
+    /// the stream itself (OLMo 2, which normalises after).
+    let mlpNorm: Norm?
+    let parallel: Bool
+    let mlpInput: MLPInput
+    let down: Linear
+    let postMLPNorm: Norm?
+    /// Scores are scaled by this before the softmax.
+    let attentionScale: Float
+    let attentionSoftCap: Float?
+    let slidingWindow: Int?
+    let rotary: Rotary?
+    let clipQKV: Float?
+
+    var linears: [Linear] { qkv.linears + [output] + mlpInput.linears + [down] }
+
+    var norms: [Norm] { [attentionNorm, postAttentionNorm, mlpNorm, postMLPNorm].compactMap { $0 } }
+
+    /// Every tensor of the block: norms, q/k norms, linear weights and biases.
+    var tensorNames: [String] {
+        var names = norms.flatMap(\.parameters)
+        if let queryKeyNorm { names += queryKeyNorm.query.parameters + queryKeyNorm.key.parameters }
         for linear in linears { names += [linear.weight] + (linear.bias.map { [$0] } ?? []) }
         return names
+    }
+
+    /// Where neuron i's own weights are: (matrix, whether it is a row of the stored matrix,
+    /// the element offset of neuron 0's entry). A fused gate_up matrix gives two entries.
+    func neuronMatrices(layout: WeightLayout, width f: Int, hidden d: Int) -> [(name: String, neuronIsRow: Bool, start: Int)] {
+        // outIn stores [out, in]: the input projections' neuron is a row, the value vector a column.
+        let rowFirst = layout == .outIn
+        var inputs: [(String, Bool, Int)]
+        switch mlpInput {
+        case .plain(let up): inputs = [(up.weight, rowFirst, 0)]
+        case .gated(let gate, let up): inputs = [(gate.weight, rowFirst, 0), (up.weight, rowFirst, 0)]
+        case .fusedGated(let gateUp): inputs = [(gateUp.weight, true, 0), (gateUp.weight, true, f * d)]
+        }
+        return inputs + [(down.weight, !rowFirst, 0)]
     }
 }
 
@@ -49,67 +129,47 @@ struct Architecture {
     let layout: WeightLayout
     let activation: Activation
     let tokenEmbedding: String
+    /// Gemma multiplies embeddings by √hidden (rounded to the embedding's dtype).
+    let scalesEmbedding: Bool
     let positionEmbedding: String?
     let finalNorm: BlockDescription.Norm
     /// nil when the unembedding is the token embedding (tied).
     let unembedding: String?
+    /// GPT-J's lm_head bias.
+    let unembeddingBias: String?
+    let usesRotary: Bool
+    /// Neighbouring pairs rotate together (GPT-J), rather than the two halves (Llama).
+    let rotaryInterleaved: Bool
     let blocks: [BlockDescription]
 
-    var usesRotary: Bool { positionEmbedding == nil }
+    init(config: ModelConfig, layout: WeightLayout, activation: Activation, tokenEmbedding: String, scalesEmbedding: Bool = false,
+         positionEmbedding: String? = nil, finalNorm: BlockDescription.Norm, unembedding: String?, unembeddingBias: String? = nil,
+         usesRotary: Bool, rotaryInterleaved: Bool = false, blocks: [BlockDescription]) {
+        self.config = config
+        self.layout = layout
+        self.activation = activation
+        self.tokenEmbedding = tokenEmbedding
+        self.scalesEmbedding = scalesEmbedding
+        self.positionEmbedding = positionEmbedding
+        self.finalNorm = finalNorm
+        self.unembedding = unembedding
+        self.unembeddingBias = unembeddingBias
+        self.usesRotary = usesRotary
+        self.rotaryInterleaved = rotaryInterleaved
+        self.blocks = blocks
+    }
 
     init(config: ModelConfig, tensorNames: Set<String>, path: String) throws {
-        self.config = config
         guard let activation = Activation(configName: config.activation) else {
             throw InputError(path, "activation '\(config.activation)' is not supported (gelu_new, gelu_pytorch_tanh, gelu, silu, relu are)")
         }
-        self.activation = activation
-        let d = config.hiddenSize, f = config.intermediateSize
         switch config.family {
-        case .gpt2:
-            // Hugging Face saves GPT2LMHeadModel under `transformer.`; the original checkpoints have no prefix.
-            let p = tensorNames.contains("transformer.wte.weight") ? "transformer." : ""
-            layout = .inOut
-            tokenEmbedding = p + "wte.weight"
-            positionEmbedding = p + "wpe.weight"
-            finalNorm = .layer(weight: p + "ln_f.weight", bias: p + "ln_f.bias")
-            unembedding = tensorNames.contains("lm_head.weight") && !config.tieWordEmbeddings ? "lm_head.weight" : nil
-            blocks = (0..<config.layerCount).map { l in
-                let b = "\(p)h.\(l)."
-                return BlockDescription(
-                    attentionNorm: .layer(weight: b + "ln_1.weight", bias: b + "ln_1.bias"),
-                    qkv: [.init(weight: b + "attn.c_attn.weight", bias: b + "attn.c_attn.bias", inFeatures: d, outFeatures: 3 * d)],
-                    output: .init(weight: b + "attn.c_proj.weight", bias: b + "attn.c_proj.bias", inFeatures: d, outFeatures: d),
-                    queryNorm: nil, keyNorm: nil,
-                    mlpNorm: .layer(weight: b + "ln_2.weight", bias: b + "ln_2.bias"),
-                    gate: nil,
-                    up: .init(weight: b + "mlp.c_fc.weight", bias: b + "mlp.c_fc.bias", inFeatures: d, outFeatures: f),
-                    down: .init(weight: b + "mlp.c_proj.weight", bias: b + "mlp.c_proj.bias", inFeatures: f, outFeatures: d))
-            }
-        case .llama:
-            layout = .outIn
-            tokenEmbedding = "model.embed_tokens.weight"
-            positionEmbedding = nil
-            finalNorm = .rms(weight: "model.norm.weight")
-            unembedding = tensorNames.contains("lm_head.weight") && !config.tieWordEmbeddings ? "lm_head.weight" : nil
-            let q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
-            let bias = config.attentionBias
-            blocks = (0..<config.layerCount).map { l in
-                let b = "model.layers.\(l)."
-                func linear(_ name: String, _ inFeatures: Int, _ outFeatures: Int, biased: Bool = false) -> BlockDescription.Linear {
-                    .init(weight: b + name + ".weight", bias: biased ? b + name + ".bias" : nil, inFeatures: inFeatures, outFeatures: outFeatures)
-                }
-                return BlockDescription(
-                    attentionNorm: .rms(weight: b + "input_layernorm.weight"),
-                    qkv: [linear("self_attn.q_proj", d, q, biased: bias), linear("self_attn.k_proj", d, kv, biased: bias),
-                          linear("self_attn.v_proj", d, kv, biased: bias)],
-                    output: linear("self_attn.o_proj", q, d, biased: config.modelType != "qwen2" && bias),
-                    queryNorm: config.queryKeyNorm ? b + "self_attn.q_norm.weight" : nil,
-                    keyNorm: config.queryKeyNorm ? b + "self_attn.k_norm.weight" : nil,
-                    mlpNorm: .rms(weight: b + "post_attention_layernorm.weight"),
-                    gate: linear("mlp.gate_proj", d, f, biased: config.mlpBias),
-                    up: linear("mlp.up_proj", d, f, biased: config.mlpBias),
-                    down: linear("mlp.down_proj", f, d, biased: config.mlpBias))
-            }
+        case .gpt2: self = .gpt2(config, activation, tensorNames)
+        case .llama: self = .llama(config, activation, tensorNames)
+        case .gemma, .gemma2, .gemma3: self = .gemma(config, activation, tensorNames)
+        case .gptNeoX: self = .gptNeoX(config, activation, tensorNames)
+        case .olmo, .olmo2: self = .olmo(config, activation, tensorNames)
+        case .phi3: self = .phi3(config, activation, tensorNames)
         }
     }
 
@@ -120,15 +180,35 @@ struct Architecture {
         try self.init(config: config, tensorNames: names, path: "")
     }
 
-    /// Names of the norms' weights (initialised to one), as opposed to their biases.
+    /// The unembedding when not tied: `name` if the checkpoint has it and the config does not tie.
+    static func untied(_ name: String, _ config: ModelConfig, _ tensorNames: Set<String>) -> String? {
+        tensorNames.contains(name) && !config.tieWordEmbeddings ? name : nil
+    }
+
+    /// Scores scale of a block: 1/√query_pre_attn_scalar where given, else 1/√head_dim.
+    static func attentionScale(_ config: ModelConfig) -> Float {
+        1 / Float(config.queryPreAttentionScalar ?? Double(config.headDim)).squareRoot()
+    }
+
+    /// A linear layer of block prefix `b`, PyTorch `Linear` layout.
+    static func linear(_ b: String, _ name: String, _ inFeatures: Int, _ outFeatures: Int, biased: Bool) -> BlockDescription.Linear {
+        .init(weight: b + name + ".weight", bias: biased ? b + name + ".bias" : nil, inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+
+    /// Names of the norms' scales (initialised to one; Gemma's (1 + w) ones to zero), as opposed to biases.
     var normWeights: Set<String> {
         var names: Set<String> = []
-        for norm in [finalNorm] + blocks.flatMap({ [$0.attentionNorm, $0.mlpNorm] }) {
+        func add(_ norm: BlockDescription.Norm) {
             switch norm {
-            case .layer(let w, _), .rms(let w): names.insert(w)
+            case .layer(let w, _): if let w { names.insert(w) }
+            case .rms(let w, _): names.insert(w)
             }
         }
-        for block in blocks { names.formUnion([block.queryNorm, block.keyNorm].compactMap { $0 }) }
+        add(finalNorm)
+        for block in blocks {
+            block.norms.forEach(add)
+            if let qk = block.queryKeyNorm { add(qk.query); add(qk.key) }
+        }
         return names
     }
 
@@ -138,17 +218,17 @@ struct Architecture {
         var shapes: [(String, [Int])] = [(tokenEmbedding, [c.vocabSize, c.hiddenSize])]
         if let positionEmbedding { shapes.append((positionEmbedding, [c.contextLength, c.hiddenSize])) }
         if let unembedding { shapes.append((unembedding, [c.vocabSize, c.hiddenSize])) }
-        func norm(_ n: BlockDescription.Norm) {
-            switch n {
-            case .layer(let w, let b): shapes += [(w, [c.hiddenSize]), (b, [c.hiddenSize])]
-            case .rms(let w): shapes.append((w, [c.hiddenSize]))
-            }
+        if let unembeddingBias { shapes.append((unembeddingBias, [c.vocabSize])) }
+        func norm(_ n: BlockDescription.Norm, width: Int) {
+            for name in n.parameters { shapes.append((name, [width])) }
         }
-        norm(finalNorm)
+        norm(finalNorm, width: c.hiddenSize)
         for block in blocks {
-            norm(block.attentionNorm)
-            norm(block.mlpNorm)
-            for name in [block.queryNorm, block.keyNorm].compactMap({ $0 }) { shapes.append((name, [c.headDim])) }
+            for n in block.norms { norm(n, width: c.hiddenSize) }
+            if let qk = block.queryKeyNorm {
+                norm(qk.query, width: qk.perHead ? c.headDim : c.headCount * c.headDim)
+                norm(qk.key, width: qk.perHead ? c.headDim : c.kvHeadCount * c.headDim)
+            }
             for linear in block.linears {
                 shapes.append((linear.weight, layout == .outIn ? [linear.outFeatures, linear.inFeatures] : [linear.inFeatures, linear.outFeatures]))
                 if let bias = linear.bias { shapes.append((bias, [linear.outFeatures])) }

@@ -80,6 +80,7 @@ extension Transformer {
             }
             value = Float(loss / Double(rows.count))
         }
+        finalSoftCapBackward(dLogits, logits: logits)
 
         // Through the unembedding: dNormed = dLogits · E, and when training dE += dLogitsᵀ · normed.
         let dNormed = Buffer(count: headRows * d)
@@ -117,6 +118,8 @@ extension Transformer {
             for (sequence, offset) in zip(batch.sequences, batch.offsets) {
                 for (position, token) in sequence.enumerated() {
                     let source = dx.pointer + (offset + position) * d
+                    // Gemma scales its embeddings, and so their gradient.
+                    if let embeddingScale { for j in 0..<d { source[j] *= embeddingScale } }
                     Ops.add(source, into: embeddingGradient.pointer + token * d, count: d)
                     if let positionGradient { Ops.add(source, into: positionGradient.pointer + position * d, count: d) }
                 }

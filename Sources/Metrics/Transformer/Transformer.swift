@@ -66,12 +66,15 @@ public final class Transformer {
     public let config: ModelConfig
     let architecture: Architecture
     let weights: WeightStore
+    /// Gemma's embedding multiplier √hidden, rounded to the embedding's dtype as transformers does.
+    let embeddingScale: Float?
 
     /// `keepsWeights` keeps widened F16/BF16 blocks between passes: faster, at twice the memory.
     public init(checkpoint: Checkpoint, keepsWeights: Bool = false) throws {
         config = checkpoint.config
         architecture = try Architecture(config: config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.configPath)
         weights = try WeightStore(source: .checkpoint(checkpoint), architecture: architecture, keepsBlocks: keepsWeights)
+        embeddingScale = Self.embeddingScale(architecture, dtype: checkpoint.tensor(architecture.tokenEmbedding)?.dtype ?? .f32)
     }
 
     /// A model whose parameters are in memory (being trained); names as in a checkpoint of `config`.
@@ -79,6 +82,20 @@ public final class Transformer {
         self.config = config
         architecture = try Architecture(config: config, tensorNames: Set(parameters.names), path: "")
         weights = try WeightStore(source: .memory(parameters), architecture: architecture, keepsBlocks: false)
+        embeddingScale = Self.embeddingScale(architecture, dtype: .f32)
+    }
+
+    private static func embeddingScale(_ architecture: Architecture, dtype: DType) -> Float? {
+        guard architecture.scalesEmbedding else { return nil }
+        let scale = Float(Double(architecture.config.hiddenSize).squareRoot())
+        switch dtype {
+        case .bf16:
+            // Round to nearest even on the upper 16 bits.
+            let bits = scale.bitPattern
+            return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+        case .f16: return Float(Float16(scale))
+        default: return scale
+        }
     }
 
     public var blockCount: Int { config.layerCount }
@@ -95,13 +112,10 @@ public final class Transformer {
     }
 
     /// The matrices holding a block's neurons: the up/gate (or GPT-2's c_fc) rows and the value
-    /// vectors, and whether neuron i is row i of the stored matrix (else column i).
-    public func neuronMatrices(block: Int) -> [(name: String, neuronIsRow: Bool)] {
-        let description = architecture.blocks[block]
-        let inputs = [description.gate, description.up].compactMap { $0 }
-        // outIn stores [out, in]: the input projections' neuron is a row, the value vector a column.
-        let rowFirst = architecture.layout == .outIn
-        return inputs.map { ($0.weight, rowFirst) } + [(description.down.weight, !rowFirst)]
+    /// vectors, whether neuron i is row i of the stored matrix (else column i), and the element
+    /// where neuron 0's entries start (Phi-3's fused gate_up holds the up rows after the gate rows).
+    public func neuronMatrices(block: Int) -> [(name: String, neuronIsRow: Bool, start: Int)] {
+        architecture.blocks[block].neuronMatrices(layout: architecture.layout, width: mlpWidth, hidden: hiddenSize)
     }
 
     /// The names of the 2-D weights of every block, as stored in the checkpoint, block by block.
@@ -210,7 +224,7 @@ public final class Transformer {
         return (x, mlpInput)
     }
 
-    /// Token (and for GPT-2, position) embeddings, `[tokens, hidden]`.
+    /// Token (and for GPT-2, position) embeddings, `[tokens, hidden]`; Gemma's scaled.
     func embed(_ batch: Batch) -> Buffer {
         let d = hiddenSize
         let x = Buffer(uninitializedCount: batch.tokenCount * d)
@@ -219,6 +233,7 @@ public final class Transformer {
             for (i, token) in sequence.enumerated() {
                 let row = x.pointer + (offset + i) * d
                 weights.row(architecture.tokenEmbedding, token, into: row)
+                if let embeddingScale { for j in 0..<d { row[j] *= embeddingScale } }
                 if let positions { Ops.add(positions.pointer + (prefix + i) * d, into: row, count: d) }
             }
         }
@@ -265,38 +280,71 @@ public final class Transformer {
             BLAS.gemm(transB: true, m: rows.count, n: range.count, k: d, a: normed.pointer, lda: d, b: chunk, ldb: d,
                       c: logits.pointer + range.lowerBound, ldc: vocab)
         }
+        if let bias = architecture.unembeddingBias { Ops.addBias(logits.pointer, weights.model(bias).pointer, rows: rows.count, width: vocab) }
+        if let cap = config.finalSoftCap.map(Float.init) {
+            for i in 0..<logits.count { logits[i] = Foundation.tanh(logits[i] / cap) * cap }
+        }
         return logits
     }
 
-    func norm(_ norm: BlockDescription.Norm, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-              mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, rows: Int, block: BlockWeights? = nil) {
-        let epsilon = Float(config.normEpsilon)
-        func tensor(_ name: String) -> UnsafeMutablePointer<Float> { block?[name] ?? weights.model(name).pointer }
-        switch norm {
-        case .layer(let w, let b):
-            Ops.layerNormForward(x, y, mean: mean, rstd: rstd, weight: tensor(w), bias: tensor(b), rows: rows, width: hiddenSize, epsilon: epsilon)
-        case .rms(let w):
-            Ops.rmsNormForward(x, y, rstd: rstd, weight: tensor(w), rows: rows, width: hiddenSize, epsilon: epsilon)
+    /// Through Gemma 2's final soft cap: dLogits · (1 − (logits / cap)²), the logits being capped.
+    func finalSoftCapBackward(_ dLogits: Buffer, logits: Buffer) {
+        guard let cap = config.finalSoftCap.map(Float.init) else { return }
+        for i in 0..<dLogits.count {
+            let t = logits[i] / cap
+            dLogits[i] *= 1 - t * t
         }
     }
 
-    /// dx += the norm's backward of dy; its own parameters' gradients go to the sink when training.
-    func normBackward(_ norm: BlockDescription.Norm, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                      mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int,
-                      block: BlockWeights? = nil, gradients: GradientContext) {
+    // MARK: Norms
+
+    /// The scale a norm multiplies by: its weight, Gemma's 1 + w, or ones for OLMo's parameterless LayerNorm.
+    private func normScale(_ norm: BlockDescription.Norm, width: Int, block: BlockWeights?) -> Buffer {
         func tensor(_ name: String) -> UnsafeMutablePointer<Float> { block?[name] ?? weights.model(name).pointer }
-        let d = hiddenSize
+        switch norm {
+        case .layer(nil, _):
+            return Buffer(Array(repeating: 1, count: width))
+        case .layer(let w?, _), .rms(let w, false):
+            return Buffer(borrowing: tensor(w), count: width, owner: (block as AnyObject?) ?? weights)
+        case .rms(let w, true):
+            let stored = tensor(w), scale = Buffer(uninitializedCount: width)
+            for i in 0..<width { scale[i] = 1 + stored[i] }
+            return scale
+        }
+    }
+
+    /// y = norm(x) over rows of `width` (the hidden size unless given).
+    func norm(_ norm: BlockDescription.Norm, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+              mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, rows: Int, width: Int? = nil, block: BlockWeights? = nil) {
+        let epsilon = Float(config.normEpsilon), width = width ?? hiddenSize
+        let scale = normScale(norm, width: width, block: block)
+        switch norm {
+        case .layer(_, let b):
+            let bias = b.map { block?[$0] ?? weights.model($0).pointer }
+            Ops.layerNormForward(x, y, mean: mean, rstd: rstd, weight: scale.pointer, bias: bias, rows: rows, width: width, epsilon: epsilon)
+        case .rms:
+            Ops.rmsNormForward(x, y, rstd: rstd, weight: scale.pointer, rows: rows, width: width, epsilon: epsilon)
+        }
+    }
+
+    /// dx += the norm's backward of dy; its own parameters' gradients go to the sink when training
+    /// (Gemma's w gets the gradient of 1 + w).
+    func normBackward(_ norm: BlockDescription.Norm, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                      mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int, width: Int? = nil,
+                      block: BlockWeights? = nil, gradients: GradientContext) {
+        let d = width ?? hiddenSize
+        let scale = normScale(norm, width: d, block: block)
         switch norm {
         case .layer(let w, let b):
             let dWeight = gradients.allParameters ? Buffer(count: d) : nil, dBias = gradients.allParameters ? Buffer(count: d) : nil
-            Ops.layerNormBackward(dy, x, mean: mean, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: d, dWeight: dWeight?.pointer, dBias: dBias?.pointer)
+            Ops.layerNormBackward(dy, x, mean: mean, rstd: rstd, weight: scale.pointer, dx: dx, rows: rows, width: d, dWeight: dWeight?.pointer, dBias: dBias?.pointer)
             if let dWeight, let dBias {
-                gradients.sink(w, dWeight.pointer, d)
-                gradients.sink(b, dBias.pointer, d)
+                if let w { gradients.sink(w, dWeight.pointer, d) }
+                if let b { gradients.sink(b, dBias.pointer, d) }
             }
-        case .rms(let w):
+        case .rms(let w, _):
             let dWeight = gradients.allParameters ? Buffer(count: d) : nil
-            Ops.rmsNormBackward(dy, x, rstd: rstd, weight: tensor(w), dx: dx, rows: rows, width: d, dWeight: dWeight?.pointer)
+            Ops.rmsNormBackward(dy, x, rstd: rstd, weight: scale.pointer, dx: dx, rows: rows, width: d, dWeight: dWeight?.pointer)
             if let dWeight { gradients.sink(w, dWeight.pointer, d) }
         }
     }
@@ -351,51 +399,108 @@ public final class Transformer {
         let heads = config.headCount, kvHeads = config.kvHeadCount, hd = config.headDim
         let qWidth = heads * hd, kvWidth = kvHeads * hd
 
-        // Attention.
+        // Attention. Without a norm before it (OLMo 2), q, k and v read the stream itself.
         if saving { c.input.pointer.update(from: x.pointer, count: n * d) }
-        norm(description.attentionNorm, x.pointer, c.normed1.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, rows: n, block: w)
-        projectQKV(description, w, c, rows: n)
-        if let qNorm = description.queryNorm, let kNorm = description.keyNorm {
-            c.qBeforeNorm.pointer.update(from: c.q.pointer, count: n * qWidth)
-            c.kBeforeNorm.pointer.update(from: c.k.pointer, count: n * kvWidth)
-            let epsilon = Float(config.normEpsilon)
-            Ops.rmsNormForward(c.qBeforeNorm.pointer, c.q.pointer, rstd: c.qRstd.pointer, weight: w[qNorm], rows: n * heads, width: hd, epsilon: epsilon)
-            Ops.rmsNormForward(c.kBeforeNorm.pointer, c.k.pointer, rstd: c.kRstd.pointer, weight: w[kNorm], rows: n * kvHeads, width: hd, epsilon: epsilon)
+        if let attentionNorm = description.attentionNorm {
+            norm(attentionNorm, x.pointer, c.normed1.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, rows: n, block: w)
+        } else {
+            c.normed1.pointer.update(from: x.pointer, count: n * d)
         }
-        if let rope {
-            for (sequence, (offset, prefix)) in zip(batch.sequences, zip(batch.offsets, batch.prefixLengths)) {
-                let (cos, sin) = (rope.cos.pointer + prefix * hd / 2, rope.sin.pointer + prefix * hd / 2)
-                Ops.rotary(c.q.pointer + offset * qWidth, rows: sequence.count, heads: heads, headDim: hd, cos: cos, sin: sin, inverse: false)
-                Ops.rotary(c.k.pointer + offset * kvWidth, rows: sequence.count, heads: kvHeads, headDim: hd, cos: cos, sin: sin, inverse: false)
+        projectQKV(description, w, c, rows: n)
+        if let clip = description.clipQKV {
+            let mask = c.extra(.clipMask, n * (qWidth + 2 * kvWidth)).pointer
+            for (buffer, start, width) in [(c.q, 0, qWidth), (c.k, n * qWidth, kvWidth), (c.v, n * (qWidth + kvWidth), kvWidth)] {
+                for i in 0..<(n * width) {
+                    let value = buffer[i]
+                    mask[start + i] = abs(value) > clip ? 0 : 1
+                    buffer[i] = min(max(value, -clip), clip)
+                }
             }
         }
-        attentionForward(c, batch, queries: queries)
-        // From here on the rows are every row, or the queried ones alone.
-        let y = queries.map { gather(x, rows: NeededRows.rows($0, batch)) } ?? x
-        let m = y.count / d
-        let projected = Buffer(uninitializedCount: m * d)
-        linearForward(description.output, w, c.attention.pointer, projected.pointer, rows: m)
-        Ops.add(projected.pointer, into: y.pointer, count: m * d)
-
-        // MLP.
-        if saving { c.middle.pointer.update(from: y.pointer, count: m * d) }
-        norm(description.mlpNorm, y.pointer, c.normed2.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, rows: m, block: w)
-        hooks.mlpInput?(index, c.normed2.pointer, m, d)
-        if let gate = description.gate {
-            linearForward(gate, w, c.normed2.pointer, c.gate.pointer, rows: m)
-            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: m)
-            activate(gate: c.gate.pointer, up: c.up.pointer, into: c.coefficients.pointer, count: m * f)
-        } else {
-            linearForward(description.up, w, c.normed2.pointer, c.up.pointer, rows: m)
-            activate(gate: nil, up: c.up.pointer, into: c.coefficients.pointer, count: m * f)
+        if let qkNorm = description.queryKeyNorm {
+            c.qBeforeNorm.pointer.update(from: c.q.pointer, count: n * qWidth)
+            c.kBeforeNorm.pointer.update(from: c.k.pointer, count: n * kvWidth)
+            let (qRows, qNormWidth) = qkNorm.perHead ? (n * heads, hd) : (n, qWidth)
+            let (kRows, kNormWidth) = qkNorm.perHead ? (n * kvHeads, hd) : (n, kvWidth)
+            norm(qkNorm.query, c.qBeforeNorm.pointer, c.q.pointer, mean: c.qRstd.pointer, rstd: c.qRstd.pointer, rows: qRows, width: qNormWidth, block: w)
+            norm(qkNorm.key, c.kBeforeNorm.pointer, c.k.pointer, mean: c.kRstd.pointer, rstd: c.kRstd.pointer, rows: kRows, width: kNormWidth, block: w)
         }
+        if let rotary = description.rotary, let rope {
+            let (cos, sin) = rope.table(local: rotary.local)
+            let half = rope.dimensions / 2
+            for (sequence, (offset, prefix)) in zip(batch.sequences, zip(batch.offsets, batch.prefixLengths)) {
+                for (target, width, count) in [(c.q, qWidth, heads), (c.k, kvWidth, kvHeads)] {
+                    Ops.rotary(target.pointer + offset * width, rows: sequence.count, heads: count, headDim: hd, rotary: rope.dimensions,
+                               interleaved: architecture.rotaryInterleaved, cos: cos + prefix * half, sin: sin + prefix * half, inverse: false)
+                }
+            }
+        }
+        attentionForward(c, batch, description, queries: queries)
+        // From here on the rows are every row, or the queried ones alone.
+        let rows = queries.map { NeededRows.rows($0, batch) }
+        let y = rows.map { gather(x, rows: $0) } ?? x
+        let m = y.count / d
+        let attended = Buffer(uninitializedCount: m * d)
+        linearForward(description.output, w, c.attention.pointer, attended.pointer, rows: m)
+        if let post = description.postAttentionNorm {
+            let before = c.extra(.attentionOutput, n * d)
+            before.pointer.update(from: attended.pointer, count: m * d)
+            norm(post, before.pointer, attended.pointer, mean: c.extra(.postAttentionMean, n).pointer, rstd: c.extra(.postAttentionRstd, n).pointer, rows: m, block: w)
+        }
+        // A parallel block adds attention and MLP to its input together.
+        if !description.parallel { Ops.add(attended.pointer, into: y.pointer, count: m * d) }
+
+        // MLP: its input is the middle stream, or in a parallel block the block's input (through
+        // its own norm, or the attention's normed input when it has none).
+        if saving { c.middle.pointer.update(from: y.pointer, count: m * d) }
+        if let mlpNorm = description.mlpNorm {
+            norm(mlpNorm, y.pointer, c.normed2.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, rows: m, block: w)
+        } else if description.parallel {
+            let source = rows.map { gather(c.normed1, rows: $0) } ?? c.normed1
+            c.normed2.pointer.update(from: source.pointer, count: m * d)
+        } else {
+            c.normed2.pointer.update(from: y.pointer, count: m * d)
+        }
+        hooks.mlpInput?(index, c.normed2.pointer, m, d)
+        mlpCoefficients(description, w, input: c.normed2.pointer, gate: c.gate, up: c.up, coefficients: c.coefficients, rows: m,
+                        fused: description.mlpInput.isFused ? c.extra(.fusedGateUp, n * 2 * f) : nil)
         for (neuron, value) in ablation {
             for row in 0..<m { c.coefficients[row * f + neuron] = value }
         }
         hooks.coefficients?(index, c.coefficients.pointer, m, f)
-        linearForward(description.down, w, c.coefficients.pointer, projected.pointer, rows: m)
-        Ops.add(projected.pointer, into: y.pointer, count: m * d)
+        let mlpOutput = Buffer(uninitializedCount: m * d)
+        linearForward(description.down, w, c.coefficients.pointer, mlpOutput.pointer, rows: m)
+        if let post = description.postMLPNorm {
+            let before = c.extra(.mlpOutput, n * d)
+            before.pointer.update(from: mlpOutput.pointer, count: m * d)
+            norm(post, before.pointer, mlpOutput.pointer, mean: c.extra(.postMLPMean, n).pointer, rstd: c.extra(.postMLPRstd, n).pointer, rows: m, block: w)
+        }
+        if description.parallel { Ops.add(attended.pointer, into: y.pointer, count: m * d) }
+        Ops.add(mlpOutput.pointer, into: y.pointer, count: m * d)
         return y
+    }
+
+    /// The MLP's coefficients (and the gate and up values the backward reads) for `rows` rows of
+    /// its normed input: act(gate)·up for gated MLPs, act(up) otherwise.
+    /// `fused` holds a fused gate|up projection's output (`[rows, 2F]`) before it is split.
+    private func mlpCoefficients(_ description: BlockDescription, _ w: BlockWeights, input: UnsafePointer<Float>,
+                                 gate: Buffer, up: Buffer, coefficients: Buffer, rows m: Int, fused: Buffer?) {
+        let f = mlpWidth
+        switch description.mlpInput {
+        case .plain(let linear):
+            linearForward(linear, w, input, up.pointer, rows: m)
+        case .gated(let gateLinear, let upLinear):
+            linearForward(gateLinear, w, input, gate.pointer, rows: m)
+            linearForward(upLinear, w, input, up.pointer, rows: m)
+        case .fusedGated(let gateUp):
+            let fused = fused ?? Buffer(uninitializedCount: m * 2 * f)
+            linearForward(gateUp, w, input, fused.pointer, rows: m)
+            for row in 0..<m {
+                (gate.pointer + row * f).update(from: fused.pointer + row * 2 * f, count: f)
+                (up.pointer + row * f).update(from: fused.pointer + row * 2 * f + f, count: f)
+            }
+        }
+        activate(gate: description.mlpInput.isGated ? gate.pointer : nil, up: up.pointer, into: coefficients.pointer, count: m * f)
     }
 
     /// The MLP's nonlinearity: coefficients act(gate)·up for gated MLPs, act(up) otherwise.
@@ -410,25 +515,48 @@ public final class Transformer {
 
     /// Adds to `x`, the stream leaving block `index`, what replacing some of its neurons'
     /// coefficients changes: Σᵢ (valueᵢ − mᵢ)·vᵢ per row, with mᵢ recomputed from the MLP's normed
-    /// input (`[rows, hidden]`) through those neurons' own weights only.
+    /// input (`[rows, hidden]`) through those neurons' own weights only. A block with a norm after
+    /// its MLP (Gemma 2/3, OLMo 2) is not linear in its coefficients: there the MLP's output is
+    /// recomputed whole, with and without the replacements, and the difference added.
     private func addAblationChange(_ index: Int, to x: Buffer, mlpInput: Buffer, rows n: Int, replacements: [(Int, Float)]) {
         guard !replacements.isEmpty else { return }
+        let description = architecture.blocks[index]
+        let w = weights.block(index)
+        if let post = description.postMLPNorm {
+            let f = mlpWidth, d = hiddenSize
+            let gate = Buffer(uninitializedCount: description.mlpInput.isGated ? n * f : 0)
+            let up = Buffer(uninitializedCount: n * f), coefficients = Buffer(uninitializedCount: n * f)
+            mlpCoefficients(description, w, input: mlpInput.pointer, gate: gate, up: up, coefficients: coefficients, rows: n, fused: nil)
+            let output = Buffer(uninitializedCount: n * d), normed = Buffer(uninitializedCount: n * d), statistics = Buffer(uninitializedCount: 2 * n)
+            for (sign, ablated) in [(Float(-1), false), (1, true)] {
+                if ablated {
+                    for (neuron, value) in replacements { for row in 0..<n { coefficients[row * f + neuron] = value } }
+                }
+                linearForward(description.down, w, coefficients.pointer, output.pointer, rows: n)
+                norm(post, output.pointer, normed.pointer, mean: statistics.pointer, rstd: statistics.pointer + n, rows: n, block: w)
+                for i in 0..<(n * d) { x[i] += sign * normed[i] }
+            }
+            return
+        }
         // In neuron order, not the ablation's hashing order (which changes from run to run): the
         // order of the sum is the order of its roundings.
         let replacements = replacements.sorted { $0.0 < $1.0 }
-        let description = architecture.blocks[index]
-        let w = weights.block(index)
-        let neurons = replacements.map(\.0), k = neurons.count, d = hiddenSize
-        func preActivation(_ linear: BlockDescription.Linear) -> Buffer {
-            let weights = outputWeights(linear, w, neurons)
+        let neurons = replacements.map(\.0), k = neurons.count, d = hiddenSize, f = mlpWidth
+        func preActivation(_ linear: BlockDescription.Linear, _ outputs: [Int]) -> Buffer {
+            let weights = outputWeights(linear, w, outputs)
             let y = Buffer(uninitializedCount: n * k)
             BLAS.gemm(transB: true, m: n, n: k, k: d, a: mlpInput.pointer, lda: d, b: weights.pointer, ldb: d, c: y.pointer, ldc: k)
             if let bias = w.optional(linear.bias) {
-                for row in 0..<n { for j in 0..<k { y[row * k + j] += bias[neurons[j]] } }
+                for row in 0..<n { for j in 0..<k { y[row * k + j] += bias[outputs[j]] } }
             }
             return y
         }
-        let gate = description.gate.map(preActivation), up = preActivation(description.up)
+        let gate: Buffer?, up: Buffer
+        switch description.mlpInput {
+        case .plain(let linear): (gate, up) = (nil, preActivation(linear, neurons))
+        case .gated(let g, let u): (gate, up) = (preActivation(g, neurons), preActivation(u, neurons))
+        case .fusedGated(let gateUp): (gate, up) = (preActivation(gateUp, neurons), preActivation(gateUp, neurons.map { $0 + f }))
+        }
         let change = Buffer(uninitializedCount: n * k)
         // The pointers must not outlive their buffers.
         withExtendedLifetime((gate, up)) { activate(gate: gate?.pointer, up: up.pointer, into: change.pointer, count: n * k) }
@@ -470,34 +598,46 @@ public final class Transformer {
         return y
     }
 
-    /// q, k, v from the normed input: three projections, or GPT-2's fused one split in three.
+    /// q, k, v from the normed input: three projections, or one fused projection split in three
+    /// (its columns first put in q|k|v order where the family interleaves them).
     private func projectQKV(_ description: BlockDescription, _ w: BlockWeights, _ c: BlockCache, rows n: Int) {
-        if description.qkv.count == 3 {
-            linearForward(description.qkv[0], w, c.normed1.pointer, c.q.pointer, rows: n)
-            linearForward(description.qkv[1], w, c.normed1.pointer, c.k.pointer, rows: n)
-            linearForward(description.qkv[2], w, c.normed1.pointer, c.v.pointer, rows: n)
-            return
-        }
-        let d = hiddenSize
-        let fused = Buffer(uninitializedCount: n * 3 * d)
-        linearForward(description.qkv[0], w, c.normed1.pointer, fused.pointer, rows: n)
-        for row in 0..<n {
-            let source = fused.pointer + row * 3 * d
-            (c.q.pointer + row * d).update(from: source, count: d)
-            (c.k.pointer + row * d).update(from: source + d, count: d)
-            (c.v.pointer + row * d).update(from: source + 2 * d, count: d)
+        switch description.qkv {
+        case .separate(let q, let k, let v):
+            linearForward(q, w, c.normed1.pointer, c.q.pointer, rows: n)
+            linearForward(k, w, c.normed1.pointer, c.k.pointer, rows: n)
+            linearForward(v, w, c.normed1.pointer, c.v.pointer, rows: n)
+        case .fused(let linear, let order):
+            let qWidth = config.headCount * config.headDim, kvWidth = config.kvHeadCount * config.headDim
+            let width = qWidth + 2 * kvWidth
+            let fused = Buffer(uninitializedCount: n * width)
+            linearForward(linear, w, c.normed1.pointer, fused.pointer, rows: n)
+            var joined = fused
+            if let order {
+                joined = Buffer(uninitializedCount: n * width)
+                for row in 0..<n {
+                    for (column, target) in order.enumerated() { joined[row * width + target] = fused[row * width + column] }
+                }
+            }
+            for row in 0..<n {
+                let source = joined.pointer + row * width
+                (c.q.pointer + row * qWidth).update(from: source, count: qWidth)
+                (c.k.pointer + row * kvWidth).update(from: source + qWidth, count: kvWidth)
+                (c.v.pointer + row * kvWidth).update(from: source + qWidth + kvWidth, count: kvWidth)
+            }
         }
     }
 
     /// Causal softmax attention per sequence and head; keeps the probabilities for the backward.
     /// With `queries`, only those rows of each sequence attend, and their outputs are packed in
     /// order (the keys a row sees are the same either way). A sequence that continues a parent
-    /// attends to the parent's keys and values, then its own.
-    private func attentionForward(_ c: BlockCache, _ batch: Batch, queries: [Range<Int>]?) {
+    /// attends to the parent's keys and values, then its own. Scores are scaled, soft-capped
+    /// (Gemma 2) and limited to the block's sliding window as the block's description says.
+    private func attentionForward(_ c: BlockCache, _ batch: Batch, _ description: BlockDescription, queries: [Range<Int>]?) {
         let heads = config.headCount, hd = config.headDim, group = heads / config.kvHeadCount
         let qWidth = heads * hd, kvWidth = config.kvHeadCount * hd
-        let scale = 1 / Float(hd).squareRoot()
-        let window = config.slidingWindow ?? Int.max
+        let scale = description.attentionScale
+        let window = description.slidingWindow ?? Int.max
+        let softCap = description.attentionSoftCap
         // A continuation's keys and values, its parent's rows then its own, side by side.
         let joined = batch.hasParents ? (keys: Buffer(uninitializedCount: batch.maxLength * kvWidth), values: Buffer(uninitializedCount: batch.maxLength * kvWidth)) : nil
         var outputRow = 0
@@ -526,6 +666,9 @@ public final class Transformer {
                     let i = prefix + rows.lowerBound + r
                     let row = p + r * t
                     let start = window == Int.max ? 0 : max(0, i - window + 1)
+                    if let softCap {
+                        for j in start...i { row[j] = Foundation.tanh(row[j] / softCap) * softCap }
+                    }
                     var largest = -Float.infinity
                     for j in start...i { largest = max(largest, row[j]) }
                     var sum: Float = 0
@@ -554,15 +697,25 @@ public final class Transformer {
         let n = batch.tokenCount, d = hiddenSize, f = mlpWidth
         let heads = config.headCount, kvHeads = config.kvHeadCount, hd = config.headDim
         let qWidth = heads * hd, kvWidth = kvHeads * hd
+        // The gradient of the block's output reaches attention directly in a parallel block (whose
+        // MLP path is kept apart until the end); in a sequential one through the middle stream,
+        // which the MLP's path adds to first.
+        let dOutput = dx
 
-        // MLP: x_out = x_mid + down(coefficients(norm2(x_mid))).
+        // MLP: out = stream + [postNorm](down(coefficients(mlpNorm(stream)))).
+        var dMLPOutput = dx
+        if let post = description.postMLPNorm {
+            dMLPOutput = Buffer(count: n * d)
+            normBackward(post, dx.pointer, c.extra(.mlpOutput, n * d).pointer, mean: c.extra(.postMLPMean, n).pointer, rstd: c.extra(.postMLPRstd, n).pointer,
+                         dx: dMLPOutput.pointer, rows: n, block: w, gradients: gradients)
+        }
         let dCoefficients = Buffer(count: n * f)
-        linearBackward(description.down, w, x: c.coefficients.pointer, dy: dx.pointer, dx: dCoefficients.pointer, accumulate: false, rows: n, gradients: gradients)
+        linearBackward(description.down, w, x: c.coefficients.pointer, dy: dMLPOutput.pointer, dx: dCoefficients.pointer, accumulate: false, rows: n, gradients: gradients)
         for (neuron, _) in ablation {
             for row in 0..<n { dCoefficients[row * f + neuron] = 0 }
         }
         let dNormed2 = Buffer(count: n * d)
-        if let gate = description.gate {
+        if description.mlpInput.isGated {
             let activated = Buffer(count: n * f)
             Ops.activationForward(architecture.activation, c.gate.pointer, activated.pointer, count: n * f)
             let dUp = Buffer(count: n * f), dActivated = Buffer(count: n * f)
@@ -572,62 +725,113 @@ public final class Transformer {
             }
             let dGate = activated
             Ops.activationBackward(architecture.activation, c.gate.pointer, dActivated.pointer, dGate.pointer, count: n * f)
-            linearBackward(gate, w, x: c.normed2.pointer, dy: dGate.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, gradients: gradients)
-            linearBackward(description.up, w, x: c.normed2.pointer, dy: dUp.pointer, dx: dNormed2.pointer, accumulate: true, rows: n, gradients: gradients)
-        } else {
+            switch description.mlpInput {
+            case .gated(let gate, let up):
+                linearBackward(gate, w, x: c.normed2.pointer, dy: dGate.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, gradients: gradients)
+                linearBackward(up, w, x: c.normed2.pointer, dy: dUp.pointer, dx: dNormed2.pointer, accumulate: true, rows: n, gradients: gradients)
+            case .fusedGated(let gateUp):
+                let dFused = Buffer(uninitializedCount: n * 2 * f)
+                for row in 0..<n {
+                    (dFused.pointer + row * 2 * f).update(from: dGate.pointer + row * f, count: f)
+                    (dFused.pointer + row * 2 * f + f).update(from: dUp.pointer + row * f, count: f)
+                }
+                linearBackward(gateUp, w, x: c.normed2.pointer, dy: dFused.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, gradients: gradients)
+            case .plain: break
+            }
+        } else if case .plain(let up) = description.mlpInput {
             let dHidden = Buffer(count: n * f)
             Ops.activationBackward(architecture.activation, c.up.pointer, dCoefficients.pointer, dHidden.pointer, count: n * f)
-            linearBackward(description.up, w, x: c.normed2.pointer, dy: dHidden.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, gradients: gradients)
+            linearBackward(up, w, x: c.normed2.pointer, dy: dHidden.pointer, dx: dNormed2.pointer, accumulate: false, rows: n, gradients: gradients)
         }
-        normBackward(description.mlpNorm, dNormed2.pointer, c.middle.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, dx: dx.pointer, rows: n, block: w, gradients: gradients)
+        // Where the MLP's input came from: the stream (through its norm, or as it is), or in a
+        // parallel block without its own norm, the attention's normed input.
+        let dNormed1 = Buffer(count: n * d)
+        let dStreamFromMLP = description.parallel ? Buffer(count: n * d) : dx
+        if let mlpNorm = description.mlpNorm {
+            normBackward(mlpNorm, dNormed2.pointer, c.middle.pointer, mean: c.mean2.pointer, rstd: c.rstd2.pointer, dx: dStreamFromMLP.pointer, rows: n, block: w, gradients: gradients)
+        } else if description.parallel {
+            Ops.add(dNormed2.pointer, into: dNormed1.pointer, count: n * d)
+        } else {
+            Ops.add(dNormed2.pointer, into: dx.pointer, count: n * d)
+        }
 
-        // Attention: x_mid = x_in + o(attention(qkv(norm1(x_in)))).
+        // Attention: out = stream + [postNorm](o(attention(qkv(attentionNorm(stream))))).
+        var dAttended = dOutput
+        if let post = description.postAttentionNorm {
+            dAttended = Buffer(count: n * d)
+            normBackward(post, dOutput.pointer, c.extra(.attentionOutput, n * d).pointer, mean: c.extra(.postAttentionMean, n).pointer,
+                         rstd: c.extra(.postAttentionRstd, n).pointer, dx: dAttended.pointer, rows: n, block: w, gradients: gradients)
+        }
         let dAttention = Buffer(count: n * qWidth)
-        linearBackward(description.output, w, x: c.attention.pointer, dy: dx.pointer, dx: dAttention.pointer, accumulate: false, rows: n, gradients: gradients)
+        linearBackward(description.output, w, x: c.attention.pointer, dy: dAttended.pointer, dx: dAttention.pointer, accumulate: false, rows: n, gradients: gradients)
         let dq = Buffer(count: n * qWidth), dk = Buffer(count: n * kvWidth), dv = Buffer(count: n * kvWidth)
-        attentionBackward(c, batch, dAttention: dAttention, dq: dq, dk: dk, dv: dv)
-        if let rope {
+        attentionBackward(c, batch, description, dAttention: dAttention, dq: dq, dk: dk, dv: dv)
+        if let rotary = description.rotary, let rope {
+            let (cos, sin) = rope.table(local: rotary.local)
             for (sequence, offset) in zip(batch.sequences, batch.offsets) {
-                Ops.rotary(dq.pointer + offset * qWidth, rows: sequence.count, heads: heads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: true)
-                Ops.rotary(dk.pointer + offset * kvWidth, rows: sequence.count, heads: kvHeads, headDim: hd, cos: rope.cos.pointer, sin: rope.sin.pointer, inverse: true)
+                for (target, width, count) in [(dq, qWidth, heads), (dk, kvWidth, kvHeads)] {
+                    Ops.rotary(target.pointer + offset * width, rows: sequence.count, heads: count, headDim: hd, rotary: rope.dimensions,
+                               interleaved: architecture.rotaryInterleaved, cos: cos, sin: sin, inverse: true)
+                }
             }
         }
         var dqIn = dq, dkIn = dk
-        if let qNorm = description.queryNorm, let kNorm = description.keyNorm {
+        if let qkNorm = description.queryKeyNorm {
             dqIn = Buffer(count: n * qWidth)
             dkIn = Buffer(count: n * kvWidth)
-            let dqNorm = gradients.allParameters ? Buffer(count: hd) : nil, dkNorm = gradients.allParameters ? Buffer(count: hd) : nil
-            Ops.rmsNormBackward(dq.pointer, c.qBeforeNorm.pointer, rstd: c.qRstd.pointer, weight: w[qNorm], dx: dqIn.pointer, rows: n * heads, width: hd, dWeight: dqNorm?.pointer)
-            Ops.rmsNormBackward(dk.pointer, c.kBeforeNorm.pointer, rstd: c.kRstd.pointer, weight: w[kNorm], dx: dkIn.pointer, rows: n * kvHeads, width: hd, dWeight: dkNorm?.pointer)
-            if let dqNorm, let dkNorm {
-                gradients.sink(qNorm, dqNorm.pointer, hd)
-                gradients.sink(kNorm, dkNorm.pointer, hd)
+            let (qRows, qNormWidth) = qkNorm.perHead ? (n * heads, hd) : (n, qWidth)
+            let (kRows, kNormWidth) = qkNorm.perHead ? (n * kvHeads, hd) : (n, kvWidth)
+            normBackward(qkNorm.query, dq.pointer, c.qBeforeNorm.pointer, mean: c.qRstd.pointer, rstd: c.qRstd.pointer, dx: dqIn.pointer,
+                         rows: qRows, width: qNormWidth, block: w, gradients: gradients)
+            normBackward(qkNorm.key, dk.pointer, c.kBeforeNorm.pointer, mean: c.kRstd.pointer, rstd: c.kRstd.pointer, dx: dkIn.pointer,
+                         rows: kRows, width: kNormWidth, block: w, gradients: gradients)
+        }
+        if description.clipQKV != nil {
+            // A clamped value passes no gradient back.
+            let mask = c.extra(.clipMask, n * (qWidth + 2 * kvWidth))
+            for (buffer, start, width) in [(dqIn, 0, qWidth), (dkIn, n * qWidth, kvWidth), (dv, n * (qWidth + kvWidth), kvWidth)] {
+                for i in 0..<(n * width) { buffer[i] *= mask[start + i] }
             }
         }
-        let dNormed1 = Buffer(count: n * d)
-        if description.qkv.count == 3 {
-            for (linear, dy, first) in [(description.qkv[0], dqIn, true), (description.qkv[1], dkIn, false), (description.qkv[2], dv, false)] {
-                linearBackward(linear, w, x: c.normed1.pointer, dy: dy.pointer, dx: dNormed1.pointer, accumulate: !first, rows: n, gradients: gradients)
-            }
-        } else {
-            let dFused = Buffer(count: n * 3 * d)
+        switch description.qkv {
+        case .separate(let q, let k, let v):
+            linearBackward(q, w, x: c.normed1.pointer, dy: dqIn.pointer, dx: dNormed1.pointer, accumulate: true, rows: n, gradients: gradients)
+            linearBackward(k, w, x: c.normed1.pointer, dy: dkIn.pointer, dx: dNormed1.pointer, accumulate: true, rows: n, gradients: gradients)
+            linearBackward(v, w, x: c.normed1.pointer, dy: dv.pointer, dx: dNormed1.pointer, accumulate: true, rows: n, gradients: gradients)
+        case .fused(let linear, let order):
+            let width = qWidth + 2 * kvWidth
+            let dJoined = Buffer(uninitializedCount: n * width)
             for row in 0..<n {
-                let target = dFused.pointer + row * 3 * d
-                target.update(from: dqIn.pointer + row * d, count: d)
-                (target + d).update(from: dkIn.pointer + row * d, count: d)
-                (target + 2 * d).update(from: dv.pointer + row * d, count: d)
+                let target = dJoined.pointer + row * width
+                target.update(from: dqIn.pointer + row * qWidth, count: qWidth)
+                (target + qWidth).update(from: dkIn.pointer + row * kvWidth, count: kvWidth)
+                (target + qWidth + kvWidth).update(from: dv.pointer + row * kvWidth, count: kvWidth)
             }
-            linearBackward(description.qkv[0], w, x: c.normed1.pointer, dy: dFused.pointer, dx: dNormed1.pointer, accumulate: false, rows: n, gradients: gradients)
+            var dFused = dJoined
+            if let order {
+                dFused = Buffer(uninitializedCount: n * width)
+                for row in 0..<n {
+                    for (column, source) in order.enumerated() { dFused[row * width + column] = dJoined[row * width + source] }
+                }
+            }
+            linearBackward(linear, w, x: c.normed1.pointer, dy: dFused.pointer, dx: dNormed1.pointer, accumulate: true, rows: n, gradients: gradients)
         }
-        normBackward(description.attentionNorm, dNormed1.pointer, c.input.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, dx: dx.pointer, rows: n, block: w, gradients: gradients)
+        if let attentionNorm = description.attentionNorm {
+            normBackward(attentionNorm, dNormed1.pointer, c.input.pointer, mean: c.mean1.pointer, rstd: c.rstd1.pointer, dx: dx.pointer, rows: n, block: w, gradients: gradients)
+        } else {
+            Ops.add(dNormed1.pointer, into: dx.pointer, count: n * d)
+        }
+        if description.parallel { Ops.add(dStreamFromMLP.pointer, into: dx.pointer, count: n * d) }
     }
 
-    private func attentionBackward(_ c: BlockCache, _ batch: Batch, dAttention: Buffer, dq: Buffer, dk: Buffer, dv: Buffer) {
+    private func attentionBackward(_ c: BlockCache, _ batch: Batch, _ description: BlockDescription, dAttention: Buffer, dq: Buffer, dk: Buffer, dv: Buffer) {
         precondition(!batch.hasParents, "the backward takes sequences without parents")
         let heads = config.headCount, hd = config.headDim, group = heads / config.kvHeadCount
         let qWidth = heads * hd, kvWidth = config.kvHeadCount * hd
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = description.attentionScale
         let dScores = Buffer(count: batch.maxLength * batch.maxLength)
+        // Soft-capped scores are recomputed to differentiate the cap: d(cap·tanh(s/cap)) = 1 − tanh².
+        let raw = description.attentionSoftCap == nil ? nil : Buffer(count: batch.maxLength * batch.maxLength)
         for (s, (sequence, offset)) in zip(batch.sequences, batch.offsets).enumerated() {
             let t = sequence.count
             for head in 0..<heads {
@@ -644,6 +848,13 @@ public final class Transformer {
                     var dot: Float = 0
                     for j in 0...i { dot += pr[j] * dr[j] }
                     for j in 0..<t { dr[j] = j <= i ? pr[j] * (dr[j] - dot) : 0 }
+                }
+                if let raw, let cap = description.attentionSoftCap {
+                    BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: qWidth, b: k, ldb: kvWidth, c: raw.pointer, ldc: t)
+                    for i in 0..<(t * t) {
+                        let capped = Foundation.tanh(raw[i] / cap)
+                        ds[i] *= 1 - capped * capped
+                    }
                 }
                 BLAS.gemm(m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: k, ldb: kvWidth, c: dq.pointer + offset * qWidth + head * hd, ldc: qWidth)
                 BLAS.gemm(transA: true, m: t, n: hd, k: t, alpha: scale, a: ds, lda: t, b: q, ldb: qWidth, beta: 1, c: dk.pointer + offset * kvWidth + kvHead * hd, ldc: kvWidth)
@@ -699,16 +910,30 @@ struct GradientContext {
     let allParameters: Bool
 }
 
-/// Cosines and sines of every position's rotary angles, `[length, headDim/2]`.
+/// Cosines and sines of every position's rotary angles, `[length, dimensions/2]`, for the
+/// rotating dimensions of a head; Gemma 3's sliding-window blocks have a table of their own.
 struct RotaryTable {
     let cos: Buffer
     let sin: Buffer
+    let local: (cos: Buffer, sin: Buffer)?
+    /// The leading dimensions of each head that rotate.
+    let dimensions: Int
 
     init(config: ModelConfig, length: Int) {
-        let half = config.headDim / 2
-        let frequencies = RotaryTable.inverseFrequencies(config.rope, headDim: config.headDim)
-        cos = Buffer(count: max(length, 1) * half)
-        sin = Buffer(count: max(length, 1) * half)
+        dimensions = config.rotaryDimensions
+        (cos, sin) = Self.angles(config.rope, dimensions: dimensions, length: length)
+        local = config.localRope.map { Self.angles($0, dimensions: config.rotaryDimensions, length: length) }
+    }
+
+    func table(local isLocal: Bool) -> (UnsafePointer<Float>, UnsafePointer<Float>) {
+        if isLocal, let local { return (UnsafePointer(local.cos.pointer), UnsafePointer(local.sin.pointer)) }
+        return (UnsafePointer(cos.pointer), UnsafePointer(sin.pointer))
+    }
+
+    private static func angles(_ rope: RopeScaling, dimensions: Int, length: Int) -> (Buffer, Buffer) {
+        let half = dimensions / 2
+        let frequencies = inverseFrequencies(rope, headDim: dimensions)
+        let cos = Buffer(count: max(length, 1) * half), sin = Buffer(count: max(length, 1) * half)
         for position in 0..<length {
             for i in 0..<half {
                 let angle = Double(Float(position) * frequencies[i])
@@ -716,6 +941,7 @@ struct RotaryTable {
                 sin[position * half + i] = Float(Foundation.sin(angle))
             }
         }
+        return (cos, sin)
     }
 
     /// The per-pair frequencies, with linear or Llama 3 scaling, rounded to float32 as transformers keeps them.
@@ -747,6 +973,9 @@ struct RotaryTable {
 final class BlockCache {
     let input, normed1, mean1, rstd1, q, k, v, attention, middle, normed2, mean2, rstd2, gate, up, coefficients: Buffer
     let qBeforeNorm, kBeforeNorm, qRstd, kRstd: Buffer
+    /// Buffers only some families need, made on first use and kept with the cache.
+    enum Extra: Hashable { case clipMask, attentionOutput, postAttentionMean, postAttentionRstd, mlpOutput, postMLPMean, postMLPRstd, fusedGateUp }
+    private var extras: [Extra: Buffer] = [:]
     private let probabilityOffsets: [Int]
     private let heads: Int
     private let lengths: [Int]
@@ -761,7 +990,7 @@ final class BlockCache {
         q = Buffer(uninitializedCount: n * qWidth); k = Buffer(uninitializedCount: n * kvWidth); v = Buffer(uninitializedCount: n * kvWidth)
         attention = Buffer(uninitializedCount: n * qWidth)
         middle = Buffer(uninitializedCount: n * d); normed2 = Buffer(uninitializedCount: n * d); mean2 = Buffer(uninitializedCount: n); rstd2 = Buffer(uninitializedCount: n)
-        gate = Buffer(uninitializedCount: config.family == .gpt2 ? 0 : n * f)
+        gate = Buffer(uninitializedCount: config.family == .gpt2 || config.family == .gptNeoX ? 0 : n * f)
         up = Buffer(uninitializedCount: n * f)
         coefficients = Buffer(uninitializedCount: n * f)
         qBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * qWidth : 0); kBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * kvWidth : 0)
@@ -777,6 +1006,13 @@ final class BlockCache {
         }
         probabilityOffsets = offsets
         probabilityStore = Buffer(uninitializedCount: total)
+    }
+
+    func extra(_ kind: Extra, _ count: Int) -> Buffer {
+        if let buffer = extras[kind], buffer.count >= count { return buffer }
+        let buffer = Buffer(uninitializedCount: count)
+        extras[kind] = buffer
+        return buffer
     }
 
     /// The `[t, prefix + t]` attention probabilities of one sequence and head.

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Phi-3: Llama's block with q|k|v fused in `qkv_proj` and gate|up fused in `gate_up_proj`
+/// (neuron i is row i of the gate half and row i of the up half), rotary on the first
+/// `partial_rotary_factor` of each head, an optional sliding window on every block.
+extension ModelConfig {
+    mutating func readPhi3(_ keys: ConfigKeys) throws {
+        family = .phi3
+        try readLlamaStyleSizes(keys)
+        normEpsilon = keys.optionalDouble("rms_norm_eps") ?? 1e-5
+        activation = keys.string("hidden_act") ?? "silu"
+        tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
+        rope = try keys.rope()
+        let fraction = ((keys.json["rope_parameters"] as? [String: Any])?["partial_rotary_factor"] as? NSNumber)?.doubleValue
+            ?? keys.optionalDouble("partial_rotary_factor") ?? 1
+        rotaryDimensions = Int(Double(headDim) * fraction)
+        slidingWindow = keys.optionalInt("sliding_window")
+    }
+}
+
+extension Architecture {
+    static func phi3(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
+        let d = config.hiddenSize, f = config.intermediateSize
+        let q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
+        let blocks = (0..<config.layerCount).map { l in
+            let b = "model.layers.\(l)."
+            return BlockDescription(
+                attentionNorm: .rms(weight: b + "input_layernorm.weight", addsOne: false),
+                qkv: .fused(linear(b, "self_attn.qkv_proj", d, q + 2 * kv, biased: false), order: nil),
+                queryKeyNorm: nil,
+                output: linear(b, "self_attn.o_proj", q, d, biased: false),
+                postAttentionNorm: nil,
+                mlpNorm: .rms(weight: b + "post_attention_layernorm.weight", addsOne: false),
+                parallel: false,
+                mlpInput: .fusedGated(linear(b, "mlp.gate_up_proj", d, 2 * f, biased: false)),
+                down: linear(b, "mlp.down_proj", f, d, biased: false),
+                postMLPNorm: nil,
+                attentionScale: attentionScale(config), attentionSoftCap: nil, slidingWindow: config.slidingWindow,
+                rotary: .init(local: false), clipQKV: nil)
+        }
+        return Architecture(config: config, layout: .outIn, activation: activation, tokenEmbedding: "model.embed_tokens.weight",
+                            finalNorm: .rms(weight: "model.norm.weight", addsOne: false),
+                            unembedding: untied("lm_head.weight", config, tensorNames), usesRotary: true, blocks: blocks)
+    }
+}
