@@ -32,6 +32,10 @@ public enum ModelFamily: String, Sendable {
     case gptNeoX = "gpt-neox"
     case olmo, olmo2
     case phi3
+    case gptj, falcon, mpt, opt
+
+    /// Whether the MLP's coefficients are act(gate) · up rather than act(up).
+    public var hasGatedMLP: Bool { ![.gpt2, .gptNeoX, .gptj, .falcon, .mpt, .opt].contains(self) }
 }
 
 /// The part of `config.json` the engine needs, normalised across spellings.
@@ -72,15 +76,23 @@ public struct ModelConfig: Sendable {
     public var finalSoftCap: Double?
     /// GPT-NeoX's `use_parallel_residual`: attention and MLP both read the block's input.
     public var parallelResidual = false
-    /// OLMo's `clip_qkv`: q, k and v are clamped to ±clip.
+    /// OLMo's and MPT's `clip_qkv`: q, k and v are clamped to ±clip.
     public var clipQKV: Double?
+    /// Falcon's layout: `new_decoder_architecture` (grouped q|k|v, `ln_attn` and `ln_mlp`), else
+    /// multi-query with one LayerNorm.
+    public var falconNewArchitecture = false
+    /// Falcon's norms in a parallel block: two (`ln_attn`, `ln_mlp`) or one.
+    public var parallelNorms = 1
+    /// MPT's ALiBi: the largest slope exponent, and a score scale other than 1/√head_dim.
+    public var alibiBiasMax: Double?
+    public var softmaxScale: Double?
     /// The dtype the checkpoint says it was saved in (`dtype` or `torch_dtype`), if given.
     public var dtype: String?
     public var bosTokenID: Int?
     public var eosTokenIDs: [Int]
 
     public static let supportedModelTypes = ["gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3",
-                                             "gpt_neox", "olmo", "olmo2", "phi3"]
+                                             "gpt_neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "mpt", "opt"]
 
     /// Reads `config.json` at `path`; every problem is reported against that file.
     public static func load(path: String) throws -> ModelConfig {
@@ -116,6 +128,10 @@ public struct ModelConfig: Sendable {
         case "gpt_neox": try readGPTNeoX(keys)
         case "olmo", "olmo2": try readOLMo(keys)
         case "phi3": try readPhi3(keys)
+        case "gptj": try readGPTJ(keys)
+        case "falcon": try readFalcon(keys)
+        case "mpt": try readMPT(keys)
+        case "opt": try readOPT(keys)
         case "qwen":
             throw InputError(path, "model_type 'qwen' (the original Qwen, custom code) is not supported: its fused c_attn and w1/w2 MLP halves are laid out by its own remote code, which neurotop cannot check; Qwen1.5 and later are 'qwen2', which runs")
         default:
@@ -156,7 +172,7 @@ public struct ModelConfig: Sendable {
         if family == .gpt2, hiddenSize % headCount != 0 {
             throw InputError(path, "n_embd \(hiddenSize) is not a multiple of n_head \(headCount)")
         }
-        if family != .gpt2, rotaryDimensions % 2 != 0 || rotaryDimensions > headDim {
+        if ![.gpt2, .mpt, .opt].contains(family), rotaryDimensions % 2 != 0 || rotaryDimensions > headDim {
             throw InputError(path, "\(rotaryDimensions) rotary dimensions do not fit heads of \(headDim) in pairs")
         }
         if let slidingBlocks, slidingBlocks.count != layerCount {

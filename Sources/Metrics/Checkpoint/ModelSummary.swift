@@ -46,7 +46,11 @@ public struct ModelSummary {
     }
 
     public var ropeDescription: String {
-        guard config.family != .gpt2 else { return "learned positions" }
+        switch config.family {
+        case .gpt2, .opt: return "learned positions"
+        case .mpt: return "ALiBi (no position embedding)"
+        default: break
+        }
         func describe(_ rope: RopeScaling) -> String {
             var text = "theta \(rope.theta.formatted)"
             if rope.kind != .none { text += ", \(rope.kind.rawValue) scaling × \(rope.factor.formatted)" }

@@ -95,6 +95,9 @@ struct BlockDescription {
     let slidingWindow: Int?
     let rotary: Rotary?
     let clipQKV: Float?
+    /// ALiBi (MPT): per head, the slope of the bias slope · (j − i) added to the score of key j
+    /// for query i.
+    var alibiSlopes: [Float]? = nil
 
     var linears: [Linear] { qkv.linears + [output] + mlpInput.linears + [down] }
 
@@ -132,6 +135,8 @@ struct Architecture {
     /// Gemma multiplies embeddings by √hidden (rounded to the embedding's dtype).
     let scalesEmbedding: Bool
     let positionEmbedding: String?
+    /// OPT's learned positions start at row 2.
+    let positionOffset: Int
     let finalNorm: BlockDescription.Norm
     /// nil when the unembedding is the token embedding (tied).
     let unembedding: String?
@@ -143,7 +148,7 @@ struct Architecture {
     let blocks: [BlockDescription]
 
     init(config: ModelConfig, layout: WeightLayout, activation: Activation, tokenEmbedding: String, scalesEmbedding: Bool = false,
-         positionEmbedding: String? = nil, finalNorm: BlockDescription.Norm, unembedding: String?, unembeddingBias: String? = nil,
+         positionEmbedding: String? = nil, positionOffset: Int = 0, finalNorm: BlockDescription.Norm, unembedding: String?, unembeddingBias: String? = nil,
          usesRotary: Bool, rotaryInterleaved: Bool = false, blocks: [BlockDescription]) {
         self.config = config
         self.layout = layout
@@ -151,6 +156,7 @@ struct Architecture {
         self.tokenEmbedding = tokenEmbedding
         self.scalesEmbedding = scalesEmbedding
         self.positionEmbedding = positionEmbedding
+        self.positionOffset = positionOffset
         self.finalNorm = finalNorm
         self.unembedding = unembedding
         self.unembeddingBias = unembeddingBias
@@ -170,6 +176,10 @@ struct Architecture {
         case .gptNeoX: self = .gptNeoX(config, activation, tensorNames)
         case .olmo, .olmo2: self = .olmo(config, activation, tensorNames)
         case .phi3: self = .phi3(config, activation, tensorNames)
+        case .gptj: self = .gptj(config, activation, tensorNames)
+        case .falcon: self = .falcon(config, activation, tensorNames)
+        case .mpt: self = .mpt(config, activation, tensorNames)
+        case .opt: self = .opt(config, activation, tensorNames)
         }
     }
 
@@ -216,7 +226,7 @@ struct Architecture {
     var expectedShapes: [(String, [Int])] {
         let c = config
         var shapes: [(String, [Int])] = [(tokenEmbedding, [c.vocabSize, c.hiddenSize])]
-        if let positionEmbedding { shapes.append((positionEmbedding, [c.contextLength, c.hiddenSize])) }
+        if let positionEmbedding { shapes.append((positionEmbedding, [c.contextLength + positionOffset, c.hiddenSize])) }
         if let unembedding { shapes.append((unembedding, [c.vocabSize, c.hiddenSize])) }
         if let unembeddingBias { shapes.append((unembeddingBias, [c.vocabSize])) }
         func norm(_ n: BlockDescription.Norm, width: Int) {

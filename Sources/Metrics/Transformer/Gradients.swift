@@ -114,14 +114,14 @@ extension Transformer {
 
         // Embeddings: each token's row (and GPT-2's position rows) gather the input gradient.
         if let embeddingGradient {
-            let positionGradient = architecture.positionEmbedding.map { _ in Buffer(count: config.contextLength * d) }
+            let positionGradient = architecture.positionEmbedding.map { _ in Buffer(count: (config.contextLength + architecture.positionOffset) * d) }
             for (sequence, offset) in zip(batch.sequences, batch.offsets) {
                 for (position, token) in sequence.enumerated() {
                     let source = dx.pointer + (offset + position) * d
                     // Gemma scales its embeddings, and so their gradient.
                     if let embeddingScale { for j in 0..<d { source[j] *= embeddingScale } }
                     Ops.add(source, into: embeddingGradient.pointer + token * d, count: d)
-                    if let positionGradient { Ops.add(source, into: positionGradient.pointer + position * d, count: d) }
+                    if let positionGradient { Ops.add(source, into: positionGradient.pointer + (position + architecture.positionOffset) * d, count: d) }
                 }
             }
             sink(architecture.tokenEmbedding, embeddingGradient.pointer, vocab * d)

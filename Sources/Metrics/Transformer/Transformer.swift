@@ -234,7 +234,7 @@ public final class Transformer {
                 let row = x.pointer + (offset + i) * d
                 weights.row(architecture.tokenEmbedding, token, into: row)
                 if let embeddingScale { for j in 0..<d { row[j] *= embeddingScale } }
-                if let positions { Ops.add(positions.pointer + (prefix + i) * d, into: row, count: d) }
+                if let positions { Ops.add(positions.pointer + (prefix + i + architecture.positionOffset) * d, into: row, count: d) }
             }
         }
         return x
@@ -631,13 +631,15 @@ public final class Transformer {
     /// With `queries`, only those rows of each sequence attend, and their outputs are packed in
     /// order (the keys a row sees are the same either way). A sequence that continues a parent
     /// attends to the parent's keys and values, then its own. Scores are scaled, soft-capped
-    /// (Gemma 2) and limited to the block's sliding window as the block's description says.
+    /// (Gemma 2), biased by distance (ALiBi) and limited to the block's sliding window as the
+    /// block's description says.
     private func attentionForward(_ c: BlockCache, _ batch: Batch, _ description: BlockDescription, queries: [Range<Int>]?) {
         let heads = config.headCount, hd = config.headDim, group = heads / config.kvHeadCount
         let qWidth = heads * hd, kvWidth = config.kvHeadCount * hd
         let scale = description.attentionScale
         let window = description.slidingWindow ?? Int.max
         let softCap = description.attentionSoftCap
+        let slopes = description.alibiSlopes
         // A continuation's keys and values, its parent's rows then its own, side by side.
         let joined = batch.hasParents ? (keys: Buffer(uninitializedCount: batch.maxLength * kvWidth), values: Buffer(uninitializedCount: batch.maxLength * kvWidth)) : nil
         var outputRow = 0
@@ -666,6 +668,9 @@ public final class Transformer {
                     let i = prefix + rows.lowerBound + r
                     let row = p + r * t
                     let start = window == Int.max ? 0 : max(0, i - window + 1)
+                    if let slope = slopes?[head] {
+                        for j in start...i { row[j] += slope * Float(j - i) }
+                    }
                     if let softCap {
                         for j in start...i { row[j] = Foundation.tanh(row[j] / softCap) * softCap }
                     }
@@ -990,7 +995,7 @@ final class BlockCache {
         q = Buffer(uninitializedCount: n * qWidth); k = Buffer(uninitializedCount: n * kvWidth); v = Buffer(uninitializedCount: n * kvWidth)
         attention = Buffer(uninitializedCount: n * qWidth)
         middle = Buffer(uninitializedCount: n * d); normed2 = Buffer(uninitializedCount: n * d); mean2 = Buffer(uninitializedCount: n); rstd2 = Buffer(uninitializedCount: n)
-        gate = Buffer(uninitializedCount: config.family == .gpt2 || config.family == .gptNeoX ? 0 : n * f)
+        gate = Buffer(uninitializedCount: config.family.hasGatedMLP ? n * f : 0)
         up = Buffer(uninitializedCount: n * f)
         coefficients = Buffer(uninitializedCount: n * f)
         qBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * qWidth : 0); kBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * kvWidth : 0)
