@@ -238,7 +238,7 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
 @Suite struct TrainingGradients {
     /// The next-token loss of a batch of two sequences and the gradient of every parameter
     /// (embeddings, norms, biases; a tied embedding gets both uses) against PyTorch autograd.
-    @Test(arguments: ["gpt2", "llama", "qwen2", "qwen3"])
+    @Test(arguments: ["gpt2", "llama", "qwen2", "qwen3", "gemma3", "gptj", "mpt", "olmo2", "opt"])
     func everyParameterAgainstAutograd(_ name: String) throws {
         let checkpoint = try Checkpoint(folder: Fixtures.url("checkpoints/\(name)").path)
         let reference = try SafetensorsFile(path: Fixtures.url("checkpoints/\(name)/training.safetensors").path)
@@ -255,7 +255,10 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
         #expect(Set(gradients.keys) == Set(expectedNames))
         for parameter in expectedNames {
             let ours = try #require(gradients[parameter]), theirs = try tensor("grad." + parameter)
-            #expect(relativeError(ours, theirs) < 1e-3, "\(name) \(parameter)")
+            // A key bias's gradient is zero in exact arithmetic (it shifts a row of scores by a
+            // constant): both sides are rounding noise, compared absolutely.
+            let noise = parameter.contains("k_proj.bias") && theirs.allSatisfy { abs($0) < 1e-7 }
+            #expect(noise ? maxAbsDifference(ours, theirs) < 1e-7 : relativeError(ours, theirs) < 1e-3, "\(name) \(parameter)")
         }
     }
 }

@@ -110,8 +110,8 @@ public struct ModelConfig: Sendable {
             throw InputError(path, "no model_type; neurotop runs \(Self.supportedModelTypes.joined(separator: ", "))")
         }
         modelType = type
-        // A multimodal Gemma 3 keeps its language model's settings in text_config.
-        let json = type == "gemma3" ? (json["text_config"] as? [String: Any] ?? [:]).merging(["model_type": type]) { a, _ in a } : json
+        // A multimodal Gemma 3 keeps its language model's settings in text_config (over the top level's).
+        let json = type == "gemma3" ? json.merging(json["text_config"] as? [String: Any] ?? [:]) { _, text in text }.merging(["model_type": type]) { _, top in top } : json
         let keys = ConfigKeys(json: json, path: path)
         architectures = json["architectures"] as? [String] ?? []
         dtype = (json["dtype"] as? String) ?? (json["torch_dtype"] as? String)

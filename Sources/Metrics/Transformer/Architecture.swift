@@ -205,7 +205,7 @@ struct Architecture {
         .init(weight: b + name + ".weight", bias: biased ? b + name + ".bias" : nil, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
-    /// Names of the norms' scales (initialised to one; Gemma's (1 + w) ones to zero), as opposed to biases.
+    /// Names of the norms' scales, as opposed to their biases.
     var normWeights: Set<String> {
         var names: Set<String> = []
         func add(_ norm: BlockDescription.Norm) {

@@ -96,6 +96,11 @@ extension Transformer {
                 sink(unembedding, embeddingGradient.pointer, vocab * d)
                 embeddingGradient.zero()
             }
+            if let bias = architecture.unembeddingBias {
+                let dBias = Buffer(count: vocab)
+                for row in 0..<headRows { Ops.add(dLogits.pointer + row * vocab, into: dBias.pointer, count: vocab) }
+                sink(bias, dBias.pointer, vocab)
+            }
         }
 
         let dx = Buffer(count: n * d)
