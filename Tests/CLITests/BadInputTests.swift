@@ -97,6 +97,12 @@ import Testing
         try expectOneLineError(["info", model], naming: model + "/config.json", "unknown model_type 'bert'")
     }
 
+    @Test func originalQwenIsRefusedByName() throws {
+        let model = try modelFolder("qwen", weights: header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#),
+                                    config: #"{"model_type": "qwen", "hidden_size": 8}"#)
+        try expectOneLineError(["info", model], naming: model + "/config.json", "model_type 'qwen' (the original Qwen, custom code) is not supported")
+    }
+
     @Test func missingTokenizer() throws {
         let model = try modelFolder("no-tokenizer", weights: nil)
         try FileManager.default.removeItem(atPath: model + "/tokenizer.json")
