@@ -28,6 +28,13 @@ extension Transformer {
         let d = hiddenSize, f = mlpWidth, q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
         var perToken = 5 * d + 4 + 2 * q + 2 * kv + (config.family.hasGatedMLP ? 3 : 2) * f
         if config.queryKeyNorm { perToken += q + kv + config.headCount + config.kvHeadCount }
+        // What only some families keep: the outputs their post-norms read, clip masks, a fused gate|up.
+        if let block = architecture.blocks.first {
+            if block.postAttentionNorm != nil { perToken += d + 2 }
+            if block.postMLPNorm != nil { perToken += d + 2 }
+            if block.clipQKV != nil { perToken += q + 2 * kv }
+            if block.mlpInput.isFused { perToken += 2 * f }
+        }
         let perBlock = n * perToken + config.headCount * n * n
         let working = largestLinearSize + 8192 * d + 4 * n * f
         return 4 * (blockCount * perBlock + 2 * n * d + vocabSize + working)

@@ -422,6 +422,7 @@ public final class Transformer {
             c.kBeforeNorm.pointer.update(from: c.k.pointer, count: n * kvWidth)
             let (qRows, qNormWidth) = qkNorm.perHead ? (n * heads, hd) : (n, qWidth)
             let (kRows, kNormWidth) = qkNorm.perHead ? (n * kvHeads, hd) : (n, kvWidth)
+            // Every family's q/k norms are RMSNorms, which keep no mean.
             norm(qkNorm.query, c.qBeforeNorm.pointer, c.q.pointer, mean: c.qRstd.pointer, rstd: c.qRstd.pointer, rows: qRows, width: qNormWidth, block: w)
             norm(qkNorm.key, c.kBeforeNorm.pointer, c.k.pointer, mean: c.kRstd.pointer, rstd: c.kRstd.pointer, rows: kRows, width: kNormWidth, block: w)
         }
