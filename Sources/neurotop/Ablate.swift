@@ -32,7 +32,7 @@ struct Ablate: ParsableCommand {
     func run() throws {
         let checkpoint = try Checkpoint(location: resolveModel(model))
         let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: ShippedData.root()))
-        let transformer = try Transformer(checkpoint: checkpoint, keepsWeights: true)
+        let transformer = try Transformer(checkpoint: checkpoint)
         let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
         let chosen: [NeuronID]
         if let neurons {

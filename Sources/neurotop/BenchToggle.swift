@@ -48,7 +48,7 @@ struct BenchToggle: ParsableCommand {
     /// Toggle latency on the demo model and the full demo probe set, for both kinds of candidates.
     private func demo() throws {
         let checkpoint = try Checkpoint(location: ShippedData.defaultModel())
-        let model = try Transformer(checkpoint: checkpoint, keepsWeights: true)
+        let model = try Transformer(checkpoint: checkpoint)
         let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
         let probes = try ProbeSet.load(path: ProbeSet.locate("demo", dataRoot: ShippedData.root()))
         let evaluator = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)

@@ -121,7 +121,7 @@ import Testing
         // The project's shipped data/ folder, next to Tests/.
         let data = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("data")
         let checkpoint = try Checkpoint(folder: data.appendingPathComponent("models/demo").path)
-        let model = try Transformer(checkpoint: checkpoint, keepsWeights: true)
+        let model = try Transformer(checkpoint: checkpoint)
         let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
         let probes = try ProbeSet.load(path: data.appendingPathComponent("probes/demo.jsonl").path)
         let incremental = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)

@@ -51,7 +51,7 @@ public struct AnalysisInputs {
         guard FileManager.default.fileExists(atPath: checkpoint.tokenizerPath) else {
             throw InputError(checkpoint.folder, "no tokenizer.json: the analyses need the model's tokenizer")
         }
-        return AnalysisInputs(checkpoint: checkpoint, model: try Transformer(checkpoint: checkpoint, keepsWeights: true),
+        return AnalysisInputs(checkpoint: checkpoint, model: try Transformer(checkpoint: checkpoint),
                               tokenizer: try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath)),
                               probes: probeSet, corpus: corpus)
     }

@@ -69,11 +69,10 @@ public final class Transformer {
     /// Gemma's embedding multiplier √hidden, rounded to the embedding's dtype as transformers does.
     let embeddingScale: Float?
 
-    /// `keepsWeights` keeps widened F16/BF16 blocks between passes: faster, at twice the memory.
-    public init(checkpoint: Checkpoint, keepsWeights: Bool = false) throws {
+    public init(checkpoint: Checkpoint) throws {
         config = checkpoint.config
         architecture = try Architecture(config: config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.configPath)
-        weights = try WeightStore(source: .checkpoint(checkpoint), architecture: architecture, keepsBlocks: keepsWeights)
+        weights = try WeightStore(source: .checkpoint(checkpoint), architecture: architecture)
         embeddingScale = Self.embeddingScale(architecture, dtype: checkpoint.tensor(architecture.tokenEmbedding)?.dtype ?? .f32)
     }
 
@@ -81,7 +80,7 @@ public final class Transformer {
     public init(config: ModelConfig, parameters: ParameterSet) throws {
         self.config = config
         architecture = try Architecture(config: config, tensorNames: Set(parameters.names), path: "")
-        weights = try WeightStore(source: .memory(parameters), architecture: architecture, keepsBlocks: false)
+        weights = try WeightStore(source: .memory(parameters), architecture: architecture)
         embeddingScale = Self.embeddingScale(architecture, dtype: .f32)
     }
 
@@ -351,30 +350,58 @@ public final class Transformer {
 
     // MARK: Linear layers
 
-    /// y[rows, out] = x[rows, in] · Wᵀ (+ b), for either storage layout.
+    /// y[rows, out] = x[rows, in] · Wᵀ (+ b), for either storage layout. A stored (half-precision)
+    /// W is widened a row panel at a time: `[out, in]` panels give columns of y, `[in, out]`
+    /// panels give terms of its sum.
     func linearForward(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
         let (i, o) = (linear.inFeatures, linear.outFeatures)
-        switch architecture.layout {
-        case .outIn: BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: w[linear.weight], ldb: i, c: y, ldc: o)
-        case .inOut: BLAS.gemm(m: rows, n: o, k: i, a: x, lda: i, b: w[linear.weight], ldb: o, c: y, ldc: o)
+        switch (architecture.layout, w.matrix(linear.weight)) {
+        case (.outIn, .float32(let weight)):
+            BLAS.gemm(transB: true, m: rows, n: o, k: i, a: x, lda: i, b: weight, ldb: i, c: y, ldc: o)
+        case (.inOut, .float32(let weight)):
+            BLAS.gemm(m: rows, n: o, k: i, a: x, lda: i, b: weight, ldb: o, c: y, ldc: o)
+        case (.outIn, .stored(let matrix)):
+            matrix.forEachPanel { outputs, panel in
+                BLAS.gemm(transB: true, m: rows, n: outputs.count, k: i, a: x, lda: i, b: panel, ldb: i, c: y + outputs.lowerBound, ldc: o)
+            }
+        case (.inOut, .stored(let matrix)):
+            matrix.forEachPanel { inputs, panel in
+                BLAS.gemm(m: rows, n: o, k: inputs.count, a: x + inputs.lowerBound, lda: i, b: panel, ldb: o,
+                          beta: inputs.lowerBound == 0 ? 0 : 1, c: y, ldc: o)
+            }
         }
         if let bias = w.optional(linear.bias) { Ops.addBias(y, bias, rows: rows, width: o) }
     }
 
     /// dx[rows, in] (+)= dy · W, and the weight gradient (in the stored layout) handed to the sink,
-    /// with the bias gradient when training.
+    /// with the bias gradient when training. The weight gradient does not read W; dx reads a
+    /// stored W in row panels, as the forward does.
     func linearBackward(_ linear: BlockDescription.Linear, _ w: BlockWeights, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                         dx: UnsafeMutablePointer<Float>?, accumulate: Bool, rows: Int, gradients: GradientContext) {
         let scratch = gradients.scratch
         let (i, o) = (linear.inFeatures, linear.outFeatures)
         let beta: Float = accumulate ? 1 : 0
+        if let dx {
+            switch (architecture.layout, w.matrix(linear.weight)) {
+            case (.outIn, .float32(let weight)):
+                BLAS.gemm(m: rows, n: i, k: o, a: dy, lda: o, b: weight, ldb: i, beta: beta, c: dx, ldc: i)
+            case (.inOut, .float32(let weight)):
+                BLAS.gemm(transB: true, m: rows, n: i, k: o, a: dy, lda: o, b: weight, ldb: o, beta: beta, c: dx, ldc: i)
+            case (.outIn, .stored(let matrix)):
+                matrix.forEachPanel { outputs, panel in
+                    BLAS.gemm(m: rows, n: i, k: outputs.count, a: dy + outputs.lowerBound, lda: o, b: panel, ldb: i,
+                              beta: outputs.lowerBound == 0 ? beta : 1, c: dx, ldc: i)
+                }
+            case (.inOut, .stored(let matrix)):
+                matrix.forEachPanel { inputs, panel in
+                    BLAS.gemm(transB: true, m: rows, n: inputs.count, k: o, a: dy, lda: o, b: panel, ldb: o,
+                              beta: beta, c: dx + inputs.lowerBound, ldc: i)
+                }
+            }
+        }
         switch architecture.layout {
-        case .outIn:
-            if let dx { BLAS.gemm(m: rows, n: i, k: o, a: dy, lda: o, b: w[linear.weight], ldb: i, beta: beta, c: dx, ldc: i) }
-            BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i)
-        case .inOut:
-            if let dx { BLAS.gemm(transB: true, m: rows, n: i, k: o, a: dy, lda: o, b: w[linear.weight], ldb: o, beta: beta, c: dx, ldc: i) }
-            BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
+        case .outIn: BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i)
+        case .inOut: BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
         }
         gradients.sink(linear.weight, scratch.pointer, i * o)
         if gradients.allParameters, let bias = linear.bias {
@@ -570,26 +597,40 @@ public final class Transformer {
 
     /// The weights producing some outputs of a linear layer, `[outputs, in]`, in either layout.
     private func outputWeights(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ outputs: [Int]) -> Buffer {
-        let (i, o) = (linear.inFeatures, linear.outFeatures)
-        let stored = w[linear.weight], gathered = Buffer(uninitializedCount: outputs.count * i)
-        for (j, output) in outputs.enumerated() {
-            for column in 0..<i {
-                gathered[j * i + column] = architecture.layout == .outIn ? stored[output * i + column] : stored[column * o + output]
+        architecture.layout == .outIn ? rows(of: w.matrix(linear.weight), outputs, width: linear.inFeatures)
+            : columns(of: w.matrix(linear.weight), outputs, rows: linear.inFeatures, width: linear.outFeatures)
+    }
+
+    /// The weights reading some inputs of a linear layer, `[inputs, out]`, in either layout.
+    func inputWeights(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ inputs: [Int]) -> Buffer {
+        architecture.layout == .outIn ? columns(of: w.matrix(linear.weight), inputs, rows: linear.outFeatures, width: linear.inFeatures)
+            : rows(of: w.matrix(linear.weight), inputs, width: linear.outFeatures)
+    }
+
+    /// Some rows of a `[rows, width]` matrix, packed.
+    private func rows(of matrix: BlockWeights.Matrix, _ chosen: [Int], width: Int) -> Buffer {
+        let gathered = Buffer(uninitializedCount: chosen.count * width)
+        for (j, row) in chosen.enumerated() {
+            switch matrix {
+            case .float32(let stored): (gathered.pointer + j * width).update(from: stored + row * width, count: width)
+            case .stored(let stored): stored.widen(row..<(row + 1), into: gathered.pointer + j * width)
             }
         }
         return gathered
     }
 
-    /// The weights reading some inputs of a linear layer, `[inputs, out]`, in either layout.
-    func inputWeights(_ linear: BlockDescription.Linear, _ w: BlockWeights, _ inputs: [Int]) -> Buffer {
-        let (i, o) = (linear.inFeatures, linear.outFeatures)
-        let stored = w[linear.weight], gathered = Buffer(uninitializedCount: inputs.count * o)
-        for (j, input) in inputs.enumerated() {
-            for column in 0..<o {
-                gathered[j * o + column] = architecture.layout == .outIn ? stored[column * i + input] : stored[input * o + column]
+    /// Some columns of a `[rows, width]` matrix, transposed: `[columns, rows]`.
+    private func columns(of matrix: BlockWeights.Matrix, _ chosen: [Int], rows: Int, width: Int) -> Buffer {
+        switch matrix {
+        case .stored(let stored):
+            return stored.columns(chosen)
+        case .float32(let stored):
+            let gathered = Buffer(uninitializedCount: chosen.count * rows)
+            for (j, column) in chosen.enumerated() {
+                for row in 0..<rows { gathered[j * rows + row] = stored[row * width + column] }
             }
+            return gathered
         }
-        return gathered
     }
 
     /// The given rows of `x` (`[tokens, hidden]`), packed.

@@ -1,18 +1,79 @@
 import Foundation
 
-/// One block's weights as float32, ready for BLAS.
-final class BlockWeights {
-    private var buffers: [String: Buffer] = [:]
-    /// Receives the block's widened buffers when it is no longer used, for the next block to fill.
-    fileprivate var recycle: (([Buffer]) -> Void)?
+/// A stored `[rows, width]` weight matrix, read as float32 rows on demand. `widen` is the one
+/// place where a stored element type becomes float32 rows: a type that stores rows some other
+/// way (quantized blocks) plugs in there, and every GEMM, gather and unembedding chunk follows.
+struct StoredMatrix: @unchecked Sendable {
+    let rows: Int
+    let width: Int
+    let dtype: DType
+    /// The first row's bytes, in a mapped file that `owner` keeps alive.
+    let bytes: UnsafeRawPointer
+    let owner: AnyObject
+    /// Rows widened at a time by `forEachPanel`: 1 MB of float32, so that a panel is still in
+    /// cache when the GEMM reads it and the weights cross memory once, at their stored size.
+    static let panelElements = 1 << 18
 
-    deinit { recycle?(buffers.values.filter(\.ownsMemory)) }
+    var rowBytes: Int { width * dtype.byteSize }
+    var panelRows: Int { max(1, min(rows, Self.panelElements / max(width, 1))) }
+
+    /// Rows `range` into `destination` (`[range.count, width]`), on two threads when large.
+    func widen(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        guard range.count >= 2, range.count * width >= 1 << 16 else {
+            Widen.toFloat32(dtype, from: bytes + range.lowerBound * rowBytes, count: range.count * width, into: destination)
+            return
+        }
+        let halves = 2
+        DispatchQueue.concurrentPerform(iterations: halves) { half in
+            let first = range.lowerBound + range.count * half / halves, last = range.lowerBound + range.count * (half + 1) / halves
+            Widen.toFloat32(dtype, from: bytes + first * rowBytes, count: (last - first) * width,
+                            into: destination + (first - range.lowerBound) * width)
+        }
+    }
+
+    /// Calls `body` with consecutive row panels as float32, `panelRows` rows at most (or `rowsPerPanel`).
+    func forEachPanel(rowsPerPanel: Int? = nil, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let step = rowsPerPanel ?? panelRows
+        let panel = Buffer(uninitializedCount: min(step, rows) * width)
+        for start in stride(from: 0, to: rows, by: step) {
+            let range = start..<min(start + step, rows)
+            widen(range, into: panel.pointer)
+            body(range, panel.pointer)
+        }
+    }
+
+    /// Columns `columns` of every row, transposed: `[columns.count, rows]`.
+    func columns(_ columns: [Int]) -> Buffer {
+        let gathered = Buffer(uninitializedCount: columns.count * rows)
+        forEachPanel { range, panel in
+            for (j, column) in columns.enumerated() {
+                for row in range { gathered[j * rows + row] = panel[(row - range.lowerBound) * width + column] }
+            }
+        }
+        return gathered
+    }
+}
+
+/// One block's weights: the small tensors (norms, biases) as float32, and each 2-D weight either
+/// as float32 in place (F32 checkpoints, parameters in memory) or stored, widened panel by panel
+/// by the GEMMs that use it.
+final class BlockWeights {
+    enum Matrix {
+        case float32(UnsafeMutablePointer<Float>)
+        case stored(StoredMatrix)
+    }
+
+    private var buffers: [String: Buffer] = [:]
+    private var matrices: [String: StoredMatrix] = [:]
 
     subscript(name: String) -> UnsafeMutablePointer<Float> { buffers[name]!.pointer }
 
     func optional(_ name: String?) -> UnsafeMutablePointer<Float>? { name.flatMap { buffers[$0]?.pointer } }
 
+    func matrix(_ name: String) -> Matrix { matrices[name].map { .stored($0) } ?? .float32(self[name]) }
+
     fileprivate func set(_ name: String, _ buffer: Buffer) { buffers[name] = buffer }
+    fileprivate func set(_ name: String, _ matrix: StoredMatrix) { matrices[name] = matrix }
 }
 
 /// Float32 parameters held in memory, by checkpoint name: a model being trained.
@@ -34,9 +95,9 @@ public final class ParameterSet {
 }
 
 /// Hands out weights as float32. From a checkpoint, F32 tensors are used in place from the mapped
-/// file, while F16 and BF16 are widened block by block when used and dropped after unless
-/// `keepsBlocks` is set, so a half-precision model never sits in memory twice. From a
-/// `ParameterSet`, the buffers themselves are used (and a trainer may change them between passes).
+/// file; F16 and BF16 matrices are widened a panel at a time right before each GEMM (and small
+/// tensors once), so that a half-precision model never sits in memory twice, whatever its size.
+/// From a `ParameterSet`, the buffers themselves are used (and a trainer may change them between passes).
 final class WeightStore {
     enum Source {
         case checkpoint(Checkpoint)
@@ -45,21 +106,15 @@ final class WeightStore {
 
     let source: Source
     let architecture: Architecture
-    /// Keep widened blocks for the next pass (fast repeated passes, more memory).
-    var keepsBlocks: Bool
-    private var kept: [Int: BlockWeights] = [:]
+    private var blocks: [Int: BlockWeights] = [:]
     private var models: [String: Buffer] = [:]
-    /// Widened buffers of a finished block, by size: the next block reuses them instead of
-    /// allocating (and faulting in) fresh memory on every pass.
-    private var spare: [Int: [Buffer]] = [:]
     /// The engine runs passes on two threads at once (analysis and live ablation): the caches
     /// above are shared between them.
-    private let lock = NSRecursiveLock()
+    private let lock = NSLock()
 
-    init(source: Source, architecture: Architecture, keepsBlocks: Bool) throws {
+    init(source: Source, architecture: Architecture) throws {
         self.source = source
         self.architecture = architecture
-        self.keepsBlocks = keepsBlocks
         for (name, shape) in architecture.expectedShapes {
             switch source {
             case .checkpoint(let checkpoint):
@@ -80,11 +135,13 @@ final class WeightStore {
         }
     }
 
-    /// The stored tensor of a checkpoint: its file, its entry, and its row width.
-    private func stored(_ checkpoint: Checkpoint, _ name: String) -> (file: SafetensorsFile, tensor: StoredTensor, width: Int) {
+    /// A checkpoint's tensor as a matrix of rows (a 1-D tensor is one row).
+    private func stored(_ checkpoint: Checkpoint, _ name: String) -> StoredMatrix {
         let file = checkpoint.file(holding: name)!
         let tensor = file.tensors[name]!
-        return (file, tensor, tensor.elementCount / max(tensor.shape[0], 1))
+        let rows = tensor.shape.count > 1 ? tensor.shape[0] : 1
+        return StoredMatrix(rows: rows, width: tensor.elementCount / max(rows, 1), dtype: tensor.dtype,
+                            bytes: file.rawBytes(tensor).baseAddress!, owner: file)
     }
 
     /// A tensor as float32: in place when possible, otherwise widened into new memory.
@@ -93,40 +150,47 @@ final class WeightStore {
         case .memory(let parameters):
             return parameters.values[name]!
         case .checkpoint(let checkpoint):
-            let (file, tensor, _) = stored(checkpoint, name)
-            let raw = file.rawBytes(tensor)
-            if tensor.dtype == .f32, let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                return Buffer(borrowing: UnsafeMutableRawPointer(mutating: base).assumingMemoryBound(to: Float.self),
-                              count: tensor.elementCount, owner: file)
+            let matrix = stored(checkpoint, name)
+            if matrix.dtype == .f32, Int(bitPattern: matrix.bytes) % MemoryLayout<Float>.alignment == 0 {
+                return Buffer(borrowing: UnsafeMutableRawPointer(mutating: matrix.bytes).assumingMemoryBound(to: Float.self),
+                              count: matrix.rows * matrix.width, owner: matrix.owner)
             }
-            let buffer = lock.withLock { spare[tensor.elementCount]?.popLast() } ?? Buffer(count: tensor.elementCount)
-            try? file.read(tensor, into: buffer.pointer)
+            let buffer = Buffer(uninitializedCount: matrix.rows * matrix.width)
+            matrix.widen(0..<matrix.rows, into: buffer.pointer)
             return buffer
         }
     }
 
     /// Model-level tensors (norms, position embeddings) are small and loaded once.
     func model(_ name: String) -> Buffer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let buffer = models[name] { return buffer }
-        let buffer = load(name)
-        models[name] = buffer
-        return buffer
+        lock.withLock {
+            if let buffer = models[name] { return buffer }
+            let buffer = load(name)
+            models[name] = buffer
+            return buffer
+        }
     }
 
+    /// A block's weights. From a checkpoint they are made once and kept: only norms and biases
+    /// are widened, a few KB per block.
     func block(_ index: Int) -> BlockWeights {
-        lock.lock()
-        defer { lock.unlock() }
-        if let weights = kept[index] { return weights }
+        guard case .checkpoint(let checkpoint) = source else { return makeBlock(index, checkpoint: nil) }
+        return lock.withLock {
+            if let weights = blocks[index] { return weights }
+            let weights = makeBlock(index, checkpoint: checkpoint)
+            blocks[index] = weights
+            return weights
+        }
+    }
+
+    private func makeBlock(_ index: Int, checkpoint: Checkpoint?) -> BlockWeights {
         let weights = BlockWeights()
-        for name in architecture.blocks[index].tensorNames { weights.set(name, load(name)) }
-        if keepsBlocks {
-            kept[index] = weights
-        } else if case .checkpoint = source {
-            weights.recycle = { [weak self] buffers in
-                guard let self else { return }
-                self.lock.withLock { for buffer in buffers { self.spare[buffer.count, default: []].append(buffer) } }
+        let matrices = Set(architecture.blocks[index].linears.map(\.weight))
+        for name in architecture.blocks[index].tensorNames {
+            if let checkpoint, matrices.contains(name), checkpoint.tensor(name)?.dtype != .f32 {
+                weights.set(name, stored(checkpoint, name))
+            } else {
+                weights.set(name, load(name))
             }
         }
         return weights
@@ -140,20 +204,11 @@ final class WeightStore {
             body(0..<(whole.count / architecture.config.hiddenSize), whole.pointer)
             return
         }
-        let (file, tensor, width) = stored(checkpoint, name)
-        let rows = tensor.shape[0]
-        if tensor.dtype == .f32 || keepsBlocks {
-            body(0..<rows, model(name).pointer)
-            return
-        }
-        let raw = file.rawBytes(tensor)
-        let chunk = Buffer(count: min(rowsPerChunk, rows) * width)
-        var start = 0
-        while start < rows {
-            let count = min(rowsPerChunk, rows - start)
-            Widen.toFloat32(tensor.dtype, from: raw.baseAddress! + start * width * tensor.dtype.byteSize, count: count * width, into: chunk.pointer)
-            body(start..<(start + count), chunk.pointer)
-            start += count
+        let matrix = stored(checkpoint, name)
+        if matrix.dtype == .f32 {
+            body(0..<matrix.rows, model(name).pointer)
+        } else {
+            matrix.forEachPanel(rowsPerPanel: rowsPerChunk, body)
         }
     }
 
@@ -164,9 +219,7 @@ final class WeightStore {
             let width = architecture.config.hiddenSize
             destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
         case .checkpoint(let checkpoint):
-            let (file, tensor, width) = stored(checkpoint, name)
-            let raw = file.rawBytes(tensor)
-            Widen.toFloat32(tensor.dtype, from: raw.baseAddress! + index * width * tensor.dtype.byteSize, count: width, into: destination)
+            stored(checkpoint, name).widen(index..<(index + 1), into: destination)
         }
     }
 }
