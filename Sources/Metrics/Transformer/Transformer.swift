@@ -320,15 +320,20 @@ public final class Transformer {
         let scratch = gradients.scratch
         let (i, o) = (linear.inFeatures, linear.outFeatures)
         let beta: Float = accumulate ? 1 : 0
+        let perSequence = gradients.sequences
         switch architecture.layout {
         case .outIn:
             if let dx { BLAS.gemm(m: rows, n: i, k: o, a: dy, lda: o, b: w[linear.weight], ldb: i, beta: beta, c: dx, ldc: i) }
-            BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i)
+            if perSequence == nil { BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i) }
         case .inOut:
             if let dx { BLAS.gemm(transB: true, m: rows, n: i, k: o, a: dy, lda: o, b: w[linear.weight], ldb: o, beta: beta, c: dx, ldc: i) }
-            BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
+            if perSequence == nil { BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o) }
         }
-        gradients.sink(linear.weight, scratch.pointer, i * o)
+        if let perSequence {
+            perSequence.reduce(linear.weight, x: x, dy: dy, inFeatures: i, outFeatures: o)
+        } else {
+            gradients.sink(linear.weight, scratch.pointer, i * o)
+        }
         if gradients.allParameters, let bias = linear.bias {
             let dBias = Buffer(count: o)
             for row in 0..<rows { Ops.add(dy + row * o, into: dBias.pointer, count: o) }
@@ -697,6 +702,8 @@ struct GradientContext {
     let sink: GradientSink
     let scratch: Buffer
     let allParameters: Bool
+    /// Each sequence's own weight gradients in panels instead of the batch's whole ones.
+    var sequences: SequenceGradients? = nil
 }
 
 /// Cosines and sines of every position's rotary angles, `[length, headDim/2]`.
