@@ -181,10 +181,15 @@ public final class ActivationPatterns {
                 for i in 0..<count { a[i] = abs(w[i] * a[i]) }
             }
             for d in 0..<domainCount {
-                let old = sums.sums(afterSteps: stepsDone, domain: d) + entry.offset + start
                 let new = sums.sums(afterSteps: stepsDone + 1, domain: d) + entry.offset + start
                 let first = panels[d]
-                for i in 0..<count { new[i] = old[i] + first[i] }
+                if stepsDone == 0 {
+                    // Nothing to read yet: 0 + a is a.
+                    new.update(from: first, count: count)
+                } else {
+                    let old = sums.sums(afterSteps: stepsDone, domain: d) + entry.offset + start
+                    for i in 0..<count { new[i] = old[i] + first[i] }
+                }
                 if picked.count == 2 { Ops.add(panels[domainCount + d], into: new, count: count) }
             }
             for (s, a) in panels.enumerated() { norms[s][entry.block] += Ops.dot(a, a, count: count) }
