@@ -6,6 +6,9 @@ public enum ActivationThreshold: Sendable, Equatable {
     case quantile(Double)
     /// The papers' absolute γ.
     case absolute(Double)
+
+    var isQuantile: Bool { if case .quantile = self { true } else { false } }
+    var absoluteValue: Float? { if case .absolute(let gamma) = self { Float(gamma) } else { nil } }
 }
 
 /// Where each block weight sits in one flat vector, and which weights belong to each neuron.
@@ -83,8 +86,8 @@ public final class ActivationPatterns {
     /// The values the last step added to `cosines`, per block, per pair in `pairs` order.
     private var lastStepCosines: [[[Double]]] = []
     public private(set) var stepsDone = 0
-    /// The figures over the sums after `stepsDone` steps, made when first asked for.
-    private var summary: Summary?
+    /// The figures over the sums after `stepsDone` steps.
+    private var summary: Summary
 
     public struct DomainPair: Hashable, Sendable, Comparable {
         public let a: Int
@@ -127,6 +130,9 @@ public final class ActivationPatterns {
         layout = BlockWeightIndex(model: model)
         samplesSeen = Array(repeating: 0, count: domains.count)
         cosines = Array(repeating: [:], count: model.blockCount)
+        summary = Summary(activated: Array(repeating: Array(repeating: 0, count: domains.count), count: model.blockCount),
+                          activity: Array(repeating: [Double](repeating: 0, count: model.blockCount * model.mlpWidth), count: domains.count),
+                          checksums: [])
     }
 
     /// Steps in a full run: one per index k < n/2 (samples k and k + n/2 of every domain), plus
@@ -171,6 +177,11 @@ public final class ActivationPatterns {
         }
         var norms = Array(repeating: [Double](repeating: 0, count: blocks), count: batch.sequences.count)
         var dots = Array(repeating: [Double](repeating: 0, count: blocks), count: measures.count)
+        // The first pass over the new sums, made as they are written: Ā_d = sum · (1 / samples
+        // seen) in float32, its upper-bit histogram per domain and block (or the counts above
+        // an absolute γ), u_d, and the checksums.
+        let scales = domains.indices.map { 1 / Float(samplesSeen[$0] + picked.count) }
+        let pass = FirstPass(domains: domainCount, blocks: blocks, width: model.mlpWidth, histograms: options.threshold.isQuantile)
         var weight: (name: String, values: Buffer)?
         try model.sequenceGradients(of: batch) { name, rows, columns, panels in
             guard let entry = layout.byName[name] else { return }
@@ -191,6 +202,8 @@ public final class ActivationPatterns {
                     for i in 0..<count { new[i] = old[i] + first[i] }
                 }
                 if picked.count == 2 { Ops.add(panels[domainCount + d], into: new, count: count) }
+                pass.add(new, count: count, domain: d, entry: entry, rows: rows, columns: columns, scale: scales[d],
+                         gamma: options.threshold.absoluteValue)
             }
             for (s, a) in panels.enumerated() { norms[s][entry.block] += Ops.dot(a, a, count: count) }
             for (m, measure) in measures.enumerated() { dots[m][entry.block] += Ops.dot(panels[measure.x], panels[measure.y], count: count) }
@@ -208,7 +221,7 @@ public final class ActivationPatterns {
         }
         lastStepCosines = added
         stepsDone += 1
-        summary = nil
+        summary = finish(pass, sums: sums)
     }
 
     // MARK: Saving and resuming
@@ -250,9 +263,8 @@ public final class ActivationPatterns {
         }
     }
 
-    /// The record of the last step (its summary made now if not yet).
+    /// The record of the last step.
     public func lastStep() -> StepRecord {
-        let summary = currentSummary()
         return StepRecord(stepsDone: stepsDone, samplesSeen: samplesSeen, cosines: lastStepCosines, activated: summary.activated,
                           activity: summary.activity, sumsPath: sums?.path, checksums: summary.checksums)
     }
@@ -306,135 +318,136 @@ public final class ActivationPatterns {
                               activity: activity, active: overlap.active, jaccard: overlap.jaccard, pruning: pruningRatios(density))
     }
 
-    private func currentSummary() -> Summary {
-        if let summary { return summary }
-        let made = summarize()
-        summary = made
-        return made
-    }
+    /// The first pass over a step's new sums, fed panel by panel as the step writes them.
+    final class FirstPass {
+        static let bins = 1 << 16
+        let domains, blocks, width: Int
+        /// Per domain and block, how many Ā_d have each upper 16 bits, `[domain][block][bin]`;
+        /// empty for an absolute γ.
+        var upper: [UInt32]
+        /// Per domain and block, the count above an absolute γ.
+        var above: [Int]
+        var activity: [[Double]]
+        var checksums: [UInt64]
 
-    /// N_l(d) and u_d from the sums, one domain at a time on every core, each in two passes over
-    /// the domain's sums and without a weight-sized buffer: Ā_d(w) = sum · (1 / samples seen) in
-    /// float32, as a mean is taken; for the quantile threshold, γ_d is found exactly by a radix
-    /// selection over the bit patterns of Ā_d (non-negative floats order as their bits do): a
-    /// histogram of the upper 16 bits (per block too) finds the bin holding γ_d, a histogram of the
-    /// lower 16 bits inside that bin finds γ_d itself, and the blocks' counts above it follow.
-    private func summarize() -> Summary {
-        let blocks = model.blockCount, width = model.mlpWidth
-        guard stepsDone > 0, let sums else {
-            return Summary(activated: Array(repeating: Array(repeating: 0, count: domains.count), count: blocks),
-                           activity: Array(repeating: [Double](repeating: 0, count: blocks * width), count: domains.count), checksums: [])
+        init(domains: Int, blocks: Int, width: Int, histograms: Bool) {
+            (self.domains, self.blocks, self.width) = (domains, blocks, width)
+            upper = [UInt32](repeating: 0, count: histograms ? domains * blocks * Self.bins : 0)
+            above = [Int](repeating: 0, count: domains * blocks)
+            activity = Array(repeating: [Double](repeating: 0, count: blocks * width), count: domains)
+            checksums = [UInt64](repeating: 0, count: domains)
         }
-        var perDomain = [(activated: [Int], activity: [Double], checksum: UInt64)?](repeating: nil, count: domains.count)
-        let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: domains.count) { d in
-            let result = summarize(sums.sums(afterSteps: stepsDone, domain: d), scale: 1 / Float(max(samplesSeen[d], 1)))
-            lock.withLock { perDomain[d] = result }
-        }
-        let results = perDomain.map { $0! }
-        return Summary(activated: (0..<blocks).map { block in results.map { $0.activated[block] } },
-                       activity: results.map(\.activity), checksums: results.map(\.checksum))
-    }
 
-    private func summarize(_ sums: UnsafePointer<Float>, scale: Float) -> (activated: [Int], activity: [Double], checksum: UInt64) {
-        let blocks = model.blockCount, width = model.mlpWidth, hidden = model.hiddenSize
-        let bins = 1 << 16
-        var activity = [Double](repeating: 0, count: blocks * width)
-        var checksum: UInt64 = 0
-        var activated = [Int](repeating: 0, count: blocks)
-        var gamma: Float?
-        switch options.threshold {
-        case .absolute(let value): gamma = Float(value)
-        case .quantile: gamma = nil
-        }
-        var upper = [UInt32](repeating: 0, count: bins)
-        var blockUpper = [UInt32](repeating: 0, count: gamma == nil ? blocks * bins : 0)
-        // First pass: checksum, u_d, and the upper-bit histograms (or the counts above an absolute γ).
-        for entry in layout.entries {
-            let values = sums + entry.offset
-            let base = entry.offset
-            for i in 0..<entry.count { checksum = checksum &+ UInt64(values[i].bitPattern) &* UInt64(base &+ i &+ 1) }
+        /// One panel of domain `d`'s new sums: stored rows `rows` of the weight `entry`.
+        func add(_ sums: UnsafePointer<Float>, count: Int, domain d: Int, entry: BlockWeightIndex.Entry, rows: Range<Int>,
+                 columns: Int, scale: Float, gamma: Float?) {
+            let first = entry.offset + rows.lowerBound * columns
+            var checksum: UInt64 = 0
+            for i in 0..<count { checksum = checksum &+ UInt64(sums[i].bitPattern) &* UInt64(first &+ i &+ 1) }
+            checksums[d] = checksums[d] &+ checksum
             if let gamma {
-                var above = 0
-                for i in 0..<entry.count where values[i] * scale > gamma { above += 1 }
-                activated[entry.block] += above
+                var exceeding = 0
+                for i in 0..<count where sums[i] * scale > gamma { exceeding += 1 }
+                above[d * blocks + entry.block] += exceeding
             } else {
-                upper.withUnsafeMutableBufferPointer { all in
-                    blockUpper.withUnsafeMutableBufferPointer { perBlock in
-                        let block = perBlock.baseAddress! + entry.block * bins
-                        for i in 0..<entry.count {
-                            let bin = Int((values[i] * scale).bitPattern >> 16)
-                            all[bin] += 1
-                            block[bin] += 1
-                        }
-                    }
+                upper.withUnsafeMutableBufferPointer { histogram in
+                    let bins = histogram.baseAddress! + (d * blocks + entry.block) * Self.bins
+                    for i in 0..<count { bins[Int((sums[i] * scale).bitPattern >> 16)] += 1 }
                 }
             }
-            if let neuronIsRow = entry.neuronIsRow {
-                let total = UnsafeMutablePointer<Double>.allocate(capacity: width)
-                total.initialize(repeating: 0, count: width)
-                defer { total.deallocate() }
+            guard let neuronIsRow = entry.neuronIsRow else { return }
+            activity[d].withUnsafeMutableBufferPointer { activity in
+                let neurons = activity.baseAddress! + entry.block * width
                 if neuronIsRow {
-                    for neuron in 0..<width {
-                        var sum = 0.0
-                        for j in 0..<hidden { sum += Double(values[neuron * hidden + j] * scale) }
-                        total[neuron] = sum
+                    // Row r is neuron r: its sum over the row, in order.
+                    for (i, row) in rows.enumerated() {
+                        let values = sums + i * columns
+                        var total = 0.0
+                        for j in 0..<columns { total += Double(values[j] * scale) }
+                        neurons[row] += total
                     }
                 } else {
-                    for j in 0..<hidden {
-                        let row = values + j * width
-                        for neuron in 0..<width { total[neuron] += Double(row[neuron] * scale) }
+                    for i in 0..<rows.count {
+                        let values = sums + i * columns
+                        for neuron in 0..<columns { neurons[neuron] += Double(values[neuron] * scale) }
                     }
                 }
-                for neuron in 0..<width { activity[entry.block * width + neuron] += total[neuron] }
             }
         }
-        let matrices = Double(model.neuronMatrices(block: 0).count * hidden)
-        for i in activity.indices { activity[i] /= matrices }
-        guard case .quantile(let share) = options.threshold else { return (activated, activity, checksum) }
+    }
 
+    /// N_l(d) and u_d after a step from its first pass, one domain at a time on every core. For
+    /// the quantile threshold, γ_d is found exactly by a radix selection over the bit patterns of
+    /// Ā_d (non-negative floats order as their bits do): the upper-bit histograms find the bin
+    /// holding γ_d, a second pass over the domain's sums histograms the lower 16 bits inside that
+    /// bin (per block too), which finds γ_d itself and the blocks' counts above it. No buffer of
+    /// the size of the weights is made.
+    private func finish(_ pass: FirstPass, sums: PatternSums) -> Summary {
+        let blocks = model.blockCount, bins = FirstPass.bins
+        let matrices = Double(model.neuronMatrices(block: 0).count * model.hiddenSize)
+        let activity = pass.activity.map { $0.map { $0 / matrices } }
+        guard case .quantile(let share) = options.threshold else {
+            return Summary(activated: (0..<blocks).map { block in domains.indices.map { pass.above[$0 * blocks + block] } },
+                           activity: activity, checksums: pass.checksums)
+        }
         // γ_d is the k-th largest mean (0-based), k = ⌈share · weights⌉; none when k reaches them all.
         let k = Int((share * Double(layout.count)).rounded(.up))
-        guard k < layout.count else {
-            return (layout.blockRanges.map(\.count), activity, checksum)
+        var activated = Array(repeating: [Int](repeating: 0, count: blocks), count: domains.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: domains.count) { d in
+            let counts: [Int]
+            if k >= layout.count {
+                counts = layout.blockRanges.map(\.count)
+            } else {
+                counts = pass.upper.withUnsafeBufferPointer { upper in
+                    countAbove(k, upper: upper.baseAddress! + d * blocks * bins, sums: sums.sums(afterSteps: stepsDone, domain: d),
+                               scale: 1 / Float(max(samplesSeen[d], 1)))
+                }
+            }
+            lock.withLock { activated[d] = counts }
         }
+        return Summary(activated: (0..<blocks).map { block in domains.indices.map { activated[$0][block] } },
+                       activity: activity, checksums: pass.checksums)
+    }
+
+    /// Per block, how many of one domain's means exceed its k-th largest, from the upper-bit
+    /// histograms `[block][bin]` and a second pass over its sums.
+    private func countAbove(_ k: Int, upper: UnsafePointer<UInt32>, sums: UnsafePointer<Float>, scale: Float) -> [Int] {
+        let blocks = model.blockCount, bins = FirstPass.bins
         var bin = bins - 1, larger = 0
-        while larger + Int(upper[bin]) <= k {
-            larger += Int(upper[bin])
+        while true {
+            var inBin = 0
+            for block in 0..<blocks { inBin += Int(upper[block * bins + bin]) }
+            if larger + inBin > k { break }
+            larger += inBin
             bin -= 1
         }
-        for block in 0..<blocks {
-            activated[block] = blockUpper[(block * bins + bin + 1)..<((block + 1) * bins)].reduce(0) { $0 + Int($1) }
-        }
-        // Second pass: the lower 16 bits of the means in γ's bin, over all and per block.
-        var lower = [UInt32](repeating: 0, count: bins)
-        var blockLower = blockUpper
-        blockLower.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        var activated = (0..<blocks).map { block in (bin + 1..<bins).reduce(0) { $0 + Int(upper[block * bins + $1]) } }
+        // The lower 16 bits of the means in γ's bin, per block.
+        var lower = [UInt32](repeating: 0, count: blocks * bins)
         let high = UInt32(bin)
-        lower.withUnsafeMutableBufferPointer { all in
-            blockLower.withUnsafeMutableBufferPointer { perBlock in
-                for entry in layout.entries {
-                    let values = sums + entry.offset
-                    let block = perBlock.baseAddress! + entry.block * bins
-                    for i in 0..<entry.count {
-                        let bits = (values[i] * scale).bitPattern
-                        if bits >> 16 == high {
-                            all[Int(bits & 0xffff)] += 1
-                            block[Int(bits & 0xffff)] += 1
-                        }
-                    }
+        lower.withUnsafeMutableBufferPointer { lower in
+            for entry in layout.entries {
+                let values = sums + entry.offset
+                let histogram = lower.baseAddress! + entry.block * bins
+                for i in 0..<entry.count {
+                    let bits = (values[i] * scale).bitPattern
+                    if bits >> 16 == high { histogram[Int(bits & 0xffff)] += 1 }
                 }
             }
         }
         var low = bins - 1
-        while larger + Int(lower[low]) <= k {
-            larger += Int(lower[low])
+        while true {
+            var inBin = 0
+            for block in 0..<blocks { inBin += Int(lower[block * bins + low]) }
+            if larger + inBin > k { break }
+            larger += inBin
             low -= 1
         }
         for block in 0..<blocks {
-            activated[block] += blockLower[(block * bins + low + 1)..<((block + 1) * bins)].reduce(0) { $0 + Int($1) }
+            activated[block] += (low + 1..<bins).reduce(0) { $0 + Int(lower[block * bins + $1]) }
         }
-        return (activated, activity, checksum)
+        return activated
     }
 
     /// The value that `share` of `values` exceed: the (⌈share·n⌉ + 1)-th largest.
@@ -481,7 +494,7 @@ public final class ActivationPatterns {
 
     /// N_l(d) per block and domain.
     public func density() -> Density {
-        Density(activated: currentSummary().activated, weights: layout.blockRanges.map(\.count))
+        Density(activated: summary.activated, weights: layout.blockRanges.map(\.count))
     }
 
     /// Summary of the cos_l values of a block and pair: count, mean, quartiles, extremes.
@@ -539,7 +552,7 @@ public final class ActivationPatterns {
 
     /// u_d(l, i): mean Ā_d over the neuron's own weights (its rows of the up/gate/in matrices and
     /// its value vector), `[domain][block · F + i]`.
-    public func neuronActivity() -> [[Double]] { currentSummary().activity }
+    public func neuronActivity() -> [[Double]] { summary.activity }
 
     /// Per block and pair, the Jaccard overlap of the domains' active neurons (u_d in the top share
     /// of all neurons), and the active sets themselves, `[domain][neuron]`.
