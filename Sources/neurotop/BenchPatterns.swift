@@ -41,12 +41,17 @@ struct BenchPatterns: ParsableCommand {
         options.samples = samples
         let sequences = (0..<domains).map { d in (0..<samples).map { benchmarkSequence(seed: d * 1000 + $0, tokens: tokens, vocab: transformer.vocabSize) } }
         let patterns = try ActivationPatterns(model: transformer, domains: (0..<domains).map { "domain\($0)" }, sequences: sequences, options: options)
-        var stepTimes: [Double] = []
+        let anonymous = AnonymousMemoryPeak()
+        var stepTimes: [Double] = [], summaryTimes: [Double] = []
         for _ in 0..<patterns.stepCount {
             let start = DispatchTime.now().uptimeNanoseconds
             try patterns.step()
-            stepTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            let stepped = DispatchTime.now().uptimeNanoseconds
+            _ = patterns.results()
+            stepTimes.append(Double(stepped - start) / 1e6)
+            summaryTimes.append(Double(DispatchTime.now().uptimeNanoseconds - stepped) / 1e6)
         }
+        let anonymousPeak = anonymous.stop()
         let perStep = patterns.stepCount > 1 ? Array(stepTimes.dropFirst()) : stepTimes
         let samplesPerStep = Double(domains * (samples >= 2 ? 2 : 1))
         let perSample = perStep.sorted()[perStep.count / 2] / samplesPerStep
@@ -57,15 +62,52 @@ struct BenchPatterns: ParsableCommand {
         if json {
             try printJSON([
                 "model": checkpoint.folder, "tokens": tokens, "domains": domains, "samples": samples, "threads": BLAS.threads,
-                "step_ms": stepTimes, "per_sample_ms": perSample, "block_weights": weights,
-                "peak_rss_bytes": rss, "baseline_rss_bytes": baseline, "file_bytes": fileBytes,
+                "step_ms": stepTimes, "summary_ms": summaryTimes, "per_sample_ms": perSample, "block_weights": weights,
+                "peak_rss_bytes": rss, "peak_rss_anon_bytes": anonymousPeak, "baseline_rss_bytes": baseline, "file_bytes": fileBytes,
                 "domain_matrix_first_row": matrix.first ?? [],
             ])
         } else {
             print("model              \(checkpoint.folder)")
             print("samples            \(domains) domains × \(samples) of \(tokens) tokens (OpenBLAS threads \(BLAS.threads))")
             print(String(format: "per sample         %8.1f ms (median step after the first, / %d samples a step)", perSample, Int(samplesPerStep)))
+            print(String(format: "summary            %8.1f ms (density and neuron activity after a step, median)", summaryTimes.sorted()[summaryTimes.count / 2]))
             print("peak RSS           \(ModelSummary.formatBytes(rss)) (file \(ModelSummary.formatBytes(fileBytes)), block weights \(ModelSummary.formatCount(weights)))")
+            print("peak RssAnon       \(ModelSummary.formatBytes(anonymousPeak)) (the domains' sums are in a file-backed map, not counted)")
         }
+    }
+}
+
+/// The peak of the process's anonymous resident memory (RssAnon), sampled every 10 ms on a
+/// thread of its own: the kernel keeps no high-water mark of it.
+final class AnonymousMemoryPeak: @unchecked Sendable {
+    private let lock = NSLock()
+    private var peak = 0
+    private var running = true
+    private let done = DispatchSemaphore(value: 0)
+
+    init() {
+        let thread = Thread { [self] in
+            while lock.withLock({ running }) {
+                let now = Self.current()
+                lock.withLock { peak = max(peak, now) }
+                usleep(10_000)
+            }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Stops sampling; the peak seen.
+    func stop() -> Int {
+        lock.withLock { running = false }
+        done.wait()
+        return max(lock.withLock { peak }, Self.current())
+    }
+
+    static func current() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
+              let kilobytes = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
     }
 }

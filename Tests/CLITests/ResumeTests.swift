@@ -14,8 +14,8 @@ import Testing
         return path
     }
 
-    static func arguments(_ probes: String, _ store: String) -> [String] {
-        ["--probes", probes, "--samples", "8", "--store", store]
+    static func arguments(_ probes: String, _ store: String, samples: Int = 8) -> [String] {
+        ["--probes", probes, "--samples", "\(samples)", "--store", store]
     }
 
     /// Starts `analyze` and kills it with SIGKILL once its progress passes `percent`.
@@ -42,9 +42,9 @@ import Testing
         return process
     }
 
-    func exported(_ probes: String, _ store: String, _ folder: String) throws -> [String: String] {
+    func exported(_ probes: String, _ store: String, _ folder: String, samples: Int = 8) throws -> [String: String] {
         let out = folder + "/export-\(UUID().uuidString)"
-        let result = try Neurotop.run(["export"] + Self.arguments(probes, store) + ["--format", "csv", "--out", out])
+        let result = try Neurotop.run(["export"] + Self.arguments(probes, store, samples: samples) + ["--format", "csv", "--out", out])
         #expect(result.status == 0, "\(result.stderr)")
         var tables: [String: String] = [:]
         for name in try FileManager.default.contentsOfDirectory(atPath: out) {
@@ -80,6 +80,37 @@ import Testing
         #expect(try withoutStore(again.stdout) == withoutStore(uninterrupted.stdout))
         let a = try exported(probes, whole, folder), b = try exported(probes, resumed, folder)
         #expect(a.keys.sorted() == ["density.csv", "domains.csv", "focus.csv", "neurons.csv", "options.csv", "pruning.csv", "pss.csv", "similarity.csv"])
+        for (name, table) in a { #expect(b[name] == table, "\(name) differs after the resume") }
+    }
+
+    /// Killed in the middle of the activation patterns (8 steps of 2 samples a domain), the rerun
+    /// continues from the last step the store and the sums file beside it hold, and ends with the
+    /// exports of an uninterrupted run, byte for byte.
+    @Test func killedDuringActivationPatternsResumesFromItsLastStep() throws {
+        let folder = NSTemporaryDirectory() + "neurotop-resume-patterns-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let probes = try Self.probes(folder)
+        let whole = folder + "/whole.sqlite", resumed = folder + "/resumed.sqlite"
+
+        let uninterrupted = try Neurotop.run(["analyze"] + Self.arguments(probes, whole, samples: 16))
+        #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
+
+        let killed = try Self.killPartWay(Self.arguments(probes, resumed, samples: 16), percent: 50)
+        #expect(killed.terminationReason == .uncaughtSignal, "analyze finished before it could be killed")
+        let sums = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("resumed.sqlite.") && $0.hasSuffix(".sums") }
+        #expect(sums.count == 1, "the sums file beside the store: \(sums)")
+        let again = try Neurotop.run(["analyze"] + Self.arguments(probes, resumed, samples: 16))
+        #expect(again.status == 0, "\(again.stderr)")
+        let firstLine = String(again.stderrLines.first ?? "")
+        let step = firstLine.components(separatedBy: "activation patterns from step ").dropFirst().first
+            .flatMap { Int($0.prefix { $0.isNumber }) }
+        #expect(step.map { (1..<8).contains($0) } == true, "the rerun began at: \(firstLine)")
+        // Finished and stored, the sums file is gone.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sums") }.isEmpty)
+
+        let a = try exported(probes, whole, folder, samples: 16), b = try exported(probes, resumed, folder, samples: 16)
+        #expect(!a.isEmpty)
         for (name, table) in a { #expect(b[name] == table, "\(name) differs after the resume") }
     }
 

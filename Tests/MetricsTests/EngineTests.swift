@@ -187,6 +187,22 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(detail.suppressed.first?.value == scores.min())
     }
 
+    /// A write the store refuses stops the run with an error naming the store, and leaves nothing
+    /// half-written: the step's rows land together or not at all.
+    @Test func aFailedWriteIsAnErrorNotAMissingValue() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("refusing.sqlite")
+        let store = try AnalysisStore(path: path)
+        let engine = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: store)
+        try runSQLite(path, "CREATE TRIGGER refuse BEFORE INSERT ON pattern_summary BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+        #expect {
+            _ = try engine.runToEnd { _ in }
+        } throws: { error in
+            "\(error)".hasPrefix(path) && "\(error)".contains("refused by a trigger")
+        }
+        #expect(try store.patterns(engine.fingerprint) == nil)
+    }
+
     /// Changes a store behind neurotop's back, as another program (or version) would.
     func runSQLite(_ path: String, _ sql: String) throws {
         var db: OpaquePointer?

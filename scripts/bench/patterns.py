@@ -3,9 +3,10 @@
 Per sample: a forward, the backward of the largest last-position logit to every block's 2-D
 weights, a = |w * grad| for all of them, a += into the domain's sums, per-block squared norms, and
 per step the per-block cosines of the pairs METHODS.md compares (sample k of every two domains;
-sample k against k + n/2 within a domain), holding at most domains + 1 sample vectors, as neurotop
-does. The token ids are the same pseudo-random sequences on both sides. Run through
-scripts/bench/patterns.
+sample k against k + n/2 within a domain). PyTorch does it sample by sample, holding the domains'
+sums and at most domains + 1 sample vectors in memory; neurotop runs a step's samples together and
+reduces each sample's gradient panel by panel (its sums in a file-backed map). The token ids are
+the same pseudo-random sequences on both sides. Run through scripts/bench/patterns.
 """
 import argparse
 import json
@@ -99,8 +100,9 @@ def main():
     theirs = torch_per_sample(folder, args.tokens, args.domains, args.samples)
     print(f"gpt2-small (124M, F32), {args.domains} domains x {args.samples} samples of {args.tokens} tokens, {args.threads} threads")
     print(f"  per sample   neurotop {ours['per_sample_ms']:8.1f} ms   PyTorch {theirs:8.1f} ms   {theirs / ours['per_sample_ms']:.2f}x")
-    print(f"  neurotop peak RSS {ours['peak_rss_bytes'] / 2**30:.2f} GiB for a {ours['file_bytes'] / 2**30:.2f} GiB checkpoint "
-          f"({ours['block_weights'] / 1e6:.1f}M block weights: {args.domains} domain sums + {args.domains + 1} sample vectors)")
+    print(f"  neurotop peak RssAnon {ours['peak_rss_anon_bytes'] / 2**30:.2f} GiB, peak RSS {ours['peak_rss_bytes'] / 2**30:.2f} GiB "
+          f"(with the file-backed domain sums) for a {ours['file_bytes'] / 2**30:.2f} GiB checkpoint, "
+          f"{ours['block_weights'] / 1e6:.1f}M block weights")
 
 
 if __name__ == "__main__":

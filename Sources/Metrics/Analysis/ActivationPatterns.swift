@@ -6,6 +6,9 @@ public enum ActivationThreshold: Sendable, Equatable {
     case quantile(Double)
     /// The papers' absolute γ.
     case absolute(Double)
+
+    var isQuantile: Bool { if case .quantile = self { true } else { false } }
+    var absoluteValue: Float? { if case .absolute(let gamma) = self { Float(gamma) } else { nil } }
 }
 
 /// Where each block weight sits in one flat vector, and which weights belong to each neuron.
@@ -15,40 +18,45 @@ struct BlockWeightIndex {
         let block: Int
         let offset: Int
         let count: Int
+        /// For the matrices holding neurons (up/gate/in rows and value vectors): whether neuron i
+        /// is row i of the stored matrix (else column i); nil for the others.
+        let neuronIsRow: Bool?
     }
 
     let entries: [Entry]
-    let offsets: [String: Int]
+    let byName: [String: Entry]
     /// Start and end of each block's weights in the flat vector.
     let blockRanges: [Range<Int>]
     let count: Int
 
     init(model: Transformer) {
         var entries: [Entry] = []
-        var offsets: [String: Int] = [:]
         var ranges: [Range<Int>] = []
         var offset = 0
         for (block, names) in model.blockWeightNames.enumerated() {
             let start = offset
+            let neurons = Dictionary(model.neuronMatrices(block: block).map { ($0.name, $0.neuronIsRow) }, uniquingKeysWith: { a, _ in a })
             for name in names {
                 let size = model.weightElementCount(name)
-                entries.append(Entry(name: name, block: block, offset: offset, count: size))
-                offsets[name] = offset
+                entries.append(Entry(name: name, block: block, offset: offset, count: size, neuronIsRow: neurons[name]))
                 offset += size
             }
             ranges.append(start..<offset)
         }
         self.entries = entries
-        self.offsets = offsets
+        byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         blockRanges = ranges
         count = offset
     }
 }
 
-/// Method 2 (Wang, Dai, Sui): gradient-based activation of every block weight per domain,
-/// computed sample by sample. Each step takes sample k and k + n/2 of every domain: one backward
-/// each of the top last-position logit, a = |w · ∂D/∂w| per weight, added to the domains' sums,
-/// and the cosine of a between the pairs the method compares, block by block.
+/// Method 2 (Wang, Dai, Sui): gradient-based activation of every block weight per domain.
+/// Each step takes sample k and k + n/2 of every domain through the model together, one backward
+/// of each sample's top last-position logit, and reduces each sample's own weight gradient panel by
+/// panel as the backward makes it: a = |w · ∂D/∂w| added to the domains' sums, per-block squared
+/// norms, and the dot products of the pairs the method compares. No per-sample vector over all
+/// weights is ever held; the domains' sums live in a file-backed map (`PatternSums`), so anonymous
+/// memory depends on the largest block, the domains, samples and tokens, not on the depth.
 public final class ActivationPatterns {
     public struct Options: Sendable {
         public var samples = 64
@@ -65,15 +73,21 @@ public final class ActivationPatterns {
     public let model: Transformer
     public let domains: [String]
     public let options: Options
+    /// The file the domains' sums are kept in between steps (nil: a temporary file).
+    public let sumsPath: String?
     let layout: BlockWeightIndex
     /// Token ids of the samples used, per domain (the first `samples` of each).
     let sequences: [[[Int]]]
-    /// Σ over the samples seen of a(s, w), per domain, over the flat block-weight vector.
-    private var sums: [[Float]]
+    /// Σ over the samples seen of a(s, w), per domain: opened at the first step or a resume.
+    private var sums: PatternSums?
     public private(set) var samplesSeen: [Int]
     /// cos_l values so far, per block, per ordered domain pair (A ≤ B).
     private(set) var cosines: [[DomainPair: [Double]]]
+    /// The values the last step added to `cosines`, per block, per pair in `pairs` order.
+    private var lastStepCosines: [[[Double]]] = []
     public private(set) var stepsDone = 0
+    /// The figures over the sums after `stepsDone` steps.
+    private var summary: Summary
 
     public struct DomainPair: Hashable, Sendable, Comparable {
         public let a: Int
@@ -81,7 +95,18 @@ public final class ActivationPatterns {
         public static func < (x: DomainPair, y: DomainPair) -> Bool { (x.a, x.b) < (y.a, y.b) }
     }
 
-    public convenience init(model: Transformer, tokenizer: Tokenizer, corpus: DomainCorpus, options: Options = Options()) throws {
+    /// What the thresholds and neuron activity take from the sums.
+    struct Summary {
+        /// N_l(d), `[block][domain]`.
+        var activated: [[Int]]
+        /// u_d, `[domain][block · F + i]`.
+        var activity: [[Double]]
+        /// `PatternSums.checksum` of each domain's sums (empty before the first step).
+        var checksums: [UInt64]
+    }
+
+    public convenience init(model: Transformer, tokenizer: Tokenizer, corpus: DomainCorpus, options: Options = Options(),
+                            sumsPath: String? = nil) throws {
         guard options.samples >= 2 else { throw InputError("", "the activation patterns need at least 2 samples a domain") }
         for domain in corpus.domains where domain.samples.count < options.samples {
             throw InputError(domain.path, "domain '\(domain.name)' has \(domain.samples.count) samples; \(options.samples) were asked for")
@@ -89,11 +114,11 @@ public final class ActivationPatterns {
         let sequences = corpus.domains.map { domain in
             domain.samples.prefix(options.samples).map { Array(tokenizer.encode($0).prefix(model.config.contextLength)) }
         }
-        try self.init(model: model, domains: corpus.domains.map(\.name), sequences: sequences, options: options)
+        try self.init(model: model, domains: corpus.domains.map(\.name), sequences: sequences, options: options, sumsPath: sumsPath)
     }
 
     /// Domains given as token ids, `samples` sequences each.
-    public init(model: Transformer, domains: [String], sequences: [[[Int]]], options: Options) throws {
+    public init(model: Transformer, domains: [String], sequences: [[[Int]]], options: Options, sumsPath: String? = nil) throws {
         guard options.samples >= 2, sequences.allSatisfy({ $0.count >= options.samples }) else {
             throw InputError("", "the activation patterns need at least 2 samples a domain, and each domain the samples asked for")
         }
@@ -101,120 +126,185 @@ public final class ActivationPatterns {
         self.options = options
         self.domains = domains
         self.sequences = sequences
+        self.sumsPath = sumsPath
         layout = BlockWeightIndex(model: model)
-        sums = Array(repeating: [Float](repeating: 0, count: layout.count), count: domains.count)
         samplesSeen = Array(repeating: 0, count: domains.count)
         cosines = Array(repeating: [:], count: model.blockCount)
+        summary = Summary(activated: Array(repeating: Array(repeating: 0, count: domains.count), count: model.blockCount),
+                          activity: Array(repeating: [Double](repeating: 0, count: model.blockCount * model.mlpWidth), count: domains.count),
+                          checksums: [])
     }
 
     /// Steps in a full run: one per index k < n/2 (samples k and k + n/2 of every domain), plus
     /// one for the last sample when n is odd.
     public var stepCount: Int { options.samples / 2 + options.samples % 2 }
 
-    /// One sample's a(s, ·) over the flat block-weight vector, with its squared norm per block.
-    struct Measured {
-        var values: [Float]
-        var squaredNorms: [Double]
+    /// The sums file, opened (emptied when no step is done yet) the first time it is needed. A
+    /// file another process holds gives way to a temporary one.
+    private func openSums() throws -> PatternSums {
+        if let sums { return sums }
+        let fresh = stepsDone == 0
+        let opened = try PatternSums(path: sumsPath, domains: domains.count, weights: layout.count, fresh: fresh)
+        guard let opened = try opened ?? (fresh ? PatternSums(path: nil, domains: domains.count, weights: layout.count, fresh: true) : nil) else {
+            throw InputError(sumsPath ?? "", "the activation-pattern sums of step \(stepsDone) are not there")
+        }
+        sums = opened
+        return opened
     }
 
-    /// Sample vectors no longer needed, reused by the next ones: a large model's vectors are
-    /// hundreds of megabytes each, and fresh ones would be faulted in page by page every time.
-    private var spareVectors: [[Float]] = []
-
-    /// a(s, ·) for sample `k` of domain `d`, added to the domain's sums.
-    func measure(domain d: Int, sample k: Int) throws -> Measured {
-        var a = spareVectors.popLast() ?? [Float](repeating: 0, count: layout.count)
-        _ = try a.withUnsafeMutableBufferPointer { target in
-            try model.gradients(of: Batch([sequences[d][k]]), objective: .topLogit) { name, gradient, count in
-                guard let offset = layout.offsets[name] else { return }
-                let weight = model.weightValues(name)
-                for i in 0..<count { target[offset + i] = abs(weight.pointer[i] * gradient[i]) }
-            }
-        }
-        sums[d].withUnsafeMutableBufferPointer { sum in
-            a.withUnsafeBufferPointer { Ops.add($0.baseAddress!, into: sum.baseAddress!, count: a.count) }
-        }
-        samplesSeen[d] += 1
-        let norms = a.withUnsafeBufferPointer { p in
-            layout.blockRanges.map { Ops.dot(p.baseAddress! + $0.lowerBound, p.baseAddress! + $0.lowerBound, count: $0.count) }
-        }
-        return Measured(values: a, squaredNorms: norms)
-    }
-
-    /// Appends cos_l(x, y) of every block l to the pair's values.
-    func record(_ pair: DomainPair, _ x: Measured, _ y: Measured) {
-        x.values.withUnsafeBufferPointer { p in
-            y.values.withUnsafeBufferPointer { q in
-                for (block, range) in layout.blockRanges.enumerated() {
-                    let dot = Ops.dot(p.baseAddress! + range.lowerBound, q.baseAddress! + range.lowerBound, count: range.count)
-                    let (xx, yy) = (x.squaredNorms[block], y.squaredNorms[block])
-                    cosines[block][pair, default: []].append(xx > 0 && yy > 0 ? dot / (xx * yy).squareRoot() : 0)
-                }
-            }
-        }
-    }
-
-    /// Runs the next step: sample k of every domain (the cross-domain cosines at k), then sample
-    /// k + n/2 of each domain in turn (its cosine with sample k, which it then replaces), then the
-    /// cross-domain cosines at k + n/2. At most domains + 1 sample vectors are held at once.
+    /// Runs the next step: sample k of every domain and sample k + n/2 (the last sample alone in
+    /// the odd last step), all in one batch. Cosines are recorded in the order of a sample-by-sample
+    /// run: the cross-domain pairs at k, each domain's k against k + n/2, the cross-domain pairs at
+    /// k + n/2. The sums are updated in the same order: (sum + a_k) + a_(k+n/2).
     public func step() throws {
         guard stepsDone < stepCount else { return }
         let half = options.samples / 2
-        let first = stepsDone < half ? stepsDone : options.samples - 1
-        var current = try domains.indices.map { try measure(domain: $0, sample: first) }
-        func recordAcrossDomains() {
+        let picked = stepsDone < half ? [stepsDone, stepsDone + half] : [options.samples - 1]
+        let sums = try openSums()
+        let domainCount = domains.count, blocks = model.blockCount
+        // Sequence `which · domains + d` is domain d's picked sample `which`.
+        let batch = Batch(picked.flatMap { k in domains.indices.map { sequences[$0][k] } })
+        var measures: [(pair: DomainPair, x: Int, y: Int)] = []
+        func acrossDomains(_ which: Int) {
             for a in domains.indices {
-                for b in (a + 1)..<domains.count { record(DomainPair(a: a, b: b), current[a], current[b]) }
+                for b in (a + 1)..<domainCount { measures.append((DomainPair(a: a, b: b), which * domainCount + a, which * domainCount + b)) }
             }
         }
-        recordAcrossDomains()
-        if stepsDone < half {
-            for d in domains.indices {
-                let partner = try measure(domain: d, sample: stepsDone + half)
-                record(DomainPair(a: d, b: d), current[d], partner)
-                spareVectors.append(current[d].values)
-                current[d] = partner
-            }
-            recordAcrossDomains()
+        acrossDomains(0)
+        if picked.count == 2 {
+            for d in domains.indices { measures.append((DomainPair(a: d, b: d), d, domainCount + d)) }
+            acrossDomains(1)
         }
+        var norms = Array(repeating: [Double](repeating: 0, count: blocks), count: batch.sequences.count)
+        var dots = Array(repeating: [Double](repeating: 0, count: blocks), count: measures.count)
+        // The first pass over the new sums, made as they are written: Ā_d = sum · (1 / samples
+        // seen) in float32, its upper-bit histogram per domain and block (or the counts above
+        // an absolute γ), u_d, and the checksums.
+        let scales = domains.indices.map { 1 / Float(samplesSeen[$0] + picked.count) }
+        let pass = FirstPass(domains: domainCount, blocks: blocks, width: model.mlpWidth, histograms: options.threshold.isQuantile)
+        var weight: (name: String, values: Buffer)?
+        try model.sequenceGradients(of: batch) { name, rows, columns, panels in
+            guard let entry = layout.byName[name] else { return }
+            if weight?.name != name { weight = (name, model.weightValues(name)) }
+            let start = rows.lowerBound * columns, count = rows.count * columns
+            let w = weight!.values.pointer + start
+            for a in panels {
+                for i in 0..<count { a[i] = abs(w[i] * a[i]) }
+            }
+            for d in 0..<domainCount {
+                let new = sums.sums(afterSteps: stepsDone + 1, domain: d) + entry.offset + start
+                let first = panels[d]
+                if stepsDone == 0 {
+                    // Nothing to read yet: 0 + a is a.
+                    new.update(from: first, count: count)
+                } else {
+                    let old = sums.sums(afterSteps: stepsDone, domain: d) + entry.offset + start
+                    for i in 0..<count { new[i] = old[i] + first[i] }
+                }
+                if picked.count == 2 { Ops.add(panels[domainCount + d], into: new, count: count) }
+                pass.add(new, count: count, domain: d, entry: entry, rows: rows, columns: columns, scale: scales[d],
+                         gamma: options.threshold.absoluteValue)
+            }
+            for (s, a) in panels.enumerated() { norms[s][entry.block] += Ops.dot(a, a, count: count) }
+            for (m, measure) in measures.enumerated() { dots[m][entry.block] += Ops.dot(panels[measure.x], panels[measure.y], count: count) }
+        }
+        for d in domains.indices { samplesSeen[d] += picked.count }
+        var added = Array(repeating: Array(repeating: [Double](), count: pairs.count), count: blocks)
+        let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
+        for (m, measure) in measures.enumerated() {
+            for block in 0..<blocks {
+                let (xx, yy) = (norms[measure.x][block], norms[measure.y][block])
+                let cosine = xx > 0 && yy > 0 ? dots[m][block] / (xx * yy).squareRoot() : 0
+                cosines[block][measure.pair, default: []].append(cosine)
+                added[block][pairIndex[measure.pair]!].append(cosine)
+            }
+        }
+        lastStepCosines = added
         stepsDone += 1
-        spareVectors += current.map(\.values)
-        if stepsDone == stepCount { spareVectors = [] }
+        summary = finish(pass, sums: sums)
     }
 
     // MARK: Saving and resuming
 
-    /// Everything a run has accumulated: enough to continue it later with exactly the same results.
-    public struct State: Sendable, Equatable {
+    /// What one step adds to a store: small, per block, never the sums themselves (they stay in
+    /// the sums file, whose checksums the record keeps).
+    public struct StepRecord: Sendable, Equatable {
+        /// Steps done with this one.
         public var stepsDone: Int
         public var samplesSeen: [Int]
-        /// Σ a(s, w) per domain over the flat block-weight vector.
-        public var sums: [[Float]]
+        /// The step's cos_l values per block, per pair in `pairs` order.
+        public var cosines: [[[Double]]]
+        /// N_l(d) after the step, `[block][domain]`.
+        public var activated: [[Int]]
+        /// u_d after the step, `[domain][block · F + i]`.
+        public var activity: [[Double]]
+        /// The sums file and the checksum of each domain's sums after the step.
+        public var sumsPath: String?
+        public var checksums: [UInt64]
+    }
+
+    /// Everything stored for a run: enough to show its figures, and with the sums file to continue it.
+    public struct Stored: Sendable, Equatable {
+        public var stepsDone: Int
+        public var samplesSeen: [Int]
         /// cos_l values per block, per pair in `pairs` order, in the order they were measured.
         public var cosines: [[[Double]]]
+        public var activated: [[Int]]
+        public var activity: [[Double]]
+        public var checksums: [UInt64]
+
+        public init(stepsDone: Int, samplesSeen: [Int], cosines: [[[Double]]], activated: [[Int]], activity: [[Double]], checksums: [UInt64]) {
+            self.stepsDone = stepsDone
+            self.samplesSeen = samplesSeen
+            self.cosines = cosines
+            self.activated = activated
+            self.activity = activity
+            self.checksums = checksums
+        }
     }
 
-    public var state: State {
-        State(stepsDone: stepsDone, samplesSeen: samplesSeen, sums: sums,
-              cosines: cosines.map { perPair in pairs.map { perPair[$0] ?? [] } })
+    /// The record of the last step.
+    public func lastStep() -> StepRecord {
+        return StepRecord(stepsDone: stepsDone, samplesSeen: samplesSeen, cosines: lastStepCosines, activated: summary.activated,
+                          activity: summary.activity, sumsPath: sums?.path, checksums: summary.checksums)
     }
 
-    /// Continues from a saved state; false (and nothing changed) when it does not fit this run.
-    public func restore(_ saved: State) -> Bool {
-        guard saved.stepsDone <= stepCount, saved.samplesSeen.count == domains.count, saved.sums.count == domains.count,
-              saved.sums.allSatisfy({ $0.count == layout.count }), saved.cosines.count == model.blockCount,
-              saved.cosines.allSatisfy({ $0.count == pairs.count }) else { return false }
+    /// Continues from what a store kept. A finished run needs nothing else; an unfinished one needs
+    /// its sums file with the checksums of the stored step. False (and nothing changed) when
+    /// either does not fit this run: it then starts from the beginning.
+    public func restore(_ saved: Stored) throws -> Bool {
+        let blocks = model.blockCount, width = blocks * model.mlpWidth
+        guard saved.stepsDone > 0, saved.stepsDone <= stepCount, saved.samplesSeen.count == domains.count,
+              saved.cosines.count == blocks, saved.cosines.allSatisfy({ $0.count == pairs.count }),
+              saved.activated.count == blocks, saved.activated.allSatisfy({ $0.count == domains.count }),
+              saved.activity.count == domains.count, saved.activity.allSatisfy({ $0.count == width }),
+              saved.checksums.count == domains.count else { return false }
+        if saved.stepsDone < stepCount {
+            guard let file = try PatternSums(path: sumsPath, domains: domains.count, weights: layout.count, fresh: false) else { return false }
+            for d in domains.indices where PatternSums.checksum(file.sums(afterSteps: saved.stepsDone, domain: d), count: layout.count) != saved.checksums[d] {
+                return false
+            }
+            sums = file
+        }
         stepsDone = saved.stepsDone
         samplesSeen = saved.samplesSeen
-        sums = saved.sums
         cosines = saved.cosines.map { values in
             Dictionary(uniqueKeysWithValues: zip(pairs, values).filter { !$0.1.isEmpty })
         }
+        summary = Summary(activated: saved.activated, activity: saved.activity, checksums: saved.checksums)
+        if stepsDone == stepCount { discardSums() }
         return true
     }
 
-    /// Floats of state a save writes: the domains' sums dominate.
-    public var stateSize: Int { domains.count * layout.count }
+    /// Lets the sums go once the run is finished and stored: the store has every figure.
+    public func discardSums() {
+        if let sums {
+            sums.remove()
+        } else if let sumsPath {
+            unlink(sumsPath)
+        }
+        sums = nil
+    }
 
     // MARK: Results from what has been seen so far
 
@@ -228,18 +318,137 @@ public final class ActivationPatterns {
                               activity: activity, active: overlap.active, jaccard: overlap.jaccard, pruning: pruningRatios(density))
     }
 
-    /// Ā_d over the flat vector.
-    func means(_ d: Int) -> [Float] {
-        let scale = 1 / Float(max(samplesSeen[d], 1))
-        return sums[d].map { $0 * scale }
+    /// The first pass over a step's new sums, fed panel by panel as the step writes them.
+    final class FirstPass {
+        static let bins = 1 << 16
+        let domains, blocks, width: Int
+        /// Per domain and block, how many Ā_d have each upper 16 bits, `[domain][block][bin]`;
+        /// empty for an absolute γ.
+        var upper: [UInt32]
+        /// Per domain and block, the count above an absolute γ.
+        var above: [Int]
+        var activity: [[Double]]
+        var checksums: [UInt64]
+
+        init(domains: Int, blocks: Int, width: Int, histograms: Bool) {
+            (self.domains, self.blocks, self.width) = (domains, blocks, width)
+            upper = [UInt32](repeating: 0, count: histograms ? domains * blocks * Self.bins : 0)
+            above = [Int](repeating: 0, count: domains * blocks)
+            activity = Array(repeating: [Double](repeating: 0, count: blocks * width), count: domains)
+            checksums = [UInt64](repeating: 0, count: domains)
+        }
+
+        /// One panel of domain `d`'s new sums: stored rows `rows` of the weight `entry`.
+        func add(_ sums: UnsafePointer<Float>, count: Int, domain d: Int, entry: BlockWeightIndex.Entry, rows: Range<Int>,
+                 columns: Int, scale: Float, gamma: Float?) {
+            let first = entry.offset + rows.lowerBound * columns
+            var checksum: UInt64 = 0
+            for i in 0..<count { checksum = checksum &+ UInt64(sums[i].bitPattern) &* UInt64(first &+ i &+ 1) }
+            checksums[d] = checksums[d] &+ checksum
+            if let gamma {
+                var exceeding = 0
+                for i in 0..<count where sums[i] * scale > gamma { exceeding += 1 }
+                above[d * blocks + entry.block] += exceeding
+            } else {
+                upper.withUnsafeMutableBufferPointer { histogram in
+                    let bins = histogram.baseAddress! + (d * blocks + entry.block) * Self.bins
+                    for i in 0..<count { bins[Int((sums[i] * scale).bitPattern >> 16)] += 1 }
+                }
+            }
+            guard let neuronIsRow = entry.neuronIsRow else { return }
+            activity[d].withUnsafeMutableBufferPointer { activity in
+                let neurons = activity.baseAddress! + entry.block * width
+                if neuronIsRow {
+                    // Row r is neuron r (r − F in the up half of a fused gate|up matrix): its sum
+                    // over the row, in order.
+                    for (i, row) in rows.enumerated() {
+                        let values = sums + i * columns
+                        var total = 0.0
+                        for j in 0..<columns { total += Double(values[j] * scale) }
+                        neurons[row % width] += total
+                    }
+                } else {
+                    for i in 0..<rows.count {
+                        let values = sums + i * columns
+                        for neuron in 0..<columns { neurons[neuron] += Double(values[neuron] * scale) }
+                    }
+                }
+            }
+        }
     }
 
-    /// γ_d for a domain's means.
-    func threshold(_ means: [Float]) -> Float {
-        switch options.threshold {
-        case .absolute(let gamma): return Float(gamma)
-        case .quantile(let share): return Self.exceededBy(share, of: means)
+    /// N_l(d) and u_d after a step from its first pass, one domain at a time on every core. For
+    /// the quantile threshold, γ_d is found exactly by a radix selection over the bit patterns of
+    /// Ā_d (non-negative floats order as their bits do): the upper-bit histograms find the bin
+    /// holding γ_d, a second pass over the domain's sums histograms the lower 16 bits inside that
+    /// bin (per block too), which finds γ_d itself and the blocks' counts above it. No buffer of
+    /// the size of the weights is made.
+    private func finish(_ pass: FirstPass, sums: PatternSums) -> Summary {
+        let blocks = model.blockCount, bins = FirstPass.bins
+        let matrices = Double(model.neuronMatrices(block: 0).count * model.hiddenSize)
+        let activity = pass.activity.map { $0.map { $0 / matrices } }
+        guard case .quantile(let share) = options.threshold else {
+            return Summary(activated: (0..<blocks).map { block in domains.indices.map { pass.above[$0 * blocks + block] } },
+                           activity: activity, checksums: pass.checksums)
         }
+        // γ_d is the k-th largest mean (0-based), k = ⌈share · weights⌉; none when k reaches them all.
+        let k = Int((share * Double(layout.count)).rounded(.up))
+        var activated = Array(repeating: [Int](repeating: 0, count: blocks), count: domains.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: domains.count) { d in
+            let counts: [Int]
+            if k >= layout.count {
+                counts = layout.blockRanges.map(\.count)
+            } else {
+                counts = pass.upper.withUnsafeBufferPointer { upper in
+                    countAbove(k, upper: upper.baseAddress! + d * blocks * bins, sums: sums.sums(afterSteps: stepsDone, domain: d),
+                               scale: 1 / Float(max(samplesSeen[d], 1)))
+                }
+            }
+            lock.withLock { activated[d] = counts }
+        }
+        return Summary(activated: (0..<blocks).map { block in domains.indices.map { activated[$0][block] } },
+                       activity: activity, checksums: pass.checksums)
+    }
+
+    /// Per block, how many of one domain's means exceed its k-th largest, from the upper-bit
+    /// histograms `[block][bin]` and a second pass over its sums.
+    private func countAbove(_ k: Int, upper: UnsafePointer<UInt32>, sums: UnsafePointer<Float>, scale: Float) -> [Int] {
+        let blocks = model.blockCount, bins = FirstPass.bins
+        var bin = bins - 1, larger = 0
+        while true {
+            var inBin = 0
+            for block in 0..<blocks { inBin += Int(upper[block * bins + bin]) }
+            if larger + inBin > k { break }
+            larger += inBin
+            bin -= 1
+        }
+        var activated = (0..<blocks).map { block in (bin + 1..<bins).reduce(0) { $0 + Int(upper[block * bins + $1]) } }
+        // The lower 16 bits of the means in γ's bin, per block.
+        var lower = [UInt32](repeating: 0, count: blocks * bins)
+        let high = UInt32(bin)
+        lower.withUnsafeMutableBufferPointer { lower in
+            for entry in layout.entries {
+                let values = sums + entry.offset
+                let histogram = lower.baseAddress! + entry.block * bins
+                for i in 0..<entry.count {
+                    let bits = (values[i] * scale).bitPattern
+                    if bits >> 16 == high { histogram[Int(bits & 0xffff)] += 1 }
+                }
+            }
+        }
+        var low = bins - 1
+        while true {
+            var inBin = 0
+            for block in 0..<blocks { inBin += Int(lower[block * bins + low]) }
+            if larger + inBin > k { break }
+            larger += inBin
+            low -= 1
+        }
+        for block in 0..<blocks {
+            activated[block] += (low + 1..<bins).reduce(0) { $0 + Int(lower[block * bins + $1]) }
+        }
+        return activated
     }
 
     /// The value that `share` of `values` exceed: the (⌈share·n⌉ + 1)-th largest.
@@ -249,8 +458,7 @@ public final class ActivationPatterns {
         return largest(count, of: values)
     }
 
-    /// The k-th largest value (0-based) by selection, not a sort: a large model has ~10⁸ weights
-    /// and the thresholds are taken again after every step.
+    /// The k-th largest value (0-based) by selection, not a sort.
     static func largest(_ k: Int, of values: [Float]) -> Float {
         var items = values
         var low = 0, high = items.count - 1
@@ -287,15 +495,7 @@ public final class ActivationPatterns {
 
     /// N_l(d) per block and domain.
     public func density() -> Density {
-        var activated = Array(repeating: Array(repeating: 0, count: domains.count), count: model.blockCount)
-        for d in domains.indices {
-            let m = means(d)
-            let gamma = threshold(m)
-            for (block, range) in layout.blockRanges.enumerated() {
-                activated[block][d] = range.reduce(0) { $0 + (m[$1] > gamma ? 1 : 0) }
-            }
-        }
-        return Density(activated: activated, weights: layout.blockRanges.map(\.count))
+        Density(activated: summary.activated, weights: layout.blockRanges.map(\.count))
     }
 
     /// Summary of the cos_l values of a block and pair: count, mean, quartiles, extremes.
@@ -353,29 +553,7 @@ public final class ActivationPatterns {
 
     /// u_d(l, i): mean Ā_d over the neuron's own weights (its rows of the up/gate/in matrices and
     /// its value vector), `[domain][block · F + i]`.
-    public func neuronActivity() -> [[Double]] {
-        let f = model.mlpWidth, d = model.hiddenSize
-        return domains.indices.map { domain in
-            let m = means(domain)
-            var activity = [Double](repeating: 0, count: model.blockCount * f)
-            for block in 0..<model.blockCount {
-                let matrices = model.neuronMatrices(block: block)
-                var total = [Double](repeating: 0, count: f)
-                for matrix in matrices {
-                    let base = layout.offsets[matrix.name]! + matrix.start
-                    for neuron in 0..<f {
-                        for j in 0..<d {
-                            let index = matrix.neuronIsRow ? neuron * d + j : j * f + neuron
-                            total[neuron] += Double(m[base + index])
-                        }
-                    }
-                }
-                let count = Double(matrices.count * d)
-                for neuron in 0..<f { activity[block * f + neuron] = total[neuron] / count }
-            }
-            return activity
-        }
-    }
+    public func neuronActivity() -> [[Double]] { summary.activity }
 
     /// Per block and pair, the Jaccard overlap of the domains' active neurons (u_d in the top share
     /// of all neurons), and the active sets themselves, `[domain][neuron]`.

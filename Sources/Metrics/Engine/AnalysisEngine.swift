@@ -20,9 +20,6 @@ public final class AnalysisEngine: @unchecked Sendable {
     let candidates: Evaluator.Candidates
     /// Prompts per pooled-coefficient unit.
     static let promptBatch = 64
-    /// Activation-pattern state is saved after every step up to this many floats, else at most
-    /// once a minute (the domains' sums of a large model are gigabytes).
-    static let everyStepStateLimit = 16 << 20
 
     /// Called after each published snapshot, on the engine's thread: a front end wakes its loop.
     public var onPublish: (@Sendable () -> Void)?
@@ -96,9 +93,12 @@ public final class AnalysisEngine: @unchecked Sendable {
         self.inputs = inputs
         self.options = options
         self.store = store
-        fingerprint = try AnalysisFingerprint(inputs: inputs, options: options)
+        let fingerprint = try AnalysisFingerprint(inputs: inputs, options: options)
+        self.fingerprint = fingerprint
         card = ModelCard(checkpoint: inputs.checkpoint)
-        patterns = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: options.patterns)
+        // The domains' sums live beside the store between steps, so that a killed run resumes.
+        patterns = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: options.patterns,
+                                          sumsPath: store.map { "\($0.path).\(fingerprint.id).sums" })
         evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
         candidates = options.metric == .open ? .answers : .all
         var ledger = Ledger()
@@ -222,14 +222,14 @@ public final class AnalysisEngine: @unchecked Sendable {
             entries.append(entry)
             return true
         }
-        let restored = try store?.patterns(fingerprint).flatMap { patterns.restore($0) ? patterns.results() : nil }
+        let restored = try store?.patterns(fingerprint).flatMap { try patterns.restore($0) ? patterns.results() : nil }
         update {
             $0.ledger.pooledDone = storedPooled.count
             $0.ledger.entriesDone = entries.count
             $0.ledger.stepsDone = patterns.stepsDone
             $0.entries = entries
             if patterns.stepsDone > 0 { $0.patterns = restored }
-            $0.progress.doing = "resuming from the store"
+            $0.progress.doing = "resuming from the store (activation patterns from step \(patterns.stepsDone) of \(patterns.stepCount))"
         }
         observe()
 
@@ -285,7 +285,6 @@ public final class AnalysisEngine: @unchecked Sendable {
         observe()
 
         // Method 1, second half, and method 2, interleaved.
-        var lastSave = Date()
         while !pending.isEmpty || patterns.stepsDone < patterns.stepCount {
             try checkStopping()
             let entriesShare = Double(entries.count) / Double(max(entries.count + pending.count, 1))
@@ -306,13 +305,12 @@ public final class AnalysisEngine: @unchecked Sendable {
                     $0.progress.doing = "specialization: \(probes.concepts[key.concept]) at \(key.ratio * 100) %"
                 }
             } else {
-                try timed("step") { try patterns.step() }
-                let finished = patterns.stepsDone == patterns.stepCount
-                if patterns.stateSize <= Self.everyStepStateLimit || finished || Date().timeIntervalSince(lastSave) > 60 {
-                    try store?.save(fingerprint, patterns: patterns.state)
-                    lastSave = Date()
+                let results = try timed("step") { () -> PatternResults in
+                    try patterns.step()
+                    return patterns.results()
                 }
-                let results = patterns.results()
+                try store?.save(fingerprint, patternStep: patterns.lastStep())
+                if patterns.stepsDone == patterns.stepCount { patterns.discardSums() }
                 update {
                     $0.ledger.stepsDone = patterns.stepsDone
                     $0.patterns = results

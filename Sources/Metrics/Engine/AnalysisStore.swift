@@ -7,7 +7,7 @@ import Foundation
 /// its own transaction as soon as it is computed.
 public final class AnalysisStore: @unchecked Sendable {
     /// The layout of the tables. A file written with another format is refused, never changed.
-    public static let format = 1
+    public static let format = 2
     static let formatName = "neurotop analysis store"
     /// How long a statement waits for another process's write before giving up.
     static let busyTimeoutMilliseconds = 10_000
@@ -75,7 +75,12 @@ public final class AnalysisStore: @unchecked Sendable {
                                                    PRIMARY KEY (fingerprint, first));
                 CREATE TABLE IF NOT EXISTS pss (fingerprint TEXT, concept INTEGER, ratio REAL, concept_accuracy REAL, other_accuracy REAL,
                                                 baseline REAL, PRIMARY KEY (fingerprint, concept, ratio));
-                CREATE TABLE IF NOT EXISTS patterns (fingerprint TEXT PRIMARY KEY, steps INTEGER, data BLOB);
+                CREATE TABLE IF NOT EXISTS pattern_steps (fingerprint TEXT, step INTEGER, samples_seen TEXT, sums_file TEXT,
+                                                          checksums TEXT, PRIMARY KEY (fingerprint, step));
+                CREATE TABLE IF NOT EXISTS pattern_cosines (fingerprint TEXT, step INTEGER, block INTEGER, data BLOB,
+                                                            PRIMARY KEY (fingerprint, step, block));
+                CREATE TABLE IF NOT EXISTS pattern_summary (fingerprint TEXT, block INTEGER, step INTEGER, activated BLOB, activity BLOB,
+                                                            PRIMARY KEY (fingerprint, block));
                 COMMIT;
                 """) }
             tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
@@ -151,79 +156,118 @@ public final class AnalysisStore: @unchecked Sendable {
         }
     }
 
-    public func patterns(_ fingerprint: AnalysisFingerprint) throws -> ActivationPatterns.State? {
-        try query("SELECT data FROM patterns WHERE fingerprint = ?", [.text(fingerprint.id)]) { s -> ActivationPatterns.State? in
-            let count = Int(sqlite3_column_bytes(s, 0))
-            guard count > 0, let bytes = sqlite3_column_blob(s, 0) else { return nil }
-            return Self.decode(Data(bytes: bytes, count: count))
-        }.first ?? nil
+    /// The activation patterns as far as they were stored: every step's cosines, and the last
+    /// step's counts, samples, neuron activity and sums checksums. Nil when no step is stored, or
+    /// when what is stored is incomplete (the run then starts over).
+    public func patterns(_ fingerprint: AnalysisFingerprint) throws -> ActivationPatterns.Stored? {
+        let id = Value.text(fingerprint.id)
+        let last = try query("SELECT step, samples_seen, checksums FROM pattern_steps WHERE fingerprint = ? ORDER BY step DESC LIMIT 1", [id]) { s in
+            (Int(sqlite3_column_int64(s, 0)), String(cString: sqlite3_column_text(s, 1)), String(cString: sqlite3_column_text(s, 2)))
+        }.first
+        guard let (steps, seenText, checksumText) = last else { return nil }
+        let seen = seenText.split(separator: " ").compactMap { Int($0) }
+        let checksums = checksumText.split(separator: " ").compactMap { UInt64($0) }
+        // Cosines: the stored steps' values per block, appended step after step.
+        var cosines: [[[Double]]] = []
+        var stepsPerBlock: [Int] = []
+        let rows = try query("SELECT step, block, data FROM pattern_cosines WHERE fingerprint = ? AND step <= ? ORDER BY step, block",
+                             [id, .integer(steps)]) { s in
+            (Int(sqlite3_column_int64(s, 0)), Int(sqlite3_column_int64(s, 1)), Self.data(s, 2))
+        }
+        for (step, block, data) in rows {
+            guard let perPair = Self.decodeCosines(data), block <= cosines.count else { return nil }
+            if block == cosines.count {
+                cosines.append(Array(repeating: [], count: perPair.count))
+                stepsPerBlock.append(0)
+            }
+            guard stepsPerBlock[block] == step - 1, cosines[block].count == perPair.count else { return nil }
+            for (pair, values) in perPair.enumerated() { cosines[block][pair] += values }
+            stepsPerBlock[block] = step
+        }
+        guard !cosines.isEmpty, stepsPerBlock.allSatisfy({ $0 == steps }) else { return nil }
+        let summary = try query("SELECT block, step, activated, activity FROM pattern_summary WHERE fingerprint = ? ORDER BY block", [id]) { s in
+            (Int(sqlite3_column_int64(s, 0)), Int(sqlite3_column_int64(s, 1)), Self.data(s, 2), Self.data(s, 3))
+        }
+        guard summary.count == cosines.count, summary.enumerated().allSatisfy({ $0.offset == $0.element.0 && $0.element.1 == steps }) else { return nil }
+        let domains = seen.count
+        var activated: [[Int]] = []
+        var activity = Array(repeating: [Double](), count: domains)
+        for (_, _, counts, values) in summary {
+            let counts = Self.numbers(counts, Int64.self).map { Int($0) }
+            let values = Self.numbers(values, Double.self)
+            guard counts.count == domains, domains > 0, values.count % domains == 0 else { return nil }
+            activated.append(counts)
+            let width = values.count / domains
+            for d in 0..<domains { activity[d] += values[(d * width)..<((d + 1) * width)] }
+        }
+        return ActivationPatterns.Stored(stepsDone: steps, samplesSeen: seen, cosines: cosines, activated: activated,
+                                         activity: activity, checksums: checksums)
     }
 
-    public func save(_ fingerprint: AnalysisFingerprint, patterns state: ActivationPatterns.State) throws {
+    /// Stores one step of the activation patterns in one transaction, as small rows: the step, its
+    /// cosines per block, and the counts and neuron activity per block (replacing the previous
+    /// step's). Rows of later steps, left by a run that started over, go.
+    public func save(_ fingerprint: AnalysisFingerprint, patternStep record: ActivationPatterns.StepRecord) throws {
+        let id = Value.text(fingerprint.id), step = record.stepsDone
         try transaction {
-            try run("INSERT OR REPLACE INTO patterns VALUES (?, ?, ?)", [.text(fingerprint.id), .integer(state.stepsDone), .blob(Self.encode(state))])
+            try run("DELETE FROM pattern_steps WHERE fingerprint = ? AND step >= ?", [id, .integer(step)])
+            try run("DELETE FROM pattern_cosines WHERE fingerprint = ? AND step >= ?", [id, .integer(step)])
+            try run("INSERT INTO pattern_steps VALUES (?, ?, ?, ?, ?)",
+                    [id, .integer(step), .text(record.samplesSeen.map(String.init).joined(separator: " ")),
+                     record.sumsPath.map(Value.text) ?? .null, .text(record.checksums.map(String.init).joined(separator: " "))])
+            for (block, perPair) in record.cosines.enumerated() {
+                try run("INSERT INTO pattern_cosines VALUES (?, ?, ?, ?)", [id, .integer(step), .integer(block), .blob(Self.encodeCosines(perPair))])
+            }
+            let width = record.activity.first.map { $0.count / max(record.activated.count, 1) } ?? 0
+            for (block, counts) in record.activated.enumerated() {
+                let activity = record.activity.flatMap { $0[(block * width)..<((block + 1) * width)] }
+                try run("INSERT OR REPLACE INTO pattern_summary VALUES (?, ?, ?, ?, ?)",
+                        [id, .integer(block), .integer(step), .blob(Self.bytes(counts.map { Int64($0) })), .blob(Self.bytes(activity))])
+            }
         }
     }
 
     // MARK: Encoding
 
-    /// Pattern state as little-endian numbers: counts first, then the sums, then the cosines.
-    static func encode(_ state: ActivationPatterns.State) -> Data {
+    /// One block's cosines of one step: per pair, the count then the values, little-endian.
+    static func encodeCosines(_ perPair: [[Double]]) -> Data {
         var data = Data()
-        func int(_ value: Int) { withUnsafeBytes(of: Int64(value).littleEndian) { data.append(contentsOf: $0) } }
-        int(state.stepsDone)
-        int(state.samplesSeen.count)
-        state.samplesSeen.forEach(int)
-        int(state.sums.first?.count ?? 0)
-        for sum in state.sums { sum.withUnsafeBytes { data.append(contentsOf: $0) } }
-        int(state.cosines.count)
-        int(state.cosines.first?.count ?? 0)
-        for perBlock in state.cosines {
-            for values in perBlock {
-                int(values.count)
-                values.withUnsafeBytes { data.append(contentsOf: $0) }
-            }
+        for values in perPair {
+            withUnsafeBytes(of: Int64(values.count).littleEndian) { data.append(contentsOf: $0) }
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
         }
         return data
     }
 
-    static func decode(_ data: Data) -> ActivationPatterns.State? {
-        var offset = 0
-        func int() -> Int? {
-            guard offset + 8 <= data.count else { return nil }
-            defer { offset += 8 }
-            return Int(Int64(littleEndian: data[data.startIndex + offset..<data.startIndex + offset + 8].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
+    static func decodeCosines(_ data: Data) -> [[Double]]? {
+        var perPair: [[Double]] = []
+        var offset = data.startIndex
+        while offset < data.endIndex {
+            guard offset + 8 <= data.endIndex else { return nil }
+            let count = Int(Int64(littleEndian: data[offset..<(offset + 8)].withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
+            offset += 8
+            guard count >= 0, offset + count * 8 <= data.endIndex else { return nil }
+            perPair.append(numbers(data[offset..<(offset + count * 8)], Double.self))
+            offset += count * 8
         }
-        func values<T>(_ count: Int, _ type: T.Type) -> [T]? {
-            let bytes = count * MemoryLayout<T>.stride
-            guard count >= 0, offset + bytes <= data.count else { return nil }
-            defer { offset += bytes }
-            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                data.copyBytes(to: UnsafeMutableRawBufferPointer(buffer), from: (data.startIndex + offset)..<(data.startIndex + offset + bytes))
-                initialized = count
-            }
-        }
-        guard let steps = int(), let domainCount = int(), domainCount >= 0, domainCount < 1 << 16 else { return nil }
-        var seen: [Int] = []
-        for _ in 0..<domainCount { guard let value = int() else { return nil }; seen.append(value) }
-        guard let width = int() else { return nil }
-        var sums: [[Float]] = []
-        for _ in 0..<domainCount { guard let sum = values(width, Float.self) else { return nil }; sums.append(sum) }
-        guard let blocks = int(), let pairCount = int(), blocks >= 0, pairCount >= 0 else { return nil }
-        var cosines: [[[Double]]] = []
-        for _ in 0..<blocks {
-            var perBlock: [[Double]] = []
-            for _ in 0..<pairCount {
-                guard let count = int(), let list = values(count, Double.self) else { return nil }
-                perBlock.append(list)
-            }
-            cosines.append(perBlock)
-        }
-        guard offset == data.count else { return nil }
-        return ActivationPatterns.State(stepsDone: steps, samplesSeen: seen, sums: sums, cosines: cosines)
+        return perPair
     }
 
-    static func bytes(_ values: [Float]) -> Data { values.withUnsafeBytes { Data($0) } }
+    static func numbers<T>(_ data: Data, _ type: T.Type) -> [T] {
+        let count = data.count / MemoryLayout<T>.stride
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            data.copyBytes(to: UnsafeMutableRawBufferPointer(buffer), from: data.startIndex..<(data.startIndex + count * MemoryLayout<T>.stride))
+            initialized = count
+        }
+    }
+
+    static func data(_ statement: OpaquePointer, _ column: Int32) -> Data {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return Data() }
+        return Data(bytes: bytes, count: count)
+    }
+
+    static func bytes<T>(_ values: [T]) -> Data { values.withUnsafeBytes { Data($0) } }
 
     static func floats(_ statement: OpaquePointer, _ column: Int32) -> [Float] {
         let count = Int(sqlite3_column_bytes(statement, column)) / MemoryLayout<Float>.stride
@@ -238,6 +282,7 @@ public final class AnalysisStore: @unchecked Sendable {
         case real(Double)
         case text(String)
         case blob(Data)
+        case null
     }
 
     private func failure(_ what: String) -> InputError {
@@ -276,12 +321,21 @@ public final class AnalysisStore: @unchecked Sendable {
         }
         for (index, value) in values.enumerated() {
             let position = Int32(index + 1)
+            let status: Int32
             switch value {
-            case .integer(let n): sqlite3_bind_int64(statement, position, Int64(n))
-            case .real(let x): sqlite3_bind_double(statement, position, x)
-            case .text(let text): sqlite3_bind_text(statement, position, text, -1, neurotop_sqlite_transient())
+            case .integer(let n): status = sqlite3_bind_int64(statement, position, Int64(n))
+            case .real(let x): status = sqlite3_bind_double(statement, position, x)
+            case .text(let text): status = sqlite3_bind_text(statement, position, text, -1, neurotop_sqlite_transient())
             case .blob(let data):
-                _ = data.withUnsafeBytes { sqlite3_bind_blob64(statement, position, $0.baseAddress, sqlite3_uint64($0.count), neurotop_sqlite_transient()) }
+                // An empty Data has no base address, which SQLite would bind as NULL.
+                status = data.isEmpty ? sqlite3_bind_zeroblob(statement, position, 0)
+                    : data.withUnsafeBytes { sqlite3_bind_blob64(statement, position, $0.baseAddress, sqlite3_uint64($0.count), neurotop_sqlite_transient()) }
+            case .null: status = sqlite3_bind_null(statement, position)
+            }
+            guard status == SQLITE_OK else {
+                let error = failure("cannot bind value \(position) of a statement")
+                sqlite3_finalize(statement)
+                throw error
             }
         }
         return statement

@@ -135,6 +135,63 @@ extension Transformer {
         return GradientSummary(value: value, tokens: tokens)
     }
 
+    /// The backward of each sequence's top last-position logit (method 2's D(s)) for every sequence
+    /// of `batch` at once, handing over each sequence's own weight gradients, dW_s = dY_sᵀ X_s over
+    /// its rows, in panels of stored rows (`SequenceGradientSink`): nothing weight-sized is held per
+    /// sequence. Only each block's input is kept from the forward; the block's forward runs again
+    /// right before its backward, so activation memory grows with tokens × hidden per block, not
+    /// with the block's internals times depth.
+    @discardableResult
+    public func sequenceGradients(of batch: Batch, panelFloats: Int = 8 << 20, sink: SequenceGradientSink) throws -> GradientSummary {
+        try validate(batch)
+        guard !batch.hasParents else { throw InputError("", "the backward takes sequences without parents") }
+        let n = batch.tokenCount, d = hiddenSize, vocab = vocabSize
+        let rows = batch.lastRows
+        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
+        let cache = BlockCache(tokens: n, config: config, batch: batch)
+        let x = embed(batch)
+        var inputs: [Buffer] = []
+        for block in 0..<blockCount {
+            let input = Buffer(uninitializedCount: n * d)
+            input.pointer.update(from: x.pointer, count: n * d)
+            inputs.append(input)
+            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: false)
+        }
+        let headCache = HeadCache()
+        let logits = head(x, batch, .rows(rows), cache: headCache)!
+        let dLogits = Buffer(count: rows.count * vocab)
+        var value: Float = 0
+        var tokens: [Int] = []
+        for i in 0..<rows.count {
+            let l = logits.pointer + i * vocab
+            var best = 0
+            for j in 1..<vocab where l[j] > l[best] { best = j }
+            value += l[best]
+            tokens.append(best)
+            dLogits[i * vocab + best] = 1
+        }
+        let dNormed = Buffer(count: rows.count * d)
+        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
+            BLAS.gemm(m: rows.count, n: d, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
+                      b: chunk, ldb: d, beta: 1, c: dNormed.pointer, ldc: d)
+        }
+        let dx = Buffer(count: n * d)
+        withoutActuallyEscaping(sink) { sink in
+            let perSequence = SequenceGradients(batch: batch, layout: architecture.layout, panelFloats: panelFloats, sink: sink)
+            let gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false, sequences: perSequence)
+            let dSelected = Buffer(count: rows.count * d)
+            normBackward(architecture.finalNorm, dNormed.pointer, headCache.selected!.pointer, mean: headCache.mean!.pointer,
+                         rstd: headCache.rstd!.pointer, dx: dSelected.pointer, rows: rows.count, gradients: gradients)
+            for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
+            for block in stride(from: blockCount - 1, through: 0, by: -1) {
+                x.pointer.update(from: inputs[block].pointer, count: n * d)
+                blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: true)
+                blockBackward(block, dx, batch, rope: rope, ablation: [], cache: cache, gradients: gradients)
+            }
+        }
+        return GradientSummary(value: value, tokens: tokens)
+    }
+
     /// −log softmax(logits)[target]; with `gradient`, also writes scale · (softmax − onehot(target)) there.
     static func crossEntropy(_ logits: UnsafePointer<Float>, vocab: Int, target: Int,
                              gradient: UnsafeMutablePointer<Float>? = nil, scale: Float = 1) -> Double {
@@ -173,5 +230,55 @@ extension Transformer {
     /// Elements of the largest linear weight of a block, the size of the weight-gradient scratch.
     var largestLinearSize: Int {
         architecture.blocks.first.map { $0.linears.map { $0.inFeatures * $0.outFeatures }.max() ?? 0 } ?? 0
+    }
+}
+
+/// Receives one panel of per-sequence weight gradients: the weight's checkpoint name, the stored
+/// rows the panel covers, the stored row width, and for each sequence of the batch its gradient
+/// over those rows, `[rows.count, columns]` (the receiver may overwrite it).
+public typealias SequenceGradientSink = (_ name: String, _ rows: Range<Int>, _ columns: Int, _ perSequence: [UnsafeMutablePointer<Float>]) -> Void
+
+/// Makes each sequence's own weight gradient of a linear layer in panels of stored rows, all
+/// sequences' panels at once, so that a receiver reduces them together (sums, norms, dot products).
+final class SequenceGradients {
+    let batch: Batch
+    let layout: WeightLayout
+    let panelFloats: Int
+    let sink: SequenceGradientSink
+    /// The panels, one after the other, reused by every weight.
+    private var panels = Buffer(count: 0)
+
+    init(batch: Batch, layout: WeightLayout, panelFloats: Int, sink: @escaping SequenceGradientSink) {
+        self.batch = batch
+        self.layout = layout
+        self.panelFloats = panelFloats
+        self.sink = sink
+    }
+
+    /// dW_s for the weight `name` of a linear layer with input `x` `[tokens, in]` and output gradient
+    /// `dy` `[tokens, out]`.
+    func reduce(_ name: String, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, inFeatures i: Int, outFeatures o: Int) {
+        // outIn stores [out, in] (dW = dYᵀ X), inOut stores [in, out] (dW = Xᵀ dY).
+        let (storedRows, columns) = layout == .outIn ? (o, i) : (i, o)
+        let sequences = batch.sequences.count
+        let panelRows = max(1, min(storedRows, panelFloats / max(sequences * columns, 1)))
+        if panels.count < sequences * panelRows * columns { panels = Buffer(uninitializedCount: sequences * panelRows * columns) }
+        for first in stride(from: 0, to: storedRows, by: panelRows) {
+            let rows = first..<min(first + panelRows, storedRows)
+            var pointers: [UnsafeMutablePointer<Float>] = []
+            for (s, (sequence, offset)) in zip(batch.sequences, batch.offsets).enumerated() {
+                let panel = panels.pointer + s * panelRows * columns
+                switch layout {
+                case .outIn:
+                    BLAS.gemm(transA: true, m: rows.count, n: i, k: sequence.count, a: dy + offset * o + first, lda: o,
+                              b: x + offset * i, ldb: i, c: panel, ldc: i)
+                case .inOut:
+                    BLAS.gemm(transA: true, m: rows.count, n: o, k: sequence.count, a: x + offset * i + first, lda: i,
+                              b: dy + offset * o, ldb: o, c: panel, ldc: o)
+                }
+                pointers.append(panel)
+            }
+            sink(name, rows, columns, pointers)
+        }
     }
 }

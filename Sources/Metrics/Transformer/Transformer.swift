@@ -399,11 +399,15 @@ public final class Transformer {
                 }
             }
         }
-        switch architecture.layout {
-        case .outIn: BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i)
-        case .inOut: BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
+        if let perSequence = gradients.sequences {
+            perSequence.reduce(linear.weight, x: x, dy: dy, inFeatures: i, outFeatures: o)
+        } else {
+            switch architecture.layout {
+            case .outIn: BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i)
+            case .inOut: BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
+            }
+            gradients.sink(linear.weight, scratch.pointer, i * o)
         }
-        gradients.sink(linear.weight, scratch.pointer, i * o)
         if gradients.allParameters, let bias = linear.bias {
             let dBias = Buffer(count: o)
             for row in 0..<rows { Ops.add(dy + row * o, into: dBias.pointer, count: o) }
@@ -955,6 +959,8 @@ struct GradientContext {
     let sink: GradientSink
     let scratch: Buffer
     let allParameters: Bool
+    /// Each sequence's own weight gradients in panels instead of the batch's whole ones.
+    var sequences: SequenceGradients? = nil
 }
 
 /// Cosines and sines of every position's rotary angles, `[length, dimensions/2]`, for the
