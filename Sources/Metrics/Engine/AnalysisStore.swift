@@ -7,7 +7,7 @@ import Foundation
 /// its own transaction as soon as it is computed.
 public final class AnalysisStore: @unchecked Sendable {
     /// The layout of the tables. A file written with another format is refused, never changed.
-    public static let format = 1
+    public static let format = 2
     static let formatName = "neurotop analysis store"
     /// How long a statement waits for another process's write before giving up.
     static let busyTimeoutMilliseconds = 10_000
@@ -76,6 +76,8 @@ public final class AnalysisStore: @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS pss (fingerprint TEXT, concept INTEGER, ratio REAL, concept_accuracy REAL, other_accuracy REAL,
                                                 baseline REAL, PRIMARY KEY (fingerprint, concept, ratio));
                 CREATE TABLE IF NOT EXISTS patterns (fingerprint TEXT PRIMARY KEY, steps INTEGER, data BLOB);
+                CREATE TABLE IF NOT EXISTS baseline (fingerprint TEXT, question INTEGER, open_correct INTEGER, mcq_correct INTEGER,
+                                                     log_probabilities BLOB, PRIMARY KEY (fingerprint, question));
                 COMMIT;
                 """) }
             tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
@@ -147,6 +149,31 @@ public final class AnalysisStore: @unchecked Sendable {
                 try run("INSERT OR REPLACE INTO pss VALUES (?, ?, ?, ?, ?, ?)",
                         [.text(fingerprint.id), .integer(entry.concept), .real(entry.ratio), .real(entry.conceptAccuracy),
                          .real(entry.otherAccuracy), .real(entry.baseline)])
+            }
+        }
+    }
+
+    /// The unmasked evaluation, every question's result; nil unless all `questions` are stored.
+    public func baseline(_ fingerprint: AnalysisFingerprint, questions: Int) throws -> [QuestionResult]? {
+        let rows = try query("SELECT question, open_correct, mcq_correct, log_probabilities FROM baseline WHERE fingerprint = ? ORDER BY question",
+                             [.text(fingerprint.id)]) { s in
+            (Int(sqlite3_column_int64(s, 0)),
+             QuestionResult(logProbabilities: Self.doubles(s, 3),
+                            multipleChoiceCorrect: sqlite3_column_type(s, 2) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 2) != 0,
+                            openCorrect: sqlite3_column_int64(s, 1) != 0))
+        }
+        guard rows.map(\.0) == Array(0..<questions) else { return nil }
+        return rows.map(\.1)
+    }
+
+    /// Writes the unmasked evaluation, all questions in one transaction.
+    public func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult]) throws {
+        try transaction {
+            for (question, result) in results.enumerated() {
+                try run("INSERT OR REPLACE INTO baseline VALUES (?, ?, ?, ?, ?)",
+                        [.text(fingerprint.id), .integer(question), .integer(result.openCorrect ? 1 : 0),
+                         result.multipleChoiceCorrect.map { .integer($0 ? 1 : 0) } ?? .null,
+                         .blob(result.logProbabilities.withUnsafeBytes { Data($0) })])
             }
         }
     }
@@ -225,6 +252,12 @@ public final class AnalysisStore: @unchecked Sendable {
 
     static func bytes(_ values: [Float]) -> Data { values.withUnsafeBytes { Data($0) } }
 
+    static func doubles(_ statement: OpaquePointer, _ column: Int32) -> [Double] {
+        let count = Int(sqlite3_column_bytes(statement, column)) / MemoryLayout<Double>.stride
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return [Double](UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: Double.self), count: count))
+    }
+
     static func floats(_ statement: OpaquePointer, _ column: Int32) -> [Float] {
         let count = Int(sqlite3_column_bytes(statement, column)) / MemoryLayout<Float>.stride
         guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
@@ -238,6 +271,7 @@ public final class AnalysisStore: @unchecked Sendable {
         case real(Double)
         case text(String)
         case blob(Data)
+        case null
     }
 
     private func failure(_ what: String) -> InputError {
@@ -278,6 +312,7 @@ public final class AnalysisStore: @unchecked Sendable {
             let position = Int32(index + 1)
             switch value {
             case .integer(let n): sqlite3_bind_int64(statement, position, Int64(n))
+            case .null: sqlite3_bind_null(statement, position)
             case .real(let x): sqlite3_bind_double(statement, position, x)
             case .text(let text): sqlite3_bind_text(statement, position, text, -1, neurotop_sqlite_transient())
             case .blob(let data):
