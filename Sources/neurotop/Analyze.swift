@@ -125,7 +125,8 @@ struct AnalysisArguments: ParsableArguments {
     /// the first line before the model is loaded, the load counted as a unit of its own.
     func compute() throws -> (AnalysisEngine, AnalysisSnapshot) {
         let progress = ProgressReporter()
-        progress.begin(try plannedWork())
+        let (plan, units) = try plannedWork()
+        progress.begin(plan, engineUnits: units)
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let engine = try AnalysisEngine.load(model: model, probes: probes, domains: domains, options: options,
                                              storePath: noStore ? nil : (store ?? AnalysisStore.defaultPath()))
@@ -137,7 +138,7 @@ struct AnalysisArguments: ParsableArguments {
 
     /// What will be computed, from the files alone (the checkpoint's config and tensor index, the
     /// probe set, the corpora): the first progress line, printed before the model is loaded.
-    func plannedWork() throws -> String {
+    func plannedWork() throws -> (text: String, engineUnits: Int) {
         let dataRoot = try ShippedData.root()
         let checkpoint = try Checkpoint(location: model ?? ShippedData.defaultModel())
         let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
@@ -150,12 +151,15 @@ struct AnalysisArguments: ParsableArguments {
         let batches = (probeSet.questions.count + AnalysisEngine.promptBatch - 1) / AnalysisEngine.promptBatch
         // Two samples per domain a step.
         let steps = (options.patterns.samples + 1) / 2
-        return "analyzing \(checkpoint.folder) (\(c.family.rawValue), \(c.layerCount) blocks × \(c.intermediateSize) MLP neurons, \(size) parameters, \(dtype))"
+        func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
+        let text = "analyzing \(checkpoint.folder) (\(c.family.rawValue), \(c.layerCount) blocks × \(c.intermediateSize) MLP neurons, \(size) parameters, \(dtype))"
             + "; method 1: \(options.metric.rawValue) accuracy on \(probeSet.name) (\(concepts) concepts, \(probeSet.questions.count) questions)"
             + ", PSS over \(options.pssQuestions == .known ? "known" : "all") questions against \(options.controlSet == .five ? "5 other concepts" : "all other concepts")"
             + " at \(ratios) ratios; method 2: \(corpus.domains.count) domains × \(options.patterns.samples) samples"
-            + "; units: 1 model load, 1 unmasked evaluation, \(batches) pooling batches, at most \(concepts * ratios) PSS evaluations (\(concepts) concepts × \(ratios) ratios"
-            + ", fewer once the concepts left out are known), \(steps) pattern steps"
+            + "; units: 1 model load, 1 unmasked evaluation, \(count(batches, "pooling batch").replacingOccurrences(of: "batchs", with: "batches"))"
+            + ", at most \(count(concepts * ratios, "PSS evaluation")) (\(concepts) concepts × \(ratios) ratios, fewer once the concepts left out are known)"
+            + ", \(count(steps, "pattern step"))"
+        return (text, 1 + batches + concepts * ratios + steps)
     }
 }
 
@@ -180,9 +184,10 @@ final class ProgressReporter: @unchecked Sendable {
     private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     /// Prints the plan and starts sampling memory and printing a line when none came for a while.
-    func begin(_ plan: String) {
+    func begin(_ plan: String, engineUnits: Int) {
         FileHandle.standardError.write(Data((plan + "\n").utf8))
         lock.withLock {
+            latest.total = engineUnits
             lastLine = elapsed
             samplePeak()
         }
@@ -221,10 +226,14 @@ final class ProgressReporter: @unchecked Sendable {
         }
     }
 
+    /// Ends the progress with where the time went, per kind of unit computed in this run.
     func finish() {
         lock.withLock {
             finished = true
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            let spent = [String(format: "model load %.1f s", loadSeconds ?? 0)]
+                + latest.kinds.filter { $0.seconds > 0 }.map { String(format: "%d %@ %.1f s", $0.done, $0.name, $0.seconds) }
+            FileHandle.standardError.write(Data(("time: " + spent.joined(separator: ", ") + String(format: "; %.1f s in all, peak RssAnon %.0f MiB\n", elapsed, Double(peakAnonymous) / 1024)).utf8))
         }
     }
 

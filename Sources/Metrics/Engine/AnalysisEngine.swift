@@ -69,10 +69,11 @@ public final class AnalysisEngine: @unchecked Sendable {
         var total: Int { pooledBatches + baselineTotal + entriesTotal + stepsTotal }
 
         var kinds: [EngineProgress.Kind] {
-            [EngineProgress.Kind(name: "unmasked evaluation", done: baselineDone, total: baselineTotal, timed: seconds["baseline"] != nil),
-             EngineProgress.Kind(name: "pooling batches", done: pooledDone, total: pooledBatches, timed: seconds["pooled"] != nil),
-             EngineProgress.Kind(name: "PSS evaluations", done: entriesDone, total: entriesTotal, timed: seconds["pss"] != nil),
-             EngineProgress.Kind(name: "pattern steps", done: stepsDone, total: stepsTotal, timed: seconds["step"] != nil)]
+            func kind(_ name: String, _ key: String, _ done: Int, _ total: Int) -> EngineProgress.Kind {
+                EngineProgress.Kind(name: name, done: done, total: total, timed: seconds[key] != nil, seconds: seconds[key]?.total ?? 0)
+            }
+            return [kind("unmasked evaluation", "baseline", baselineDone, baselineTotal), kind("pooling batches", "pooled", pooledDone, pooledBatches),
+                    kind("PSS evaluations", "pss", entriesDone, entriesTotal), kind("pattern steps", "step", stepsDone, stepsTotal)]
         }
 
         mutating func record(_ kind: String, _ elapsed: Double) {
@@ -195,14 +196,15 @@ public final class AnalysisEngine: @unchecked Sendable {
     }
 
     /// Runs the analyses to the end on the calling thread (headless), calling `progress` after
-    /// each unit; returns the final snapshot. Errors are thrown, not published.
+    /// each unit and whenever what it is doing changes; returns the final snapshot. Errors are
+    /// thrown, not published.
     public func runToEnd(progress: (EngineProgress) -> Void) throws -> AnalysisSnapshot {
-        var last = -1
+        var last: EngineProgress?
         try work(headless: true) { [self] in
-            let now = snapshot
-            if now.progress.done != last {
-                last = now.progress.done
-                progress(now.progress)
+            let now = snapshot.progress
+            if now.done != last?.done || now.doing != last?.doing {
+                last = now
+                progress(now)
             }
         }
         return snapshot
@@ -339,6 +341,12 @@ public final class AnalysisEngine: @unchecked Sendable {
             let focusedIndex = focused.flatMap { c in pending.firstIndex { $0.concept == c } }
             if !pending.isEmpty, focusedIndex != nil || patterns.stepsDone == patterns.stepCount || entriesShare <= stepsShare {
                 let key = pending.remove(at: focusedIndex ?? 0)
+                // Said before the unit, so that progress shows what is running now.
+                update {
+                    $0.progress.doing = "specialization: \(probes.concepts[key.concept]) at \(key.ratio * 100) %"
+                        + " (\(plan.own[key.concept].count + plan.control[key.concept].count) questions)"
+                }
+                observe()
                 let entry = try timed("pss") {
                     try SpecializationScore.entry(concept: key.concept, ratio: key.ratio, specialization: specialization,
                                                   evaluator: evaluator, metric: options.metric, plan: plan)
@@ -348,9 +356,10 @@ public final class AnalysisEngine: @unchecked Sendable {
                 update {
                     $0.ledger.entriesDone += 1
                     $0.entries = entries
-                    $0.progress.doing = "specialization: \(probes.concepts[key.concept]) at \(key.ratio * 100) %"
                 }
             } else {
+                update { $0.progress.doing = "activation patterns: step \(patterns.stepsDone + 1) of \(patterns.stepCount)" }
+                observe()
                 try timed("step") { try patterns.step() }
                 let finished = patterns.stepsDone == patterns.stepCount
                 if patterns.stateSize <= Self.everyStepStateLimit || finished || Date().timeIntervalSince(lastSave) > 60 {

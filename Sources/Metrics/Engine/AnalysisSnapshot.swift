@@ -47,12 +47,15 @@ public struct EngineProgress: Sendable, Equatable {
         public let done: Int
         public let total: Int
         public let timed: Bool
+        /// The time the units done in this run took, in all.
+        public let seconds: Double
 
-        public init(name: String, done: Int, total: Int, timed: Bool) {
+        public init(name: String, done: Int, total: Int, timed: Bool, seconds: Double = 0) {
             self.name = name
             self.done = done
             self.total = total
             self.timed = timed
+            self.seconds = seconds
         }
     }
 

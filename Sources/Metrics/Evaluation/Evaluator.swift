@@ -12,12 +12,23 @@ public struct QuestionResult: Sendable, Equatable {
     public let multipleChoiceCorrect: Bool?
     /// Open: greedy decoding after the prompt reproduces the answer's tokens.
     public let openCorrect: Bool
+
+    public init(logProbabilities: [Double], multipleChoiceCorrect: Bool?, openCorrect: Bool) {
+        self.logProbabilities = logProbabilities
+        self.multipleChoiceCorrect = multipleChoiceCorrect
+        self.openCorrect = openCorrect
+    }
 }
 
 /// Accuracy of a probe set, overall and per concept and category.
 public struct ProbeAccuracy: Sendable {
     public let probes: ProbeSet
     public let results: [QuestionResult]
+
+    public init(probes: ProbeSet, results: [QuestionResult]) {
+        self.probes = probes
+        self.results = results
+    }
 
     public struct Score: Sendable, Equatable {
         public let open: Double

@@ -11,7 +11,6 @@ enum ConceptsPage {
         let x0 = area.x + 1, limit = area.maxX - 1
         let now = state.accuracyNow(snapshot)
         var title = "\(probes.concepts.count) concepts of \(probes.name) · knowledge vectors at r = \(Format.compact(ratio * 100))% (+ - to change)"
-        if let plan = snapshot.score.plan { title += " · PSS on " + plan.summary }
         if !state.ablated.isEmpty { title += now == nil ? " · evaluating \(state.ablated.count) ablated…" : " · now: with \(state.ablated.count) ablated" }
         var titleLimit = limit
 
@@ -97,7 +96,8 @@ enum ConceptsPage {
     private static func selectedConcept(_ state: AppState, _ snapshot: AnalysisSnapshot, _ row: Int, _ ratio: Double, _ context: RenderContext,
                                         _ area: Rect, _ frame: inout Frame) {
         guard let concept = snapshot.probes.concepts[safe: row] else { return }
-        let inner = frame.buffer.box(area, title: "\(concept) (\(snapshot.probes.category(of: concept)))", context: context)
+        let summary = snapshot.score.plan.map { " · PSS on " + $0.summary } ?? ""
+        let inner = frame.buffer.box(area, title: "\(concept) (\(snapshot.probes.category(of: concept)))" + summary, context: context)
         guard inner.height > 0 else { return }
         let x = inner.x + 1, limit = inner.maxX - 1
         var y = inner.y

@@ -113,7 +113,14 @@ enum OverviewPage {
             line("peak PSS", "computing… (0 of \(wanted) concept × ratio runs)", context[.dim])
         }
         if let plan = score.plan {
-            line("PSS on", plan.summary)
+            // On two lines where one is too narrow: the count, then why concepts were left out.
+            let summary = plan.summary
+            if DisplayWidth.of(summary) > limit - x - 18, let colon = summary.range(of: ": ") {
+                line("PSS on", String(summary[..<colon.lowerBound]) + ":")
+                line("", String(summary[colon.upperBound...]))
+            } else {
+                line("PSS on", summary)
+            }
         }
         // PSS(r) across the sweep: ratio, value, and a bar a column.
         if y + 2 < inner.maxY {
