@@ -124,12 +124,14 @@ struct AnalysisArguments: ParsableArguments {
     /// Loads everything and runs both analyses (resuming from the store), with progress on stderr:
     /// the first line before the model is loaded, the load counted as a unit of its own.
     func compute() throws -> (AnalysisEngine, AnalysisSnapshot) {
-        let progress = ProgressReporter()
+        // The store and the inputs' files are checked first: bad input is one line, with no progress before it.
+        let resultStore = noStore ? nil : try AnalysisStore(path: store ?? AnalysisStore.defaultPath())
         let (plan, units) = try plannedWork()
+        let progress = ProgressReporter()
         progress.begin(plan, engineUnits: units)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let engine = try AnalysisEngine.load(model: model, probes: probes, domains: domains, options: options,
-                                             storePath: noStore ? nil : (store ?? AnalysisStore.defaultPath()))
+        let engine = try AnalysisEngine(inputs: AnalysisInputs.load(model: model, probes: probes, domains: domains), options: options,
+                                        store: resultStore)
         progress.loaded(seconds: Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9)
         defer { progress.finish() }
         let snapshot = try engine.runToEnd(progress: progress.report)
@@ -144,6 +146,13 @@ struct AnalysisArguments: ParsableArguments {
         let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
         let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
         let c = checkpoint.config, options = options
+        guard FileManager.default.fileExists(atPath: checkpoint.tokenizerPath) else {
+            throw InputError(checkpoint.folder, "no tokenizer.json: the analyses need the model's tokenizer")
+        }
+        // The engine checks these too; here they come before any progress line.
+        for domain in corpus.domains where domain.samples.count < options.patterns.samples {
+            throw InputError(domain.path, "domain '\(domain.name)' has \(domain.samples.count) samples; \(options.patterns.samples) were asked for")
+        }
         let parameters = Double(checkpoint.parameterCount)
         let size = parameters >= 1e9 ? String(format: "%.1fB", parameters / 1e9) : String(format: "%.0fM", parameters / 1e6)
         let dtype = checkpoint.bytesByDType.sorted { $0.value > $1.value }.map(\.key).joined(separator: ", ")

@@ -74,6 +74,9 @@ import Testing
         }
         let pattern = try Regex(#"^ *(\d+)%  (\d+)/(\d+) units  \S+ elapsed, (\S+ left|estimating)  peak RssAnon (\d+) MiB  \S"#)
         var buckets = Set<Int>()
+        let spent = try #require(lines.last).text
+        #expect(spent.hasPrefix("time: model load ") && spent.contains("336 PSS evaluations") && spent.contains("peak RssAnon"), "\(spent)")
+        lines.removeLast()
         for (previous, line) in zip(lines, lines.dropFirst()) {
             let match = try #require(line.text.firstMatch(of: pattern), "\(line.text)")
             let percent = Int(match.output[1].substring!)!
@@ -161,7 +164,7 @@ import Testing
         #expect(try String(contentsOfFile: out + "/neurons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 2 * 128 * 3)
         let options = try String(contentsOfFile: out + "/options.csv", encoding: .utf8)
         for expected in ["pooling,mean", "pss_questions,known: answered correctly with nothing masked",
-                         "pss_control_set,5 other concepts per concept, drawn by SplitMix64 seeded with the concept's index",
+                         "pss_control_set,\"5 other concepts per concept, drawn by SplitMix64 seeded with the concept's index\"",
                          "pss_concepts,\"0 of 3 concepts, 3 left out: fewer than 2 known questions\""] {
             #expect(options.contains(expected), "\(expected)\n\(options)")
         }

@@ -67,8 +67,9 @@ import Testing
         #expect(killed.terminationReason == .uncaughtSignal, "analyze finished before it could be killed")
         let again = try Neurotop.run(["analyze"] + Self.arguments(probes, resumed) + ["--json"])
         #expect(again.status == 0, "\(again.stderr)")
-        // The rerun starts from what the killed run stored, not from zero.
-        let firstLine = again.stderrLines.first.map(String.init) ?? ""
+        // The rerun starts from what the killed run stored, not from zero: the engine's first line
+        // (after the plan and the model load) says so.
+        let firstLine = again.stderrLines.first { $0.hasSuffix("resuming from the store") }.map(String.init) ?? ""
         let firstPercent = Int(firstLine.split(separator: "%").first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
         #expect(firstPercent >= 30, "the rerun began at: \(firstLine)")
 
