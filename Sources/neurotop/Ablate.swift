@@ -20,6 +20,15 @@ struct Ablate: ParsableCommand {
     @Option(help: "A shipped probe set (demo, world) or a JSON Lines file.")
     var probes = "demo"
 
+    @Option(help: "With --concept: the accuracy its PSS is computed from, open or mcq.")
+    var metric = "open"
+
+    @Option(help: "With --concept: PSS's control set, five (5 other concepts drawn with a fixed seed) or all.")
+    var control = "five"
+
+    @Option(help: "With --concept: the questions PSS's accuracies are taken over, known (right with nothing masked) or all.")
+    var questions = "known"
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -27,6 +36,9 @@ struct Ablate: ParsableCommand {
         if (neurons == nil) == (concept == nil) { throw ValidationError("give --neurons, or --concept with --ratio") }
         if concept != nil, ratio == nil { throw ValidationError("--concept needs --ratio") }
         if let ratio, !(ratio > 0 && ratio <= 100) { throw ValidationError("--ratio is a percentage in (0, 100]") }
+        if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
+        if ControlSet(rawValue: control) == nil { throw ValidationError("--control is five or all") }
+        if PSSQuestions(rawValue: questions) == nil { throw ValidationError("--questions is known or all") }
     }
 
     func run() throws {
@@ -51,6 +63,34 @@ struct Ablate: ParsableCommand {
         try evaluator.cacheResiduals()
         let before = try evaluator.evaluate()
         let after = try evaluator.evaluate(ablation: ablation)
+        // The concept's PSS at this ratio, on the questions the analysis uses for it.
+        var pss: (text: String, json: [String: Any])?
+        if let concept, let ratio, let c = probeSet.concepts.firstIndex(of: concept) {
+            let accuracyMetric = AccuracyMetric(rawValue: metric) ?? .open
+            let plan = SpecializationScore.Plan(probes: probeSet, baseline: before, metric: accuracyMetric,
+                                                controlSet: ControlSet(rawValue: control) ?? .five, questions: PSSQuestions(rawValue: questions) ?? .known)
+            let controls = plan.controlConcepts[c].map { probeSet.concepts[$0] }
+            var object: [String: Any] = ["metric": accuracyMetric.rawValue, "control_set": control, "questions": questions, "ratio": ratio / 100,
+                                         "control_concepts": controls, "concept_questions": plan.own[c].count, "control_questions": plan.control[c].count]
+            let kind = plan.questions == .known ? "known questions" : "questions"
+            if plan.measured(c) {
+                func accuracy(_ list: [Int]) -> Double {
+                    Double(list.filter { accuracyMetric == .open ? after.results[$0].openCorrect : after.results[$0].multipleChoiceCorrect == true }.count) / Double(list.count)
+                }
+                let entry = SpecializationScore.Entry(concept: c, ratio: ratio / 100, conceptAccuracy: accuracy(plan.own[c]),
+                                                      otherAccuracy: accuracy(plan.control[c]), baseline: plan.baseline)
+                object["pss"] = entry.score
+                object["acc_concept_after"] = entry.conceptAccuracy
+                object["acc_other_after"] = entry.otherAccuracy
+                object["acc_before"] = entry.baseline
+                pss = (String(format: "PSS(%@, %g %%) = |Acc(control set) %.2f − Acc(%@) %.2f| / Acc(all, nothing masked) %.2f = %.3f",
+                              concept, ratio, entry.otherAccuracy, concept, entry.conceptAccuracy, entry.baseline, entry.score)
+                       + "  (\(accuracyMetric.rawValue) accuracy over \(kind): \(plan.own[c].count) of its own, \(plan.control[c].count) of \(controls.joined(separator: ", ")))", object)
+            } else {
+                object["pss"] = NSNull()
+                pss = ("PSS(\(concept)): left out, \(plan.own[c].count) \(kind) of its own and \(plan.control[c].count) in its control set (at least \(SpecializationScore.fewestOwnQuestions) and \(SpecializationScore.fewestControlQuestions) needed)", object)
+            }
+        }
 
         func pair(_ a: ProbeAccuracy.Score, _ b: ProbeAccuracy.Score) -> [String: Any] {
             ["open_before": a.open, "open_after": b.open, "mcq_before": a.multipleChoice ?? NSNull(), "mcq_after": b.multipleChoice ?? NSNull(), "questions": a.questions]
@@ -60,6 +100,7 @@ struct Ablate: ParsableCommand {
             object["ablated"] = ablation.neurons.map(\.description)
             object["categories"] = Dictionary(uniqueKeysWithValues: probeSet.categories.map { ($0, pair(before.category($0), after.category($0))) })
             object["concepts"] = Dictionary(uniqueKeysWithValues: probeSet.concepts.map { ($0, pair(before.concept($0), after.concept($0))) })
+            if let pss { object["pss"] = pss.json }
             try printJSON(object)
             return
         }
@@ -78,5 +119,6 @@ struct Ablate: ParsableCommand {
                 print(row("  " + name, before.concept(name), after.concept(name)))
             }
         }
+        if let pss { print("\n" + pss.text) }
     }
 }

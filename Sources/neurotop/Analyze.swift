@@ -18,31 +18,46 @@ struct Analyze: ParsableCommand {
         let accuracyMetric = engine.options.metric
         let density = patterns.density
         let matrix = patterns.domainMatrix
+        let plan = score.plan
 
         if json {
+            let modelScores: [[String: Any]] = score.modelScores.map { ["ratio": $0.ratio, "pss": $0.score ?? NSNull()] }
+            let peak: Any = score.peak.map { ["ratio": $0.ratio, "pss": $0.score] } ?? NSNull()
+            var concepts: Any = NSNull()
+            if let plan {
+                let (fewOwn, fewControl) = plan.leftOut
+                concepts = ["concepts": plan.own.count, "measured": plan.measuredConcepts.count, "left_out": fewOwn + fewControl,
+                            "left_out_too_few_own_questions": fewOwn, "left_out_too_few_control_questions": fewControl,
+                            "summary": plan.summary] as [String: Any]
+            }
+            let densityRows: [[String: Any]] = density.density.enumerated().map { block, row in
+                ["block": block, "domains": Dictionary(uniqueKeysWithValues: zip(patterns.domains, row).map { ($0, $1) })]
+            }
+            let domainMatrix: [String: [String: Double]] = Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { a, name in
+                (name, Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { ($1, matrix[a][$0]) }))
+            })
             try printJSON([
                 "model": engine.inputs.checkpoint.folder, "probes": probeSet.path, "domains": patterns.domains, "metric": accuracyMetric.rawValue,
+                "control_set": engine.options.controlSet.rawValue, "pss_questions": engine.options.pssQuestions.rawValue,
                 "threshold": gamma.map { "absolute \($0)" } ?? "quantile 0.05",
                 "store": engine.store?.path ?? NSNull(), "fingerprint": engine.fingerprint.id,
-                "pss": score.modelScores.map { ["ratio": $0.ratio, "pss": $0.score] },
-                "peak_pss": score.peak.map { ["ratio": $0.ratio, "pss": $0.score] } ?? NSNull(),
-                "density": density.density.enumerated().map { block, row in
-                    ["block": block, "domains": Dictionary(uniqueKeysWithValues: zip(patterns.domains, row).map { ($0, $1) })] as [String: Any]
-                },
-                "domain_matrix": Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { a, name in
-                    (name, Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { ($1, matrix[a][$0]) }))
-                }),
+                "pss": modelScores, "peak_pss": peak, "pss_concepts": concepts, "density": densityRows, "domain_matrix": domainMatrix,
             ])
             return
         }
         print("model        \(engine.inputs.checkpoint.folder)")
         print("probes       \(probeSet.path) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
+        print("PSS on       \(plan?.summary ?? "–") (\(engine.options.pssQuestions == .known ? "known questions" : "all questions"), control set: \(engine.options.controlSet == .five ? "5 other concepts" : "all other concepts"))")
         print("domains      \(patterns.domains.joined(separator: ", ")) (\(samples) samples each)")
         print("store        \(engine.store?.path ?? "none") (analysis \(engine.fingerprint.id))")
         if let peak = score.peak {
             print(String(format: "peak PSS     %.3f at r = %g %%", peak.score, peak.ratio * 100))
+        } else {
+            print("peak PSS     not measured: no concept has enough questions")
         }
-        print("PSS(r)       " + score.modelScores.map { String(format: "%g%%: %.3f", $0.ratio * 100, $0.score) }.joined(separator: "  "))
+        print("PSS(r)       " + score.modelScores.map { item in
+            String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%.3f", $0) } ?? "–")
+        }.joined(separator: "  "))
         print("\nactivated density per block (threshold \(gamma.map { "γ = \($0)" } ?? "top 5 % of each domain's weights"))")
         print("block  " + patterns.domains.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
         for (block, row) in density.density.enumerated() {
@@ -73,6 +88,12 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: "The accuracy PSS is computed from: open or mcq.")
     var metric = "open"
 
+    @Option(help: "PSS's control set: five (the questions of 5 other concepts drawn with a fixed seed per concept) or all (every other concept).")
+    var control = "five"
+
+    @Option(help: "The questions PSS's accuracies are taken over: known (those answered correctly with nothing masked) or all.")
+    var questions = "known"
+
     @Option(help: "An absolute activation threshold γ instead of the default quantile (the top 5 % of each domain's weights).")
     var gamma: Double?
 
@@ -84,6 +105,8 @@ struct AnalysisArguments: ParsableArguments {
 
     func validate() throws {
         if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
+        if ControlSet(rawValue: control) == nil { throw ValidationError("--control is five or all") }
+        if PSSQuestions(rawValue: questions) == nil { throw ValidationError("--questions is known or all") }
         if samples < 2 { throw ValidationError("--samples must be at least 2") }
         if noStore, store != nil { throw ValidationError("--store and --no-store exclude each other") }
     }
@@ -91,49 +114,179 @@ struct AnalysisArguments: ParsableArguments {
     var options: AnalysisOptions {
         var options = AnalysisOptions()
         options.metric = AccuracyMetric(rawValue: metric) ?? .open
+        options.controlSet = ControlSet(rawValue: control) ?? .five
+        options.pssQuestions = PSSQuestions(rawValue: questions) ?? .known
         options.patterns.samples = samples
         if let gamma { options.patterns.threshold = .absolute(gamma) }
         return options
     }
 
-    /// Loads everything and runs both analyses (resuming from the store), with progress on stderr.
+    /// Loads everything and runs both analyses (resuming from the store), with progress on stderr:
+    /// the first line before the model is loaded, the load counted as a unit of its own.
     func compute() throws -> (AnalysisEngine, AnalysisSnapshot) {
-        let engine = try AnalysisEngine.load(model: model, probes: probes, domains: domains, options: options,
-                                             storePath: noStore ? nil : (store ?? AnalysisStore.defaultPath()))
+        // The store and the inputs' files are checked first: bad input is one line, with no progress before it.
+        let resultStore = noStore ? nil : try AnalysisStore(path: store ?? AnalysisStore.defaultPath())
+        let (plan, units) = try plannedWork()
         let progress = ProgressReporter()
+        progress.begin(plan, engineUnits: units)
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let engine = try AnalysisEngine(inputs: AnalysisInputs.load(model: model, probes: probes, domains: domains), options: options,
+                                        store: resultStore)
+        progress.loaded(seconds: Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9)
+        defer { progress.finish() }
         let snapshot = try engine.runToEnd(progress: progress.report)
-        progress.finish()
         return (engine, snapshot)
+    }
+
+    /// What will be computed, from the files alone (the checkpoint's config and tensor index, the
+    /// probe set, the corpora): the first progress line, printed before the model is loaded.
+    func plannedWork() throws -> (text: String, engineUnits: Int) {
+        let dataRoot = try ShippedData.root()
+        let checkpoint = try Checkpoint(location: model ?? ShippedData.defaultModel())
+        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
+        let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
+        let c = checkpoint.config, options = options
+        guard FileManager.default.fileExists(atPath: checkpoint.tokenizerPath) else {
+            throw InputError(checkpoint.folder, "no tokenizer.json: the analyses need the model's tokenizer")
+        }
+        // The engine checks these too; here they come before any progress line.
+        for domain in corpus.domains where domain.samples.count < options.patterns.samples {
+            throw InputError(domain.path, "domain '\(domain.name)' has \(domain.samples.count) samples; \(options.patterns.samples) were asked for")
+        }
+        let parameters = Double(checkpoint.parameterCount)
+        let size = parameters >= 1e9 ? String(format: "%.1fB", parameters / 1e9) : String(format: "%.0fM", parameters / 1e6)
+        let dtype = checkpoint.bytesByDType.sorted { $0.value > $1.value }.map(\.key).joined(separator: ", ")
+        let concepts = probeSet.concepts.count, ratios = options.ratios.count
+        let batches = (probeSet.questions.count + AnalysisEngine.promptBatch - 1) / AnalysisEngine.promptBatch
+        // Two samples per domain a step.
+        let steps = (options.patterns.samples + 1) / 2
+        func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
+        let text = "analyzing \(checkpoint.folder) (\(c.family.rawValue), \(c.layerCount) blocks × \(c.intermediateSize) MLP neurons, \(size) parameters, \(dtype))"
+            + "; method 1: \(options.metric.rawValue) accuracy on \(probeSet.name) (\(concepts) concepts, \(probeSet.questions.count) questions)"
+            + ", PSS over \(options.pssQuestions == .known ? "known" : "all") questions against \(options.controlSet == .five ? "5 other concepts" : "all other concepts")"
+            + " at \(ratios) ratios; method 2: \(corpus.domains.count) domains × \(options.patterns.samples) samples"
+            + "; units: 1 model load, 1 unmasked evaluation, \(count(batches, "pooling batch").replacingOccurrences(of: "batchs", with: "batches"))"
+            + ", at most \(count(concepts * ratios, "PSS evaluation")) (\(concepts) concepts × \(ratios) ratios, fewer once the concepts left out are known)"
+            + ", \(count(steps, "pattern step"))"
+        return (text, 1 + batches + concepts * ratios + steps)
     }
 }
 
-/// Progress on stderr: a redrawn bar on a terminal, plain lines (every 5 %) otherwise.
-final class ProgressReporter {
+/// Progress on stderr. Plain lines (not a terminal): the plan first, then a line at every 5 % and
+/// at least every 25 s, each with units done, elapsed time, time left (once every kind of unit
+/// with work left has been timed), peak anonymous memory so far and what is being done. On a
+/// terminal, one line redrawn in place with the same fields.
+final class ProgressReporter: @unchecked Sendable {
     private let interactive = isatty(STDERR_FILENO) != 0
     private let start = DispatchTime.now().uptimeNanoseconds
+    /// Seconds between lines when nothing else prints one.
+    static let heartbeat = 25.0
+    private let lock = NSLock()
+    private var loadSeconds: Double?
+    private var latest = EngineProgress(state: .working, doing: "loading the model", done: 0, total: 0)
     private var lastPercent = -1
+    private var lastLine = 0.0
+    private var peakAnonymous = 0
+    private var finished = false
+    private var ticker: Thread?
+
+    private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// Prints the plan and starts sampling memory and printing a line when none came for a while.
+    func begin(_ plan: String, engineUnits: Int) {
+        FileHandle.standardError.write(Data((plan + "\n").utf8))
+        lock.withLock {
+            latest.total = engineUnits
+            lastLine = elapsed
+            samplePeak()
+        }
+        let thread = Thread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: 1)
+                let stop = lock.withLock { () -> Bool in
+                    if finished { return true }
+                    samplePeak()
+                    if interactive || elapsed - lastLine >= Self.heartbeat { printLine() }
+                    return false
+                }
+                if stop { return }
+            }
+        }
+        thread.name = "neurotop progress"
+        ticker = thread
+        thread.start()
+    }
+
+    /// The model load, the first unit, is done.
+    func loaded(seconds: Double) {
+        lock.withLock {
+            loadSeconds = seconds
+            latest.doing = String(format: "model loaded in %.1f s", seconds)
+            printLine()
+        }
+    }
 
     func report(_ progress: EngineProgress) {
-        let (done, total, doing) = (progress.done, progress.total, progress.doing)
-        let percent = 100 * done / max(total, 1)
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let left = progress.secondsLeft
+        lock.withLock {
+            latest = progress
+            samplePeak()
+            let percent = self.percent
+            if interactive || percent / 5 != lastPercent / 5 || lastPercent < 0 { printLine() }
+        }
+    }
+
+    /// Ends the progress with where the time went, per kind of unit computed in this run.
+    func finish() {
+        lock.withLock {
+            finished = true
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            let spent = [String(format: "model load %.1f s", loadSeconds ?? 0)]
+                + latest.kinds.filter { $0.seconds > 0 }.map { String(format: "%d %@ %.1f s", $0.done, $0.name, $0.seconds) }
+            FileHandle.standardError.write(Data(("time: " + spent.joined(separator: ", ") + String(format: "; %.1f s in all, peak RssAnon %.0f MiB\n", elapsed, Double(peakAnonymous) / 1024)).utf8))
+        }
+    }
+
+    /// Units of the whole run: the model load and the engine's.
+    private var units: (done: Int, total: Int) {
+        (latest.done + (loadSeconds == nil ? 0 : 1), latest.total + 1)
+    }
+
+    private var percent: Int { 100 * units.done / max(units.total, 1) }
+
+    /// One line with every field (called with the lock held).
+    private func printLine() {
+        let (done, total) = units, percent = self.percent
+        let left: String
+        if loadSeconds == nil {
+            left = "estimating"
+        } else {
+            left = latest.secondsLeft.map { Self.duration($0) + " left" } ?? "estimating"
+        }
+        let memory = String(format: "peak RssAnon %.0f MiB", Double(peakAnonymous) / 1024)
+        let fields = String(format: "%3d%%  %d/%d units  %@ elapsed, %@  %@", percent, done, total, Self.duration(elapsed), left, memory)
         if interactive {
             let filled = percent / 5
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 20 - filled)
-            let line = String(format: "\r%@ %3d%%  %d/%d  %@  ", bar, percent, done, total, Self.left(left)) + doing
-            FileHandle.standardError.write(Data((line.padding(toLength: 110, withPad: " ", startingAt: 0)).utf8))
-        } else if percent / 5 != lastPercent / 5 {
-            FileHandle.standardError.write(Data(String(format: "%3d%%  %d/%d  %.0fs elapsed, %@  %@\n", percent, done, total, elapsed, Self.left(left), doing).utf8))
+            FileHandle.standardError.write(Data(("\r" + bar + " " + fields + "  " + latest.doing).padding(toLength: 140, withPad: " ", startingAt: 0).utf8))
+        } else {
+            FileHandle.standardError.write(Data((fields + "  " + latest.doing + "\n").utf8))
         }
         lastPercent = percent
+        lastLine = elapsed
     }
 
-    static func left(_ seconds: Double?) -> String {
-        seconds.map { String(format: "%.0fs left", $0) } ?? "estimating"
+    /// The largest RssAnon seen so far, in kB (the kernel keeps no peak of it: it is sampled).
+    private func samplePeak() {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
+           let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
+            peakAnonymous = max(peakAnonymous, kilobytes)
+        }
     }
 
-    func finish() {
-        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded())
+        return whole < 60 ? "\(whole)s" : whole < 3600 ? "\(whole / 60)m\(String(format: "%02d", whole % 60))s"
+            : "\(whole / 3600)h\(String(format: "%02d", whole / 60 % 60))m"
     }
 }

@@ -21,6 +21,7 @@ struct Export: ParsableCommand {
         let (engine, snapshot) = try inputs.compute()
         let settings = [("model", engine.inputs.checkpoint.folder), ("probes", snapshot.probes.path), ("domains", engine.inputs.corpus.path),
                         ("fingerprint", engine.fingerprint.id)] + engine.options.description
+            + [("pss_concepts", snapshot.score.plan?.summary ?? "not measured")]
         guard let export = AnalysisExport(snapshot: snapshot, settings: settings) else { return }
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

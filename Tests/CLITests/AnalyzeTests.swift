@@ -23,8 +23,77 @@ import Testing
                 #expect(abs((values[name] ?? -1) - Double(activated[block][d]) / Double(weights[block])) < 1e-9)
             }
         }
+        // The fixture model knows one question: PSS is measured on no concept, and says so.
         #expect((result["pss"] as? [[String: Any]])?.count == 7)
-        #expect(result["peak_pss"] is [String: Any])
+        #expect(result["peak_pss"] is NSNull)
+        let concepts = try #require(result["pss_concepts"] as? [String: Any])
+        #expect(concepts["concepts"] as? Int == 3 && concepts["measured"] as? Int == 0 && concepts["left_out"] as? Int == 3)
+        #expect(concepts["summary"] as? String == "0 of 3 concepts, 3 left out: fewer than 2 known questions")
+        #expect(result["control_set"] as? String == "five" && result["pss_questions"] as? String == "known")
+    }
+
+    /// Headless progress on the demo: the plan within 5 seconds of start, then lines at every 5 %
+    /// and at least every 30 s, each with units done, elapsed time, time left (once each kind of
+    /// unit has been timed) and peak memory. Its result is the demo's headline: peak PSS 0.617 at
+    /// r = 5 %, every concept measured.
+    @Test func progressLinesAndTheDemoHeadline() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Neurotop.binary)
+        process.arguments = ["analyze", "--no-store", "--json"]
+        let stderr = Pipe(), stdout = Pipe()
+        process.standardError = stderr
+        process.standardOutput = stdout
+        let start = Date()
+        try process.run()
+        var output = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            output = stdout.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        var lines: [(seconds: Double, text: String)] = []
+        var pending = ""
+        while true {
+            let data = stderr.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            pending += String(decoding: data, as: UTF8.self)
+            while let end = pending.firstIndex(of: "\n") {
+                lines.append((Date().timeIntervalSince(start), String(pending[..<end])))
+                pending = String(pending[pending.index(after: end)...])
+            }
+        }
+        group.wait()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(lines.map(\.text))")
+        let first = try #require(lines.first)
+        #expect(first.seconds < 5, "the first line came after \(first.seconds) s")
+        for expected in ["analyzing", "data/models/demo", "48 concepts, 384 questions", "PSS over known questions against 5 other concepts",
+                         "units: 1 model load, 1 unmasked evaluation, 6 pooling batches, at most 336 PSS evaluations", "32 pattern steps"] {
+            #expect(first.text.contains(expected), "\(expected) in \(first.text)")
+        }
+        let pattern = try Regex(#"^ *(\d+)%  (\d+)/(\d+) units  \S+ elapsed, (\S+ left|estimating)  peak RssAnon (\d+) MiB  \S"#)
+        var buckets = Set<Int>()
+        let spent = try #require(lines.last).text
+        #expect(spent.hasPrefix("time: model load ") && spent.contains("336 PSS evaluations") && spent.contains("peak RssAnon"), "\(spent)")
+        lines.removeLast()
+        for (previous, line) in zip(lines, lines.dropFirst()) {
+            let match = try #require(line.text.firstMatch(of: pattern), "\(line.text)")
+            let percent = Int(match.output[1].substring!)!
+            buckets.insert(percent / 5)
+            #expect(Int(match.output[5].substring!)! > 0, "\(line.text)")
+            #expect(line.seconds - previous.seconds <= 31, "\(line.seconds - previous.seconds) s between lines")
+        }
+        #expect(buckets == Set(0...20), "a line in every 5 % step: \(buckets.sorted())")
+        let last = try #require(lines.last).text
+        #expect(last.contains("100%") && last.contains("0s left"), "\(last)")
+        #expect(lines.contains { $0.text.contains("s left") && !$0.text.contains("100%") }, "an estimate before the end")
+
+        let result = try #require(JSONSerialization.jsonObject(with: output) as? [String: Any])
+        let peak = try #require(result["peak_pss"] as? [String: Double])
+        #expect(peak["ratio"] == 0.05 && abs(peak["pss"]! - 0.617) < 0.0005, "\(peak)")
+        let concepts = try #require(result["pss_concepts"] as? [String: Any])
+        #expect(concepts["summary"] as? String == "48 of 48 concepts, none left out")
     }
 
     /// Knowledge is concentrated in the demo model: masking 2 % of the neurons, those most
@@ -40,6 +109,13 @@ import Testing
         let otherDrop = others.reduce(0.0) { $0 + (($1["open_before"] as? Double ?? 0) - ($1["open_after"] as? Double ?? 0)) } / Double(others.count)
         #expect(otherDrop < 0.1, "the other concepts lost \(otherDrop) on average")
         #expect((result["ablated"] as? [String])?.count == 21)
+        // Its PSS at 2 %, on its known questions against its 5 control concepts' known questions.
+        let pss = try #require(result["pss"] as? [String: Any])
+        #expect((pss["control_concepts"] as? [String])?.count == 5)
+        #expect(pss["concept_questions"] as? Int == 8 && pss["control_questions"] as? Int == 40)
+        let score = try #require(pss["pss"] as? Double), ownAfter = try #require(pss["acc_concept_after"] as? Double)
+        let other = try #require(pss["acc_other_after"] as? Double)
+        #expect(pss["acc_before"] as? Double == 1 && abs(score - abs(other - ownAfter)) < 1e-12 && score >= 0.5, "\(pss)")
     }
 
     @Test func domainProblemsNameTheFolderOrFile() throws {
@@ -77,6 +153,7 @@ import Testing
             "pss": "concept,ratio,acc_concept_after,acc_other_after,acc_before,pss", "density": "layer,domain,activated,weights,density",
             "similarity": "layer,domain_a,domain_b,n,mean,min,q1,median,q3,max", "domains": "domain_a,domain_b,mean",
             "pruning": "layer,ratio", "options": "setting,value",
+            "pss_concepts": "concept,category,questions_used,control_concepts,control_questions_used,status",
         ]
         for (name, header) in headers {
             let text = try String(contentsOfFile: out + "/\(name).csv", encoding: .utf8)
@@ -85,15 +162,22 @@ import Testing
         let density = try String(contentsOfFile: out + "/density.csv", encoding: .utf8).split(separator: "\n")
         #expect(density.contains("0,code,3090,36864,0.08382161458333333"))
         #expect(try String(contentsOfFile: out + "/neurons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 2 * 128 * 3)
-        #expect(try String(contentsOfFile: out + "/options.csv", encoding: .utf8).contains("pooling,mean"))
+        let options = try String(contentsOfFile: out + "/options.csv", encoding: .utf8)
+        for expected in ["pooling,mean", "pss_questions,known: answered correctly with nothing masked",
+                         "pss_control_set,\"5 other concepts per concept, drawn by SplitMix64 seeded with the concept's index\"",
+                         "pss_concepts,\"0 of 3 concepts, 3 left out: fewer than 2 known questions\""] {
+            #expect(options.contains(expected), "\(expected)\n\(options)")
+        }
+        let concepts = try String(contentsOfFile: out + "/pss_concepts.csv", encoding: .utf8).split(separator: "\n")
+        #expect(concepts.contains("France,country,0,Oxygen;Greedy,1,left out: fewer than 2 known questions"), "\(concepts)")
     }
 
     @Test func jsonHoldsTheSameTablesAndSVGsHaveLegends() throws {
         let json = try exported("json")
         defer { try? FileManager.default.removeItem(atPath: json) }
         let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json + "/analysis.json"))) as? [String: [[String: Any]]])
-        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "density", "similarity", "domains", "pruning"])
-        #expect(object["pss"]?.count == 3 * 7)
+        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "density", "similarity", "domains", "pruning"])
+        #expect(object["pss"]?.count == 0 && object["pss_concepts"]?.count == 3)
         let svg = try exported("svg")
         defer { try? FileManager.default.removeItem(atPath: svg) }
         for name in ["specialization", "density", "similarity", "domains"] {

@@ -67,8 +67,9 @@ import Testing
         #expect(killed.terminationReason == .uncaughtSignal, "analyze finished before it could be killed")
         let again = try Neurotop.run(["analyze"] + Self.arguments(probes, resumed) + ["--json"])
         #expect(again.status == 0, "\(again.stderr)")
-        // The rerun starts from what the killed run stored, not from zero.
-        let firstLine = again.stderrLines.first.map(String.init) ?? ""
+        // The rerun starts from what the killed run stored, not from zero: the engine's first line
+        // (after the plan and the model load) says so.
+        let firstLine = again.stderrLines.first { $0.hasSuffix("resuming from the store") }.map(String.init) ?? ""
         let firstPercent = Int(firstLine.split(separator: "%").first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
         #expect(firstPercent >= 30, "the rerun began at: \(firstLine)")
 
@@ -79,7 +80,7 @@ import Testing
         }
         #expect(try withoutStore(again.stdout) == withoutStore(uninterrupted.stdout))
         let a = try exported(probes, whole, folder), b = try exported(probes, resumed, folder)
-        #expect(a.keys.sorted() == ["density.csv", "domains.csv", "focus.csv", "neurons.csv", "options.csv", "pruning.csv", "pss.csv", "similarity.csv"])
+        #expect(a.keys.sorted() == ["density.csv", "domains.csv", "focus.csv", "neurons.csv", "options.csv", "pruning.csv", "pss.csv", "pss_concepts.csv", "similarity.csv"])
         for (name, table) in a { #expect(b[name] == table, "\(name) differs after the resume") }
     }
 

@@ -39,12 +39,17 @@ final class Locked<Value>: @unchecked Sendable {
         let inputs = try Self.inputs()
         let snapshot = try AnalysisEngine(inputs: inputs, options: Self.options, store: nil).runToEnd { _ in }
         #expect(snapshot.progress.state == .finished)
-        #expect(snapshot.progress.done == snapshot.progress.total)
+        #expect(snapshot.progress.done == snapshot.progress.total && snapshot.progress.secondsLeft == 0)
         let pooled = try PooledCoefficients.compute(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
         let specialization = Specialization(pooled: pooled, probes: inputs.probes, blocks: inputs.model.blockCount, width: inputs.model.mlpWidth)
         #expect(snapshot.specialization?.delta == specialization.delta)
         #expect(snapshot.specializations == specialization.specializations)
-        #expect(snapshot.score.entries.count == inputs.probes.concepts.count * Self.options.ratios.count)
+        // The fixture model knows one question (Greedy's, its only one): no concept has the 2 known
+        // questions PSS needs.
+        let plan = try #require(snapshot.score.plan)
+        #expect(plan.own.map(\.count) == [0, 0, 1])
+        #expect(plan.summary == "0 of 3 concepts, 3 left out: fewer than 2 known questions")
+        #expect(snapshot.score.entries.isEmpty && snapshot.score.peak == nil)
         let direct = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: Self.options.patterns)
         for _ in 0..<direct.stepCount { try direct.step() }
         let patterns = try #require(snapshot.patterns)
@@ -74,10 +79,37 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(try third.runToEnd { _ in }.patterns?.samplesSeen == [2, 2, 2])
     }
 
-    /// The concept the front end looks at is measured before the others.
+    /// The unmasked evaluation is stored: a second engine on the same store shows it before it
+    /// has computed anything, and a finished analysis reopened headless evaluates nothing.
+    @Test func theUnmaskedEvaluationIsStored() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("analyses.sqlite")
+        let first = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: AnalysisStore(path: path)).runToEnd { _ in }
+        let reopened = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: AnalysisStore(path: path))
+        var firstSeen: (baseline: ProbeAccuracy?, pooled: PooledCoefficients?)?
+        var doing: [String] = []
+        let second = try reopened.runToEnd { progress in
+            if firstSeen == nil { firstSeen = (reopened.snapshot.baseline, reopened.snapshot.pooled) }
+            doing.append(progress.doing)
+        }
+        let seen = try #require(firstSeen)
+        #expect(seen.pooled == nil, "the first snapshot comes before any other work")
+        #expect(seen.baseline?.results == first.baseline?.results)
+        #expect(second.baseline?.results == first.baseline?.results)
+        #expect(!doing.contains("unmasked evaluation") && !doing.contains("caching the unmasked state"), "\(doing)")
+        #expect(second.progress.kinds.first { $0.name == "unmasked evaluation" }?.total == 0)
+        #expect(second.score.plan?.own == first.score.plan?.own)
+    }
+
+    /// The concept the front end looks at is measured before the others (the demo model, whose
+    /// concepts are measured).
     @Test func aFocusedConceptGoesFirst() throws {
-        let inputs = try Self.inputs()
-        let engine = try AnalysisEngine(inputs: inputs, options: Self.options, store: nil)
+        let data = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("data")
+        let inputs = try AnalysisInputs.load(model: data.appendingPathComponent("models/demo").path,
+                                             probes: data.appendingPathComponent("probes/demo.jsonl").path, domains: Fixtures.url("domains").path)
+        var options = Self.options
+        options.patterns.samples = 2
+        let engine = try AnalysisEngine(inputs: inputs, options: options, store: nil)
         let focused = inputs.probes.concepts.count - 1
         engine.focus(.concept(inputs.probes.concepts[focused]))
         let firstMeasured = Locked<[Int]?>(nil)
@@ -87,9 +119,9 @@ final class Locked<Value>: @unchecked Sendable {
         }
         engine.start()
         defer { engine.stop() }
-        #expect(Self.waitUntil { engine.snapshot.progress.state == .finished })
+        #expect(Self.waitUntil { firstMeasured.value != nil })
         #expect(firstMeasured.value == [focused], "the first PSS entry was for \(firstMeasured.value ?? [])")
-        #expect(engine.snapshot.progress.secondsLeft == 0)
+        #expect(engine.snapshot.score.plan?.measured(focused) == true)
     }
 
     /// Several processes (here: connections) creating the same new store at once all succeed.

@@ -142,6 +142,38 @@ import Testing
         }
     }
 
+    /// A pass over some questions (what a PSS evaluation runs: a concept's and its control set's)
+    /// gives each of them the result a pass over all questions gives, from the cache or without:
+    /// the same right/wrong calls, log-probabilities equal up to float rounding (the GEMMs of a
+    /// smaller batch may sum in another order).
+    @Test(arguments: [("gpt2", "tiny-gpt2"), ("llama", "tiny-llama")])
+    func evaluatingSomeQuestionsEqualsEvaluatingAll(_ name: String, _ probeFile: String) throws {
+        let checkpoint = try Checkpoint(folder: Fixtures.url("checkpoints/\(name)").path)
+        let model = try Transformer(checkpoint: checkpoint)
+        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+        let probes = try ProbeSet.load(path: Fixtures.url("probes/\(probeFile).jsonl").path)
+        let cached = try Evaluator(model: model, tokenizer: tokenizer, probes: probes, batchSize: 3)
+        let uncached = try Evaluator(model: model, tokenizer: tokenizer, probes: probes, batchSize: 3)
+        let subsets = [[6, 0, 3], [1], Array(probes.questions.indices.reversed())]
+        for which in [Evaluator.Candidates.all, .answers] {
+            try cached.cacheResiduals(which)
+            for ablation in [Ablation()] + (0..<model.blockCount).flatMap({ ablations(model, from: $0) }) {
+                let all = try uncached.evaluate(ablation: ablation, candidates: which)
+                for subset in subsets {
+                    let expected = subset.map { all.results[$0] }
+                    for evaluator in [cached, uncached] {
+                        let results = try evaluator.evaluate(questions: subset, ablation: ablation, candidates: which)
+                        #expect(results.count == expected.count)
+                        for (x, y) in zip(results, expected) {
+                            #expect(x.openCorrect == y.openCorrect && x.multipleChoiceCorrect == y.multipleChoiceCorrect, "\(name) \(which) \(subset)")
+                            for (p, q) in zip(x.logProbabilities, y.logProbabilities) { #expect(abs(p - q) < 1e-5, "\(name) \(which) \(subset): \(p) vs \(q)") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The same results to the last bit: the live view never disagrees with `neurotop ablate`.
     func expectEqual(_ a: ProbeAccuracy, _ b: ProbeAccuracy, _ label: String) throws {
         #expect(a.results.count == b.results.count)

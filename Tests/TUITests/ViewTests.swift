@@ -26,8 +26,11 @@ import TUI
                          "4 of 4 a domain", "density by block", "deep-block similarity"] {
             #expect(text.contains(expected), "\(expected)\n\(text)")
         }
-        let peak = try #require(finished.score.peak)
-        #expect(text.contains(String(format: "peak PSS          %.3f at r = ", peak.score)), "\(text)")
+        // The fixture model knows one of its 7 questions: no concept is measured, and it says why.
+        #expect(finished.score.peak == nil)
+        #expect(text.contains("peak PSS          not measured: no concept has enough questions"), "\(text)")
+        #expect(text.contains("PSS on            0 of 3 concepts, 3 left out:"), "\(text)")
+        #expect(text.contains("                  fewer than 2 known questions"), "\(text)")
         let accuracy = try #require(finished.baseline).overall.open
         #expect(text.contains(String(format: "open %.1f%%", 100 * accuracy)))
         let density = try #require(finished.patterns).density.density
@@ -184,11 +187,11 @@ import TUI
         let row = try #require(france.map(String.init), "\(text)")
         #expect(row.contains(DisplayWidth.padLeft(percent(before.concept("France").open), 5) + " → " + DisplayWidth.padLeft(percent(now.concept("France").open), 5)), "\(row)")
         #expect(row.contains("2/3"), "two of France's three knowledge vectors ablated: \(row)")
-        let entry = try #require(finished.score.entries.first { $0.concept == 0 && $0.ratio == 0.01 })
-        #expect(row.contains(String(format: "%.3f", entry.score)))
+        #expect(row.contains("left out"), "France has no known question: \(row)")
         #expect(text.contains("knowledge vectors K_c at r = 1%: 3 neurons, 2 ablated"))
         #expect(text.contains("PSS(c, r): 0.1%: "))
-        #expect(text.contains("PSS now: |Acc(other concepts)"))
+        #expect(text.contains("PSS: left out (0 known questions of its own, 1 in its control set; at least 2 and 5 needed)"), "\(text)")
+        #expect(text.contains("France (country) · PSS on 0 of 3 concepts, 3 left out: fewer than 2 known questions"), "\(text)")
         #expect(text.contains("The capital of France is → Paris"))
         #expect(text.contains("now: with 2 ablated"))
     }

@@ -52,6 +52,18 @@ public struct AnalysisExport {
             focus.append([neuron.block, neuron.neuron, top.map { s.concepts[$0.concept] } ?? "", top?.share ?? 0, specializations[index]])
         }
         let pss: [[Any]] = score.entries.map { [s.concepts[$0.concept], $0.ratio, $0.conceptAccuracy, $0.otherAccuracy, $0.baseline, $0.score] }
+        // Which questions each concept's PSS rests on, and why a concept has none.
+        var concepts: [[Any]] = []
+        if let plan = score.plan {
+            let kind = plan.questions == .known ? "known questions" : "questions"
+            for (c, name) in s.concepts.enumerated() {
+                let status = plan.measured(c) ? "measured"
+                    : plan.own[c].count < SpecializationScore.fewestOwnQuestions ? "left out: fewer than \(SpecializationScore.fewestOwnQuestions) \(kind)"
+                    : "left out: control set with fewer than \(SpecializationScore.fewestControlQuestions) \(kind)"
+                concepts.append([name, s.categories[s.conceptCategory[c]], plan.own[c].count,
+                                 plan.controlConcepts[c].map { s.concepts[$0] }.joined(separator: ";"), plan.control[c].count, status])
+            }
+        }
         let density = p.density
         var densityRows: [[Any]] = []
         for block in 0..<density.activated.count {
@@ -76,6 +88,8 @@ public struct AnalysisExport {
             Table(name: "neurons", columns: ["layer", "neuron", "concept", "delta"], rows: neurons),
             Table(name: "focus", columns: ["layer", "neuron", "top_concept", "top_share", "specialization"], rows: focus),
             Table(name: "pss", columns: ["concept", "ratio", "acc_concept_after", "acc_other_after", "acc_before", "pss"], rows: pss),
+            Table(name: "pss_concepts", columns: ["concept", "category", "questions_used", "control_concepts", "control_questions_used", "status"],
+                  rows: concepts),
             Table(name: "density", columns: ["layer", "domain", "activated", "weights", "density"], rows: densityRows),
             Table(name: "similarity", columns: ["layer", "domain_a", "domain_b", "n", "mean", "min", "q1", "median", "q3", "max"], rows: similarity),
             Table(name: "domains", columns: ["domain_a", "domain_b", "mean"], rows: domains),

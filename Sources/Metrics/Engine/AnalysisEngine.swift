@@ -4,11 +4,12 @@ import Foundation
 /// after each, writing each result to the store as it is computed, and answering ablation
 /// requests and neuron inspections on a second thread while the analyses run.
 ///
-/// Units, in order: the pooled coefficients of one batch of prompts (method 1 needs them all
-/// before Δ exists); the unablated evaluation that the masked ones compare with; then, interleaved
-/// so that both fill in together, one concept's masked evaluation at one ratio (PSS) and one
-/// step of the activation patterns (a backward per domain for two samples). A concept the front
-/// end focuses on is evaluated first. The engine knows nothing about who reads its snapshots.
+/// Units, in order: the unablated evaluation that the masked ones compare with (it decides which
+/// questions and concepts PSS is measured on); the pooled coefficients of one batch of prompts
+/// (method 1 needs them all before Δ exists); then, interleaved so that both fill in together,
+/// one concept's masked evaluation at one ratio (PSS) and one step of the activation patterns (a
+/// backward per domain for two samples). A concept the front end focuses on is evaluated first.
+/// The engine knows nothing about who reads its snapshots.
 public final class AnalysisEngine: @unchecked Sendable {
     public let inputs: AnalysisInputs
     public let options: AnalysisOptions
@@ -19,7 +20,7 @@ public final class AnalysisEngine: @unchecked Sendable {
     let evaluator: Evaluator
     let candidates: Evaluator.Candidates
     /// Prompts per pooled-coefficient unit.
-    static let promptBatch = 64
+    public static let promptBatch = 64
 
     /// Called after each published snapshot, on the engine's thread: a front end wakes its loop.
     public var onPublish: (@Sendable () -> Void)?
@@ -47,6 +48,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         var entries: [SpecializationScore.Entry] = []
         var patterns: PatternResults?
         var baseline: ProbeAccuracy?
+        var plan: SpecializationScore.Plan?
         var live: LiveAccuracy?
         var details: [NeuronID: NeuronDetail] = [:]
         var ledger = Ledger()
@@ -55,13 +57,21 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// Work done and left, per kind, with the time each kind took: progress and time left.
     private struct Ledger {
         var pooledBatches = 0, pooledDone = 0
-        var baselineDone = 0
+        var baselineTotal = 1, baselineDone = 0
         var entriesTotal = 0, entriesDone = 0
         var stepsTotal = 0, stepsDone = 0
         var seconds: [String: (total: Double, count: Int)] = [:]
 
         var done: Int { pooledDone + baselineDone + entriesDone + stepsDone }
-        var total: Int { pooledBatches + 1 + entriesTotal + stepsTotal }
+        var total: Int { pooledBatches + baselineTotal + entriesTotal + stepsTotal }
+
+        var kinds: [EngineProgress.Kind] {
+            func kind(_ name: String, _ key: String, _ done: Int, _ total: Int) -> EngineProgress.Kind {
+                EngineProgress.Kind(name: name, done: done, total: total, timed: seconds[key] != nil, seconds: seconds[key]?.total ?? 0)
+            }
+            return [kind("unmasked evaluation", "baseline", baselineDone, baselineTotal), kind("pooling batches", "pooled", pooledDone, pooledBatches),
+                    kind("PSS evaluations", "pss", entriesDone, entriesTotal), kind("pattern steps", "step", stepsDone, stepsTotal)]
+        }
 
         mutating func record(_ kind: String, _ elapsed: Double) {
             let old = seconds[kind] ?? (0, 0)
@@ -72,7 +82,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         /// has not been timed yet.
         var secondsLeft: Double? {
             var left = 0.0
-            for (kind, remaining) in [("pooled", pooledBatches - pooledDone), ("baseline", 1 - baselineDone),
+            for (kind, remaining) in [("pooled", pooledBatches - pooledDone), ("baseline", baselineTotal - baselineDone),
                                       ("pss", entriesTotal - entriesDone), ("step", stepsTotal - stepsDone)] where remaining > 0 {
                 guard let timing = seconds[kind], timing.count > 0 else { return nil }
                 left += Double(remaining) * timing.total / Double(timing.count)
@@ -103,9 +113,10 @@ public final class AnalysisEngine: @unchecked Sendable {
         candidates = options.metric == .open ? .answers : .all
         var ledger = Ledger()
         ledger.pooledBatches = (inputs.probes.questions.count + Self.promptBatch - 1) / Self.promptBatch
+        // At most: the concepts left out are known once the unmasked evaluation is.
         ledger.entriesTotal = inputs.probes.concepts.count * options.ratios.count
         ledger.stepsTotal = patterns.stepCount
-        parts = Parts(progress: EngineProgress(state: .working, doing: "starting", done: 0, total: ledger.total), ledger: ledger)
+        parts = Parts(progress: EngineProgress(state: .working, doing: "starting", done: 0, total: ledger.total, kinds: ledger.kinds), ledger: ledger)
         latest = AnalysisSnapshot(generation: 0, card: card, probes: inputs.probes, progress: parts.progress, pooled: nil,
                                   specialization: nil, specializations: nil,
                                   score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: []),
@@ -185,14 +196,15 @@ public final class AnalysisEngine: @unchecked Sendable {
     }
 
     /// Runs the analyses to the end on the calling thread (headless), calling `progress` after
-    /// each unit; returns the final snapshot. Errors are thrown, not published.
+    /// each unit and whenever what it is doing changes; returns the final snapshot. Errors are
+    /// thrown, not published.
     public func runToEnd(progress: (EngineProgress) -> Void) throws -> AnalysisSnapshot {
-        var last = -1
-        try work { [self] in
-            let now = snapshot
-            if now.progress.done != last {
-                last = now.progress.done
-                progress(now.progress)
+        var last: EngineProgress?
+        try work(headless: true) { [self] in
+            let now = snapshot.progress
+            if now.done != last?.done || now.doing != last?.doing {
+                last = now
+                progress(now)
             }
         }
         return snapshot
@@ -206,7 +218,8 @@ public final class AnalysisEngine: @unchecked Sendable {
         if condition.withLock({ stopping }) { throw Stopped() }
     }
 
-    private func work(observe: () -> Void = {}) throws {
+    /// Headless, nothing serves live ablations: a finished analysis reopened needs no cached state.
+    private func work(headless: Bool = false, observe: () -> Void = {}) throws {
         let probes = inputs.probes, model = inputs.model
         let neurons = model.blockCount * model.mlpWidth
         // What the store already has for this fingerprint counts as done from the start.
@@ -215,21 +228,72 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
         var storedEntries = Dictionary((try store?.entries(fingerprint) ?? []).map { (EntryKey($0.concept, $0.ratio), $0) },
                                        uniquingKeysWith: { a, _ in a })
-        var pending = probes.concepts.indices.flatMap { c in options.ratios.map { EntryKey(c, $0) } }
+        let storedBaseline = try store?.baseline(fingerprint, questions: probes.questions.count).map { ProbeAccuracy(probes: probes, results: $0) }
+        var pending: [EntryKey] = []
         var entries: [SpecializationScore.Entry] = []
-        pending.removeAll { key in
-            guard let entry = storedEntries.removeValue(forKey: key) else { return false }
-            entries.append(entry)
-            return true
+        /// The concept × ratio runs the plan measures, less those the store has.
+        func makePlan(_ baseline: ProbeAccuracy) -> SpecializationScore.Plan {
+            let plan = SpecializationScore.Plan(probes: probes, baseline: baseline, metric: options.metric,
+                                                controlSet: options.controlSet, questions: options.pssQuestions)
+            pending = plan.measuredConcepts.flatMap { c in options.ratios.map { EntryKey(c, $0) } }
+            pending.removeAll { key in
+                guard let entry = storedEntries.removeValue(forKey: key) else { return false }
+                entries.append(entry)
+                return true
+            }
+            return plan
         }
+        let storedPlan = storedBaseline.map(makePlan)
         let restored = try store?.patterns(fingerprint).flatMap { try patterns.restore($0) ? patterns.results() : nil }
         update {
             $0.ledger.pooledDone = storedPooled.count
-            $0.ledger.entriesDone = entries.count
             $0.ledger.stepsDone = patterns.stepsDone
-            $0.entries = entries
+            if let storedPlan {
+                $0.baseline = storedBaseline
+                $0.plan = storedPlan
+                $0.ledger.entriesTotal = storedPlan.measuredConcepts.count * options.ratios.count
+                $0.ledger.entriesDone = entries.count
+                $0.entries = entries
+            }
             if patterns.stepsDone > 0 { $0.patterns = restored }
             $0.progress.doing = "resuming from the store (activation patterns from step \(patterns.stepsDone) of \(patterns.stepCount))"
+        }
+        observe()
+
+        // The unablated evaluation, with every block's state kept for the masked ones (and for
+        // live ablations when a front end is attached).
+        let plan: SpecializationScore.Plan
+        if let storedPlan, pending.isEmpty, headless {
+            plan = storedPlan
+            update {
+                $0.ledger.baselineTotal = 0
+                $0.progress.doing = "unmasked evaluation from the store"
+            }
+        } else {
+            try checkStopping()
+            update { $0.progress.doing = storedBaseline == nil ? "unmasked evaluation" : "caching the unmasked state" }
+            observe()
+            let baseline = try timed("baseline") { () -> ProbeAccuracy in
+                try evaluator.cacheResiduals(candidates)
+                if let storedBaseline { return storedBaseline }
+                let baseline = try evaluator.evaluate(candidates: candidates)
+                try store?.save(fingerprint, baseline: baseline.results)
+                return baseline
+            }
+            plan = storedPlan ?? makePlan(baseline)
+            condition.withLock {
+                parts.ledger.baselineDone = 1
+                evaluatorReady = true
+                condition.broadcast()
+            }
+            update {
+                $0.baseline = baseline
+                $0.plan = plan
+                $0.ledger.entriesTotal = plan.measuredConcepts.count * options.ratios.count
+                $0.ledger.entriesDone = entries.count
+                $0.entries = entries
+                $0.progress.doing = "unmasked evaluation: PSS on \(plan.summary)"
+            }
         }
         observe()
 
@@ -267,23 +331,6 @@ public final class AnalysisEngine: @unchecked Sendable {
             }
         }
 
-        // The unablated evaluation, with every block's residual kept for the masked ones.
-        try checkStopping()
-        let baseline = try timed("baseline") { () -> ProbeAccuracy in
-            try evaluator.cacheResiduals(candidates)
-            return try evaluator.evaluate(candidates: candidates)
-        }
-        condition.withLock {
-            parts.ledger.baselineDone = 1
-            evaluatorReady = true
-            condition.broadcast()
-        }
-        update {
-            $0.baseline = baseline
-            $0.progress.doing = "unablated accuracy"
-        }
-        observe()
-
         // Method 1, second half, and method 2, interleaved.
         while !pending.isEmpty || patterns.stepsDone < patterns.stepCount {
             try checkStopping()
@@ -293,18 +340,25 @@ public final class AnalysisEngine: @unchecked Sendable {
             let focusedIndex = focused.flatMap { c in pending.firstIndex { $0.concept == c } }
             if !pending.isEmpty, focusedIndex != nil || patterns.stepsDone == patterns.stepCount || entriesShare <= stepsShare {
                 let key = pending.remove(at: focusedIndex ?? 0)
+                // Said before the unit, so that progress shows what is running now.
+                update {
+                    $0.progress.doing = "specialization: \(probes.concepts[key.concept]) at \(key.ratio * 100) %"
+                        + " (\(plan.own[key.concept].count + plan.control[key.concept].count) questions)"
+                }
+                observe()
                 let entry = try timed("pss") {
                     try SpecializationScore.entry(concept: key.concept, ratio: key.ratio, specialization: specialization,
-                                                  evaluator: evaluator, metric: options.metric, baseline: baseline)
+                                                  evaluator: evaluator, metric: options.metric, plan: plan)
                 }
                 try store?.save(fingerprint, entries: [entry])
                 entries.append(entry)
                 update {
                     $0.ledger.entriesDone += 1
                     $0.entries = entries
-                    $0.progress.doing = "specialization: \(probes.concepts[key.concept]) at \(key.ratio * 100) %"
                 }
             } else {
+                update { $0.progress.doing = "activation patterns: step \(patterns.stepsDone + 1) of \(patterns.stepCount)" }
+                observe()
                 let results = try timed("step") { () -> PatternResults in
                     try patterns.step()
                     return patterns.results()
@@ -447,12 +501,13 @@ public final class AnalysisEngine: @unchecked Sendable {
         condition.withLock {
             parts.progress.done = parts.ledger.done
             parts.progress.total = parts.ledger.total
+            parts.progress.kinds = parts.ledger.kinds
             parts.progress.secondsLeft = parts.progress.state == .working ? parts.ledger.secondsLeft : 0
             let entries = parts.entries.sorted { ($0.concept, $0.ratio) < ($1.concept, $1.ratio) }
             latest = AnalysisSnapshot(generation: latest.generation + 1, card: card, probes: inputs.probes, progress: parts.progress,
                                       pooled: parts.pooled, specialization: parts.specialization,
                                       specializations: parts.specializations,
-                                      score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: entries),
+                                      score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: entries, plan: parts.plan),
                                       conceptCount: inputs.probes.concepts.count, patterns: parts.patterns, baseline: parts.baseline,
                                       live: parts.live, requestedAblation: requested, details: parts.details)
         }

@@ -5,6 +5,8 @@ import Foundation
 public struct AnalysisOptions: Sendable {
     public var metric = AccuracyMetric.open
     public var pooling = Pooling.mean
+    public var controlSet = ControlSet.five
+    public var pssQuestions = PSSQuestions.known
     public var ratios = SpecializationScore.defaultRatios
     public var patterns = ActivationPatterns.Options()
 
@@ -18,7 +20,13 @@ public struct AnalysisOptions: Sendable {
         case .absolute(let gamma): threshold = "absolute gamma \(gamma)"
         }
         return [("pss_accuracy", metric.rawValue), ("pooling", pooling.rawValue),
-                ("unrelated_questions", "all other concepts"), ("ratios", ratios.map { "\($0)" }.joined(separator: " ")),
+                ("delta_unrelated_questions", "all other concepts"),
+                ("pss_control_set", controlSet == .five
+                    ? "\(SpecializationScore.controlConcepts) other concepts per concept, drawn by SplitMix64 seeded with the concept's index"
+                    : "all other concepts"),
+                ("pss_questions", pssQuestions == .known ? "known: answered correctly with nothing masked" : "all"),
+                ("pss_left_out", "fewer than \(SpecializationScore.fewestOwnQuestions) questions in use, or a control set with fewer than \(SpecializationScore.fewestControlQuestions)"),
+                ("ratios", ratios.map { "\($0)" }.joined(separator: " ")),
                 ("samples_per_domain", "\(patterns.samples)"), ("activation_threshold", threshold),
                 ("active_neuron_share", "\(patterns.activeNeuronShare)"),
                 ("pruning", "target \(patterns.pruningTarget), alpha \(patterns.pruningAlpha), beta \(patterns.pruningBeta)")]
@@ -62,7 +70,7 @@ public struct AnalysisInputs {
 /// options and the engine's version), with readable descriptions of each.
 public struct AnalysisFingerprint: Sendable, Equatable {
     /// Changes whenever a computation changes its results: older stored results are then not reused.
-    public static let engineVersion = "1"
+    public static let engineVersion = "2"
 
     public let id: String
     public let model: String

@@ -41,19 +41,40 @@ public struct EngineProgress: Sendable, Equatable {
         case failed(String)
     }
 
+    /// One kind of unit: how many are done of how many, and whether one has been timed yet.
+    public struct Kind: Sendable, Equatable {
+        public let name: String
+        public let done: Int
+        public let total: Int
+        public let timed: Bool
+        /// The time the units done in this run took, in all.
+        public let seconds: Double
+
+        public init(name: String, done: Int, total: Int, timed: Bool, seconds: Double = 0) {
+            self.name = name
+            self.done = done
+            self.total = total
+            self.timed = timed
+            self.seconds = seconds
+        }
+    }
+
     public var state: State
     public var doing: String
     public var done: Int
     public var total: Int
-    /// nil until enough units have finished to estimate.
+    /// nil until every kind of unit with work left has been timed once.
     public var secondsLeft: Double?
+    /// The units per kind (their sums are `done` and `total`).
+    public var kinds: [Kind]
 
-    public init(state: State, doing: String, done: Int, total: Int, secondsLeft: Double? = nil) {
+    public init(state: State, doing: String, done: Int, total: Int, secondsLeft: Double? = nil, kinds: [Kind] = []) {
         self.state = state
         self.doing = doing
         self.done = done
         self.total = total
         self.secondsLeft = secondsLeft
+        self.kinds = kinds
     }
 }
 

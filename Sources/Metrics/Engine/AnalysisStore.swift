@@ -81,6 +81,8 @@ public final class AnalysisStore: @unchecked Sendable {
                                                             PRIMARY KEY (fingerprint, step, block));
                 CREATE TABLE IF NOT EXISTS pattern_summary (fingerprint TEXT, block INTEGER, step INTEGER, activated BLOB, activity BLOB,
                                                             PRIMARY KEY (fingerprint, block));
+                CREATE TABLE IF NOT EXISTS baseline (fingerprint TEXT, question INTEGER, open_correct INTEGER, mcq_correct INTEGER,
+                                                     log_probabilities BLOB, PRIMARY KEY (fingerprint, question));
                 COMMIT;
                 """) }
             tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
@@ -152,6 +154,31 @@ public final class AnalysisStore: @unchecked Sendable {
                 try run("INSERT OR REPLACE INTO pss VALUES (?, ?, ?, ?, ?, ?)",
                         [.text(fingerprint.id), .integer(entry.concept), .real(entry.ratio), .real(entry.conceptAccuracy),
                          .real(entry.otherAccuracy), .real(entry.baseline)])
+            }
+        }
+    }
+
+    /// The unmasked evaluation, every question's result; nil unless all `questions` are stored.
+    public func baseline(_ fingerprint: AnalysisFingerprint, questions: Int) throws -> [QuestionResult]? {
+        let rows = try query("SELECT question, open_correct, mcq_correct, log_probabilities FROM baseline WHERE fingerprint = ? ORDER BY question",
+                             [.text(fingerprint.id)]) { s in
+            (Int(sqlite3_column_int64(s, 0)),
+             QuestionResult(logProbabilities: Self.doubles(s, 3),
+                            multipleChoiceCorrect: sqlite3_column_type(s, 2) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 2) != 0,
+                            openCorrect: sqlite3_column_int64(s, 1) != 0))
+        }
+        guard rows.map(\.0) == Array(0..<questions) else { return nil }
+        return rows.map(\.1)
+    }
+
+    /// Writes the unmasked evaluation, all questions in one transaction.
+    public func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult]) throws {
+        try transaction {
+            for (question, result) in results.enumerated() {
+                try run("INSERT OR REPLACE INTO baseline VALUES (?, ?, ?, ?, ?)",
+                        [.text(fingerprint.id), .integer(question), .integer(result.openCorrect ? 1 : 0),
+                         result.multipleChoiceCorrect.map { .integer($0 ? 1 : 0) } ?? .null,
+                         .blob(result.logProbabilities.withUnsafeBytes { Data($0) })])
             }
         }
     }
@@ -269,6 +296,12 @@ public final class AnalysisStore: @unchecked Sendable {
 
     static func bytes<T>(_ values: [T]) -> Data { values.withUnsafeBytes { Data($0) } }
 
+    static func doubles(_ statement: OpaquePointer, _ column: Int32) -> [Double] {
+        let count = Int(sqlite3_column_bytes(statement, column)) / MemoryLayout<Double>.stride
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return [Double](UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: Double.self), count: count))
+    }
+
     static func floats(_ statement: OpaquePointer, _ column: Int32) -> [Float] {
         let count = Int(sqlite3_column_bytes(statement, column)) / MemoryLayout<Float>.stride
         guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
@@ -324,6 +357,7 @@ public final class AnalysisStore: @unchecked Sendable {
             let status: Int32
             switch value {
             case .integer(let n): status = sqlite3_bind_int64(statement, position, Int64(n))
+            case .null: status = sqlite3_bind_null(statement, position)
             case .real(let x): status = sqlite3_bind_double(statement, position, x)
             case .text(let text): status = sqlite3_bind_text(statement, position, text, -1, neurotop_sqlite_transient())
             case .blob(let data):

@@ -12,12 +12,23 @@ public struct QuestionResult: Sendable, Equatable {
     public let multipleChoiceCorrect: Bool?
     /// Open: greedy decoding after the prompt reproduces the answer's tokens.
     public let openCorrect: Bool
+
+    public init(logProbabilities: [Double], multipleChoiceCorrect: Bool?, openCorrect: Bool) {
+        self.logProbabilities = logProbabilities
+        self.multipleChoiceCorrect = multipleChoiceCorrect
+        self.openCorrect = openCorrect
+    }
 }
 
 /// Accuracy of a probe set, overall and per concept and category.
 public struct ProbeAccuracy: Sendable {
     public let probes: ProbeSet
     public let results: [QuestionResult]
+
+    public init(probes: ProbeSet, results: [QuestionResult]) {
+        self.probes = probes
+        self.results = results
+    }
 
     public struct Score: Sendable, Equatable {
         public let open: Double
@@ -71,18 +82,23 @@ public final class Evaluator {
         let rows: [Int]
         /// Per item, the logits (indices into `rows`) that score its tokens, in order.
         let scoring: [[Int]]
+        /// Per question, its consecutive rows in `batch`.
+        let spans: [(question: Int, first: Int, count: Int)]
         var outputs: [Buffer] = []
         var mlpInputs: [Buffer] = []
 
-        init(items: [(question: Int, candidate: Int)], batch: Batch, rows: [Int], scoring: [[Int]]) {
+        init(items: [(question: Int, candidate: Int)], batch: Batch, rows: [Int], scoring: [[Int]],
+             spans: [(question: Int, first: Int, count: Int)]) {
             self.items = items
             self.batch = batch
             self.rows = rows
             self.scoring = scoring
+            self.spans = spans
         }
     }
 
     private var chunks: [Candidates: [Chunk]] = [:]
+    private var locations: [Candidates: [Int: (chunk: Int, first: Int)]] = [:]
     /// Candidates per forward (a question's candidates stay together).
     public let batchSize: Int
 
@@ -115,15 +131,24 @@ public final class Evaluator {
         self.answerIndex = answerIndex
     }
 
-    /// The chunks of `which`, about `batchSize` candidates each, a question's candidates in one
-    /// chunk. A question with several candidates runs its prompt once, as the parent of one
-    /// continuation per candidate (the prompt's last row scores every candidate's first token).
-    /// A candidate's last token is never followed by one to score: it is left out.
+    /// The chunks of `which` over every question, made once.
     private func chunks(_ which: Candidates) -> [Chunk] {
         if let made = chunks[which] { return made }
+        let made = makeChunks(which, questions: Array(candidates.indices))
+        chunks[which] = made
+        return made
+    }
+
+    /// Chunks of about `batchSize` candidates of `questions`, a question's candidates in one
+    /// chunk. A question with several candidates runs its prompt once, as the parent of one
+    /// continuation per candidate (the prompt's last row scores every candidate's first token).
+    /// A candidate's last token is never followed by one to score: it is left out. A question's
+    /// sequences take consecutive rows, the same ones whatever else shares its chunk: that is
+    /// what lets a pass over some questions take their rows from the cache of a pass over all.
+    private func makeChunks(_ which: Candidates, questions: [Int]) -> [Chunk] {
         var made: [Chunk] = []
         var items: [(question: Int, candidate: Int)] = [], sequences: [[Int]] = [], parents: [Int?] = []
-        var rows: [Int] = [], scoring: [[Int]] = [], tokenCount = 0
+        var rows: [Int] = [], scoring: [[Int]] = [], tokenCount = 0, spans: [(question: Int, first: Int, count: Int)] = []
         /// Adds a sequence and the rows of its own whose logits it scores; returns their indices in `rows`.
         func add(_ tokens: [Int], parent: Int?, scored: Range<Int>) -> [Int] {
             sequences.append(tokens)
@@ -133,7 +158,8 @@ public final class Evaluator {
             tokenCount += tokens.count
             return indices
         }
-        for (question, list) in candidates.enumerated() {
+        for (position, question) in questions.enumerated() {
+            let list = candidates[question], first = tokenCount
             let chosen = which == .all ? Array(list.indices) : [answerIndex[question]]
             if chosen.count == 1 {
                 let candidate = list[chosen[0]]
@@ -148,12 +174,23 @@ public final class Evaluator {
                 }
             }
             items += chosen.map { (question, $0) }
-            if items.count >= batchSize || question == candidates.count - 1 {
-                made.append(Chunk(items: items, batch: Batch(sequences, parents: parents), rows: rows, scoring: scoring))
-                (items, sequences, parents, rows, scoring, tokenCount) = ([], [], [], [], [], 0)
+            spans.append((question, first, tokenCount - first))
+            if items.count >= batchSize || position == questions.count - 1 {
+                made.append(Chunk(items: items, batch: Batch(sequences, parents: parents), rows: rows, scoring: scoring, spans: spans))
+                (items, sequences, parents, rows, scoring, tokenCount, spans) = ([], [], [], [], [], 0, [])
             }
         }
-        chunks[which] = made
+        return made
+    }
+
+    /// Where each question's rows are in the chunks over every question: chunk and first row.
+    private func locations(_ which: Candidates) -> [Int: (chunk: Int, first: Int)] {
+        if let made = locations[which] { return made }
+        var made: [Int: (chunk: Int, first: Int)] = [:]
+        for (index, chunk) in chunks(which).enumerated() {
+            for span in chunk.spans { made[span.question] = (index, span.first) }
+        }
+        locations[which] = made
         return made
     }
 
@@ -180,6 +217,8 @@ public final class Evaluator {
             chunk.outputs = outputs
             chunk.mlpInputs = mlpInputs
         }
+        // Made here, before another thread may evaluate, rather than on a first subset pass.
+        _ = locations(which)
     }
 
     /// Every question's result with `ablation` applied. With `.answers`, only the open answers are
@@ -188,31 +227,75 @@ public final class Evaluator {
     public func evaluate(ablation: Ablation = Ablation(), candidates which: Candidates = .all,
                          isCancelled: () -> Bool = { false }) throws -> ProbeAccuracy {
         try model.validate(ablation)
-        var logProbabilities = candidates.map { Array(repeating: 0.0, count: which == .all ? $0.count : 1) }
-        var greedy = Array(repeating: false, count: candidates.count)
+        var scored = Scored(candidates: candidates, which: which)
         for chunk in chunks(which) {
             if isCancelled() { throw EvaluationCancelled() }
-            for ((question, index), (total, allTop)) in zip(chunk.items, try score(chunk, ablation)) {
+            scored.add(chunk.items, try score(chunk, ablation, state: nil), answerIndex)
+        }
+        return ProbeAccuracy(probes: probes, results: probes.questions.indices.map { scored.result($0, self) })
+    }
+
+    /// The results of `questions` alone (in that order) with `ablation` applied: they run in
+    /// chunks of their own, from the cached state of a pass over all questions when there is one,
+    /// and give the results a pass over all questions gives them.
+    public func evaluate(questions: [Int], ablation: Ablation = Ablation(), candidates which: Candidates = .all) throws -> [QuestionResult] {
+        try model.validate(ablation)
+        let full = chunks(which), located = locations(which)
+        let block = ablation.firstBlock ?? model.blockCount - 1
+        let hidden = model.hiddenSize
+        var scored = Scored(candidates: candidates, which: which)
+        for chunk in makeChunks(which, questions: questions) {
+            var state: (output: Buffer, mlpInput: Buffer)?
+            if chunk.spans.allSatisfy({ located[$0.question].map { !full[$0.chunk].outputs.isEmpty } ?? false }) {
+                let output = Buffer(uninitializedCount: chunk.batch.tokenCount * hidden)
+                let mlpInput = Buffer(uninitializedCount: chunk.batch.tokenCount * hidden)
+                for span in chunk.spans {
+                    let (index, first) = located[span.question]!
+                    let source = full[index], count = span.count * hidden
+                    (output.pointer + span.first * hidden).update(from: source.outputs[block].pointer + first * hidden, count: count)
+                    (mlpInput.pointer + span.first * hidden).update(from: source.mlpInputs[block].pointer + first * hidden, count: count)
+                }
+                state = (output, mlpInput)
+            }
+            scored.add(chunk.items, try score(chunk, ablation, state: state), answerIndex)
+        }
+        return questions.map { scored.result($0, self) }
+    }
+
+    /// Log-probabilities and greedy matches gathered chunk by chunk.
+    private struct Scored {
+        let which: Candidates
+        var logProbabilities: [[Double]]
+        var greedy: [Bool]
+
+        init(candidates: [[(tokens: [Int], start: Int)]], which: Candidates) {
+            self.which = which
+            logProbabilities = candidates.map { Array(repeating: 0.0, count: which == .all ? $0.count : 1) }
+            greedy = Array(repeating: false, count: candidates.count)
+        }
+
+        mutating func add(_ items: [(question: Int, candidate: Int)], _ scores: [(total: Double, allTop: Bool)], _ answerIndex: [Int]) {
+            for ((question, index), (total, allTop)) in zip(items, scores) {
                 logProbabilities[question][which == .all ? index : 0] = total
                 if index == answerIndex[question] { greedy[question] = allTop }
             }
         }
-        let results = probes.questions.indices.map { q -> QuestionResult in
+
+        func result(_ q: Int, _ evaluator: Evaluator) -> QuestionResult {
             let scores = logProbabilities[q]
             let best = scores.indices.max { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) } ?? 0
-            let multipleChoice = which == .all && probes.questions[q].choices != nil ? best == answerIndex[q] : nil
+            let multipleChoice = which == .all && evaluator.probes.questions[q].choices != nil ? best == evaluator.answerIndex[q] : nil
             return QuestionResult(logProbabilities: scores, multipleChoiceCorrect: multipleChoice, openCorrect: greedy[q])
         }
-        return ProbeAccuracy(probes: probes, results: results)
     }
 
     /// Each candidate's summed log-probability in `chunk`, and whether every one of its tokens is
     /// the top logit. The unablated state of the first ablated block (or of the last block, with
     /// no ablation) comes from the cache or is computed the same way, and the rest of the pass is
     /// the same either way: an incremental evaluation gives exactly the values of a full one.
-    private func score(_ chunk: Chunk, _ ablation: Ablation) throws -> [(total: Double, allTop: Bool)] {
+    private func score(_ chunk: Chunk, _ ablation: Ablation, state: (output: Buffer, mlpInput: Buffer)?) throws -> [(total: Double, allTop: Bool)] {
         let block = ablation.firstBlock ?? model.blockCount - 1
-        let (output, mlpInput) = chunk.outputs.isEmpty ? try model.state(after: block, of: chunk.batch) : (chunk.outputs[block], chunk.mlpInputs[block])
+        let (output, mlpInput) = try state ?? (chunk.outputs.isEmpty ? model.state(after: block, of: chunk.batch) : (chunk.outputs[block], chunk.mlpInputs[block]))
         let logits: Buffer
         if ablation.isEmpty {
             logits = try model.forward(chunk.batch, from: model.blockCount, residual: output, logits: .rows(chunk.rows))!

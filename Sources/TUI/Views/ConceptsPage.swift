@@ -56,7 +56,9 @@ enum ConceptsPage {
                            missing: before?.multipleChoice == nil)
             }
             let entry = snapshot.score.entries.first { $0.ratio == ratio && specialization?.concepts[safe: $0.concept] == concept }
-            frame.buffer.text(entry.map { String(format: "%.3f", $0.score) } ?? "…", x: x, y: y, style: entry == nil ? context[.dim] : text)
+            let leftOut = snapshot.score.plan.map { !$0.measured(offset) } ?? false
+            frame.buffer.text(leftOut ? "left out" : entry.map { String(format: "%.3f", $0.score) } ?? "…", x: x, y: y,
+                              style: entry == nil ? context[.dim] : text)
             x += 10
             if let specialization {
                 // Ranking every neuron for K_c is only needed when something is ablated.
@@ -94,7 +96,8 @@ enum ConceptsPage {
     private static func selectedConcept(_ state: AppState, _ snapshot: AnalysisSnapshot, _ row: Int, _ ratio: Double, _ context: RenderContext,
                                         _ area: Rect, _ frame: inout Frame) {
         guard let concept = snapshot.probes.concepts[safe: row] else { return }
-        let inner = frame.buffer.box(area, title: "\(concept) (\(snapshot.probes.category(of: concept)))", context: context)
+        let summary = snapshot.score.plan.map { " · PSS on " + $0.summary } ?? ""
+        let inner = frame.buffer.box(area, title: "\(concept) (\(snapshot.probes.category(of: concept)))" + summary, context: context)
         guard inner.height > 0 else { return }
         let x = inner.x + 1, limit = inner.maxX - 1
         var y = inner.y
@@ -124,17 +127,24 @@ enum ConceptsPage {
             px = frame.buffer.text((entry.map { String(format: "%.3f", $0.score) } ?? "…") + "  ", x: px, y: y, style: r == ratio ? context[.title] : context[.text], limit: limit)
         }
         y += 1
-        // PSS under the current ablation, from the live accuracy.
-        if let baseline = snapshot.baseline {
-            if let now = state.accuracyNow(snapshot) {
-                let own = now.concept(concept), all = now.overall
-                let others = Double(all.questions) * all.open - Double(own.questions) * own.open
-                let otherCount = all.questions - own.questions
-                let otherAccuracy = otherCount > 0 ? others / Double(otherCount) : 0
-                let base = baseline.overall.open
-                let pss = base > 0 ? abs(otherAccuracy - own.open) / base : 0
-                let formula = String(format: "PSS now: |Acc(other concepts) %.2f − Acc(%@) %.2f| / Acc(all, nothing ablated) %.2f = ",
-                                     otherAccuracy, concept, own.open, base)
+        // PSS under the current ablation, from the live accuracy, on the questions the engine's
+        // PSS uses: the concept's and its control set's (known ones by default).
+        if let plan = snapshot.score.plan {
+            let metric = snapshot.score.metric
+            if !plan.measured(row) {
+                let kind = plan.questions == .known ? "known questions" : "questions"
+                frame.buffer.text("PSS: left out (\(plan.own[row].count) \(kind) of its own, \(plan.control[row].count) in its control set; at least \(SpecializationScore.fewestOwnQuestions) and \(SpecializationScore.fewestControlQuestions) needed)",
+                                  x: x, y: y, style: context[.dim], limit: limit)
+            } else if let now = state.accuracyNow(snapshot) {
+                func accuracy(_ questions: [Int]) -> Double {
+                    let right = questions.filter { q in metric == .open ? now.results[safe: q]?.openCorrect == true : now.results[safe: q]?.multipleChoiceCorrect == true }
+                    return Double(right.count) / Double(max(questions.count, 1))
+                }
+                let own = accuracy(plan.own[row]), others = accuracy(plan.control[row])
+                let pss = plan.baseline > 0 ? abs(others - own) / plan.baseline : 0
+                let controls = plan.controlSet == .all ? "other concepts" : plan.controlConcepts[row].compactMap { snapshot.probes.concepts[safe: $0] }.joined(separator: ", ")
+                let formula = String(format: "PSS now: |Acc(%@) %.2f − Acc(%@) %.2f| / Acc(all, nothing ablated) %.2f = ",
+                                     controls, others, concept, own, plan.baseline)
                 let fx = frame.buffer.text(formula, x: x, y: y, style: context[.dim], limit: limit)
                 frame.buffer.text(String(format: "%.3f", pss), x: fx, y: y, style: context[.title], limit: limit)
             } else {

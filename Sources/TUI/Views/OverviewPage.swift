@@ -102,12 +102,25 @@ enum OverviewPage {
             line("accuracy", "computing… (the probe set with nothing ablated)", context[.dim])
         }
         let score = snapshot.score
-        let measured = score.entries.count, wanted = snapshot.conceptCount * score.ratios.count
+        let measuredConcepts = score.plan?.measuredConcepts.count ?? snapshot.conceptCount
+        let measured = score.entries.count, wanted = measuredConcepts * score.ratios.count
         if let peak = score.peak, measured > 0 {
             let partial = measured < wanted ? "  (\(measured) of \(wanted) runs so far)" : ""
             line("peak PSS", String(format: "%.3f at r = %@%%", peak.score, Format.compact(peak.ratio * 100)) + partial, context[.title])
+        } else if score.plan != nil, wanted == 0 {
+            line("peak PSS", "not measured: no concept has enough questions", context[.dim])
         } else {
             line("peak PSS", "computing… (0 of \(wanted) concept × ratio runs)", context[.dim])
+        }
+        if let plan = score.plan {
+            // On two lines where one is too narrow: the count, then why concepts were left out.
+            let summary = plan.summary
+            if DisplayWidth.of(summary) > limit - x - 18, let colon = summary.range(of: ": ") {
+                line("PSS on", String(summary[..<colon.lowerBound]) + ":")
+                line("", String(summary[colon.upperBound...]))
+            } else {
+                line("PSS on", summary)
+            }
         }
         // PSS(r) across the sweep: ratio, value, and a bar a column.
         if y + 2 < inner.maxY {
@@ -118,10 +131,10 @@ enum OverviewPage {
                 let cx = x + 18 + index * 7
                 guard cx + 6 <= limit else { break }
                 let count = score.entries.filter { $0.ratio == ratio }.count
-                let value = score.modelScores[index].score
+                let value = score.modelScores[index].score ?? 0
                 frame.buffer.text(DisplayWidth.padLeft(Format.compact(ratio * 100) + "%", 6), x: cx, y: y, style: context[.dim])
                 frame.buffer.text(DisplayWidth.padLeft(count > 0 ? String(format: "%.3f", value) : "…", 6), x: cx, y: y + 1,
-                                  style: count > 0 && count < snapshot.conceptCount ? context[.dim] : context[.text])
+                                  style: count > 0 && count < measuredConcepts ? context[.dim] : context[.text])
                 if count > 0 { frame.buffer.bar(x: cx + 1, y: y + 2, width: 5, fraction: value / peakValue, style: context[.bar], context: context) }
             }
             y += 3
