@@ -70,3 +70,22 @@ import Testing
         }
     }
 }
+
+/// The forward that computes only the rows getting logits in its last block (what the evaluator
+/// runs) gives what the full forward gives at those rows, in every family.
+@Suite struct FamilyLastRowsOnly {
+    @Test(arguments: familyCheckpoints)
+    func lastRowsEqualTheFullForward(_ name: String) throws {
+        let reference = try Reference(name)
+        let model = try Transformer(checkpoint: reference.checkpoint)
+        let sequences = [try reference.sequence(45), try reference.sequence(9)]
+        let batch = Batch(sequences)
+        let full = try #require(try model.forward(batch, logits: .all))
+        let last = try #require(try model.forward(batch, logits: .last))
+        let vocab = model.vocabSize
+        for (i, row) in batch.lastRows.enumerated() {
+            let expected = Array(UnsafeBufferPointer(start: full.pointer + row * vocab, count: vocab))
+            #expect(maxAbsDifference(last.pointer + i * vocab, expected) < 1e-5, "\(name), sequence \(i)")
+        }
+    }
+}
