@@ -62,6 +62,8 @@ final class WeightStore {
         self.keepsBlocks = keepsBlocks
         for (name, shape) in architecture.expectedShapes {
             switch source {
+            case .checkpoint(let checkpoint) where checkpoint.gguf != nil:
+                try GGUFRows.check(checkpoint.gguf!, name, shape: shape, modelType: architecture.config.modelType)
             case .checkpoint(let checkpoint):
                 guard let tensor = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else {
                     throw InputError(checkpoint.folder, "no tensor '\(name)', which a \(architecture.config.modelType) model needs")
@@ -93,6 +95,12 @@ final class WeightStore {
         case .memory(let parameters):
             return parameters.values[name]!
         case .checkpoint(let checkpoint):
+            if let gguf = checkpoint.gguf {
+                let tensor = gguf.tensors[name]!
+                let buffer = lock.withLock { spare[tensor.rowCount * tensor.rowWidth]?.popLast() } ?? Buffer(count: tensor.rowCount * tensor.rowWidth)
+                GGUFRows.read(gguf, tensor, 0..<tensor.rowCount, into: buffer.pointer)
+                return buffer
+            }
             let (file, tensor, _) = stored(checkpoint, name)
             let raw = file.rawBytes(tensor)
             if tensor.dtype == .f32, let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
@@ -140,6 +148,21 @@ final class WeightStore {
             body(0..<(whole.count / architecture.config.hiddenSize), whole.pointer)
             return
         }
+        if let gguf = checkpoint.gguf, !keepsBlocks {
+            let tensor = gguf.tensors[name]!
+            let chunk = Buffer(count: min(rowsPerChunk, tensor.rowCount) * tensor.rowWidth)
+            for start in stride(from: 0, to: tensor.rowCount, by: rowsPerChunk) {
+                let rows = start..<min(start + rowsPerChunk, tensor.rowCount)
+                GGUFRows.read(gguf, tensor, rows, into: chunk.pointer)
+                body(rows, chunk.pointer)
+            }
+            return
+        }
+        if checkpoint.gguf != nil {
+            let whole = model(name)
+            body(0..<(whole.count / architecture.config.hiddenSize), whole.pointer)
+            return
+        }
         let (file, tensor, width) = stored(checkpoint, name)
         let rows = tensor.shape[0]
         if tensor.dtype == .f32 || keepsBlocks {
@@ -164,6 +187,10 @@ final class WeightStore {
             let width = architecture.config.hiddenSize
             destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
         case .checkpoint(let checkpoint):
+            if let gguf = checkpoint.gguf {
+                GGUFRows.read(gguf, gguf.tensors[name]!, index..<(index + 1), into: destination)
+                return
+            }
             let (file, tensor, width) = stored(checkpoint, name)
             let raw = file.rawBytes(tensor)
             Widen.toFloat32(tensor.dtype, from: raw.baseAddress! + index * width * tensor.dtype.byteSize, count: width, into: destination)
