@@ -150,10 +150,9 @@ public final class GGUFFile {
             }
             entries.append((name, type, dimensions.reversed(), offset))
         }
-        let headerEnd = reader.offset
-        dataStart = (headerEnd + alignment - 1) / alignment * alignment
+        // The data starts at the next multiple of the alignment (a file of metadata only may end before).
+        dataStart = min((reader.offset + alignment - 1) / alignment * alignment, file.size)
         let dataSize = file.size - dataStart
-        guard dataSize >= 0 else { throw InputError(path, "truncated: the file ends inside the header padding") }
 
         var tensors: [GGUFTensorInfo] = []
         for entry in entries {
@@ -225,7 +224,7 @@ public final class GGUFFile {
         mutating func string(_ what: String) throws -> String {
             let length = try read(UInt64.self)
             guard length <= UInt64(bytes.count - offset) else {
-                throw InputError(path, "\(what) of \(length) bytes at offset \(offset - 8) runs past the end of the file (\(bytes.count) bytes)")
+                throw InputError(path, "truncated: \(what) of \(length) bytes at offset \(offset - 8) runs past the end of the file (\(bytes.count) bytes)")
             }
             defer { offset += Int(length) }
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + Int(length))]), as: UTF8.self)
