@@ -56,25 +56,29 @@ public enum GGUFTokenizer {
             throw InputError(path, "tokenizer.ggml.merges entry \(bad) is not two tokens separated by a space")
         }
         let architecture = meta["general.architecture"]?.string ?? ""
-        func specialToken(_ key: String) throws -> String? {
+        func specialToken(_ key: String) throws -> (String, Int)? {
             guard let id = meta["tokenizer.ggml.\(key)"]?.int else { return nil }
             guard id >= 0, id < tokens.count else { throw InputError(path, "tokenizer.ggml.\(key) \(id) is outside the \(tokens.count) tokens") }
-            return tokens[id]
+            return (tokens[id], id)
         }
         let bos = try specialToken("bos_token_id"), eos = try specialToken("eos_token_id")
         let unk = try specialToken("unknown_token_id"), pad = try specialToken("padding_token_id")
         let addBOS = meta["tokenizer.ggml.add_bos_token"]?.bool ?? (kind == "llama")
         let addEOS = meta["tokenizer.ggml.add_eos_token"]?.bool ?? false
 
-        var root: [String: Any] = ["version": "1.0", "truncation": NSNull(), "padding": NSNull()]
-        var vocab: [String: Int] = [:]
+        var root: [(String, JSONValue)] = [("version", .string("1.0")), ("truncation", .null), ("padding", .null)]
+        let vocab: Vocabulary
+        var model: [(String, JSONValue)]
+        let normalizer: JSONValue, decoder: JSONValue
+        var preTokenizer: JSONValue
         let byteLevel = kind == "gpt2"
         if byteLevel {
-            for (id, token) in tokens.enumerated() { vocab[ByteAlphabet.spelled(token)] = id }
-            root["model"] = bpeModel(vocab: vocab, merges: merges ?? [], unk: nil, sentencePiece: false)
-            root["normalizer"] = NSNull()
-            root["pre_tokenizer"] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
-            root["decoder"] = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true]
+            vocab = Vocabulary(tokens.map(ByteAlphabet.spelled))
+            model = bpeModel(unk: nil, sentencePiece: false)
+            model.append(("merges", .pairs(merges ?? [])))
+            normalizer = .null
+            preTokenizer = .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))])
+            decoder = .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))])
         } else {
             let gemma = ["gemma", "gemma2", "gemma3"].contains(architecture)
             // Gemma files store tokens of several spaces as spaces; its tokenizer spells them with ▁.
@@ -82,10 +86,10 @@ public enum GGUFTokenizer {
                 token.contains(" ") && token.unicodeScalars.allSatisfy(\.properties.isWhitespace)
                     ? String(repeating: "\u{2581}", count: token.unicodeScalars.count) : token
             } : tokens
-            for (id, token) in spelled.enumerated() { vocab[token] = id }
-            let pieces: [[String]]
+            vocab = Vocabulary(spelled)
+            model = bpeModel(unk: unk?.0, sentencePiece: true)
             if let merges {
-                pieces = merges
+                model.append(("merges", .pairs(merges)))
             } else {
                 // No merges in the file: derived from the vocabulary, best first by the token's score
                 // (Gemma's: its position in the file, whose scores do not follow the merge order).
@@ -93,124 +97,124 @@ public enum GGUFTokenizer {
                 guard gemma || scores.count == tokens.count else {
                     throw InputError(path, "tokenizer.ggml.scores has \(scores.count) values for \(tokens.count) tokens")
                 }
-                pieces = derivedMerges(tokens: spelled, vocab: vocab, scores: gemma ? spelled.indices.map { -Double($0) } : scores)
+                model.append(("merges", .pairs(derivedMerges(tokens: spelled, vocab: vocab, scores: gemma ? spelled.indices.map { -Double($0) } : scores))))
             }
-            root["model"] = bpeModel(vocab: vocab, merges: pieces, unk: unk, sentencePiece: true)
-            var decoders: [[String: Any]] = [
-                ["type": "Replace", "pattern": ["String": "\u{2581}"], "content": " "], ["type": "ByteFallback"], ["type": "Fuse"],
+            var decoders: [JSONValue] = [
+                .object([("type", .string("Replace")), ("pattern", .object([("String", .string("\u{2581}"))])), ("content", .string(" "))]),
+                .object([("type", .string("ByteFallback"))]), .object([("type", .string("Fuse"))]),
             ]
+            let replaceSpaces = JSONValue.object([("type", .string("Replace")), ("pattern", .object([("String", .string(" "))])), ("content", .string("\u{2581}"))])
             if gemma {
-                root["normalizer"] = ["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"]
-                root["pre_tokenizer"] = ["type": "Split", "pattern": ["String": " "], "behavior": "MergedWithPrevious", "invert": false]
+                normalizer = replaceSpaces
+                preTokenizer = .object([("type", .string("Split")), ("pattern", .object([("String", .string(" "))])),
+                                        ("behavior", .string("MergedWithPrevious")), ("invert", .bool(false))])
             } else {
-                decoders.append(["type": "Strip", "content": " ", "start": 1, "stop": 0])
+                decoders.append(.object([("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))]))
                 if architecture == "phi3" {
                     // Phi-3 prepends the space in a normalizer: "  hi" keeps all its spaces.
-                    root["normalizer"] = ["type": "Sequence", "normalizers": [
-                        ["type": "Prepend", "prepend": "\u{2581}"], ["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"],
-                    ]]
-                    root["pre_tokenizer"] = NSNull()
+                    normalizer = .object([("type", .string("Sequence")), ("normalizers", .array([
+                        .object([("type", .string("Prepend")), ("prepend", .string("\u{2581}"))]), replaceSpaces,
+                    ]))])
+                    preTokenizer = .null
                 } else {
-                    root["normalizer"] = NSNull()
-                    root["pre_tokenizer"] = ["type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "first", "split": false]
+                    normalizer = .null
+                    preTokenizer = .object([("type", .string("Metaspace")), ("replacement", .string("\u{2581}")),
+                                            ("prepend_scheme", .string("first")), ("split", .bool(false))])
                 }
             }
-            root["decoder"] = ["type": "Sequence", "decoders": decoders]
+            decoder = .object([("type", .string("Sequence")), ("decoders", .array(decoders))])
         }
         if let name = meta["tokenizer.ggml.pre"]?.string, let pattern = splitPatterns[name] {
-            root["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [
-                ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false],
-                ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false],
-            ]]
+            preTokenizer = .object([("type", .string("Sequence")), ("pretokenizers", .array([
+                .object([("type", .string("Split")), ("pattern", .object([("Regex", .string(pattern))])), ("behavior", .string("Isolated")), ("invert", .bool(false))]),
+                .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(false))]),
+            ]))])
         }
-        root["added_tokens"] = addedTokens(tokens: tokens, types: types, vocab: vocab, byteLevel: byteLevel,
-                                           specials: [bos, eos, unk, pad].compactMap { $0 })
-        root["post_processor"] = postProcessor(bos: addBOS ? bos.flatMap { b in vocab[b].map { (b, $0) } } : nil,
-                                               eos: addEOS ? eos.flatMap { e in vocab[e].map { (e, $0) } } : nil)
-        do {
-            return try JSONSerialization.data(withJSONObject: root)
-        } catch {
-            throw InputError(path, "cannot build the tokenizer: \(error.localizedDescription)")
-        }
+        model.append(("vocab", .vocabulary(vocab)))
+        root += [
+            ("added_tokens", addedTokens(tokens: tokens, types: types, vocab: vocab, byteLevel: byteLevel, specials: [bos, eos, unk, pad].compactMap { $0 })),
+            ("normalizer", normalizer), ("pre_tokenizer", preTokenizer),
+            ("post_processor", postProcessor(bos: addBOS ? bos : nil, eos: addEOS ? eos : nil)),
+            ("decoder", decoder), ("model", .object(model)),
+        ]
+        var text = ""
+        JSONValue.object(root).write(to: &text)
+        return Data(text.utf8)
     }
 
-    static func bpeModel(vocab: [String: Int], merges: [[String]], unk: String?, sentencePiece: Bool) -> [String: Any] {
+    static func bpeModel(unk: String?, sentencePiece: Bool) -> [(String, JSONValue)] {
         [
-            "type": "BPE", "dropout": NSNull(), "unk_token": unk.map { $0 as Any } ?? NSNull(),
-            "continuing_subword_prefix": sentencePiece ? NSNull() as Any : "", "end_of_word_suffix": sentencePiece ? NSNull() as Any : "",
-            "fuse_unk": sentencePiece, "byte_fallback": sentencePiece, "ignore_merges": false,
-            "vocab": vocab, "merges": merges,
+            ("type", .string("BPE")), ("dropout", .null), ("unk_token", unk.map(JSONValue.string) ?? .null),
+            ("continuing_subword_prefix", sentencePiece ? .null : .string("")), ("end_of_word_suffix", sentencePiece ? .null : .string("")),
+            ("fuse_unk", .bool(sentencePiece)), ("byte_fallback", .bool(sentencePiece)), ("ignore_merges", .bool(false)),
         ]
     }
 
     /// Control tokens as special added tokens, user-defined ones as plain added tokens: both are
     /// matched whole in the text. In a byte-level vocabulary a control token spelled outside the
-    /// byte alphabet is a mislabel and left out (transformers does the same). The tokenizer's named
-    /// special tokens (BOS, EOS, unknown, padding) are special too.
-    static func addedTokens(tokens: [String], types: [Int], vocab: [String: Int], byteLevel: Bool, specials: [String]) -> [[String: Any]] {
+    /// byte alphabet is a mislabel and left out (as transformers does). The tokens the metadata
+    /// names (BOS, EOS, unknown, padding) are special, under the ids it gives them.
+    static func addedTokens(tokens: [String], types: [Int], vocab: Vocabulary, byteLevel: Bool, specials: [(String, Int)]) -> JSONValue {
         var added: [Int: (String, Bool)] = [:]
         for (id, token) in tokens.enumerated() where id < types.count {
             switch TokenType(rawValue: types[id]) {
             case .control where !byteLevel || ByteAlphabet.isSpelled(token):
-                if let id = vocab[token] { added[id] = (token, true) }
+                if let id = vocab.id(token) { added[id] = (token, true) }
             case .userDefined:
-                if let id = vocab[token], added[id] == nil { added[id] = (token, false) }
+                if let id = vocab.id(token), added[id] == nil { added[id] = (token, false) }
             default:
                 break
             }
         }
-        for token in specials {
-            if let id = vocab[token] { added[id] = (token, true) }
-        }
-        return added.keys.sorted().map { id in
+        for (token, id) in specials { added[id] = (token, true) }
+        return .array(added.keys.sorted().map { id in
             let (content, special) = added[id]!
-            return ["id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false,
-                    "normalized": false, "special": special]
-        }
+            return .object([("id", .int(id)), ("content", .string(content)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+                            ("rstrip", .bool(false)), ("normalized", .bool(false)), ("special", .bool(special))])
+        })
     }
 
-    static func postProcessor(bos: (String, Int)?, eos: (String, Int)?) -> [String: Any] {
-        func special(_ token: (String, Int)?, _ typeID: Int) -> [[String: Any]] {
-            token.map { [["SpecialToken": ["id": $0.0, "type_id": typeID]]] } ?? []
+    static func postProcessor(bos: (String, Int)?, eos: (String, Int)?) -> JSONValue {
+        func special(_ token: (String, Int)?, _ typeID: Int) -> [JSONValue] {
+            token.map { [.object([("SpecialToken", .object([("id", .string($0.0)), ("type_id", .int(typeID))]))])] } ?? []
         }
-        func sequence(_ id: String, _ typeID: Int) -> [[String: Any]] { [["Sequence": ["id": id, "type_id": typeID]]] }
-        var specialTokens: [String: Any] = [:]
-        for token in [bos, eos].compactMap({ $0 }) { specialTokens[token.0] = ["id": token.0, "ids": [token.1], "tokens": [token.0]] }
-        return [
-            "type": "TemplateProcessing",
-            "single": special(bos, 0) + sequence("A", 0) + special(eos, 0),
-            "pair": special(bos, 0) + sequence("A", 0) + special(eos, 0) + special(bos, 1) + sequence("B", 1) + special(eos, 1),
-            "special_tokens": specialTokens,
-        ]
+        func sequence(_ id: String, _ typeID: Int) -> [JSONValue] { [.object([("Sequence", .object([("id", .string(id)), ("type_id", .int(typeID))]))])] }
+        let specialTokens = [bos, eos].compactMap { $0 }.map { token in
+            (token.0, JSONValue.object([("id", .string(token.0)), ("ids", .array([.int(token.1)])), ("tokens", .array([.string(token.0)]))]))
+        }
+        return .object([
+            ("type", .string("TemplateProcessing")),
+            ("single", .array(special(bos, 0) + sequence("A", 0) + special(eos, 0))),
+            ("pair", .array(special(bos, 0) + sequence("A", 0) + special(eos, 0) + special(bos, 1) + sequence("B", 1) + special(eos, 1))),
+            ("special_tokens", .object(specialTokens)),
+        ])
     }
 
     /// Merges implied by a vocabulary: every split of every token into two tokens, ordered by the
     /// token's score (higher first), then by the longer left and right piece; within one token by
     /// the pieces' ids (transformers' `generate_merges`).
-    static func derivedMerges(tokens: [String], vocab: [String: Int], scores: [Double]) -> [[String]] {
+    static func derivedMerges(tokens: [String], vocab: Vocabulary, scores: [Double]) -> [[String]] {
         // Each distinct token once, in the order of its first appearance, with its last score.
-        var firstIndex: [String: Int] = [:]
-        var order: [String] = []
-        var score: [String: Double] = [:]
+        var order: [[UInt8]] = []
+        var score: [[UInt8]: Double] = [:]
         for (index, token) in tokens.enumerated() {
-            if firstIndex[token] == nil { firstIndex[token] = index; order.append(token) }
-            score[token] = scores[index]
+            let key = Array(token.utf8)
+            if score.updateValue(scores[index], forKey: key) == nil { order.append(key) }
         }
-        var merges: [(left: String, right: String, score: Double, leftLength: Int, rightLength: Int, rank: Int)] = []
-        for token in order {
-            let scalars = Array(token.unicodeScalars)
-            guard scalars.count > 1 else { continue }
-            var local: [(String, String, Int, Int, Int)] = []
-            for cut in 1..<scalars.count {
-                var left = String.UnicodeScalarView(), right = String.UnicodeScalarView()
-                left.append(contentsOf: scalars[..<cut])
-                right.append(contentsOf: scalars[cut...])
-                let l = String(left), r = String(right)
-                if let li = vocab[l], let ri = vocab[r] { local.append((l, r, li, ri, cut)) }
+        var merges: [(left: ArraySlice<UInt8>, right: ArraySlice<UInt8>, score: Double, leftLength: Int, rightLength: Int, rank: Int)] = []
+        for key in order {
+            // Cuts at character (scalar) boundaries: not inside a UTF-8 sequence.
+            let cuts = key.indices.dropFirst().filter { key[$0] & 0xC0 != 0x80 }
+            guard !cuts.isEmpty else { continue }
+            let length = cuts.count + 1
+            var local: [(ArraySlice<UInt8>, ArraySlice<UInt8>, Int, Int, Int)] = []
+            for (n, cut) in cuts.enumerated() {
+                let left = key[..<cut], right = key[cut...]
+                if let li = vocab.ids[Array(left)], let ri = vocab.ids[Array(right)] { local.append((left, right, li, ri, n + 1)) }
             }
-            local.sort { ($0.2, $0.3, $0.4) < ($1.2, $1.3, $1.4) }
-            for (l, r, _, _, cut) in local {
-                merges.append((l, r, score[token]!, cut, scalars.count - cut, merges.count))
+            local.sort { ($0.2, $0.3) < ($1.2, $1.3) }
+            for (left, right, _, _, n) in local {
+                merges.append((left, right, score[key]!, n, length - n, merges.count))
             }
         }
         merges.sort { a, b in
@@ -219,7 +223,95 @@ public enum GGUFTokenizer {
             if a.rightLength != b.rightLength { return a.rightLength > b.rightLength }
             return a.rank < b.rank
         }
-        return merges.map { [$0.left, $0.right] }
+        return merges.map { [String(decoding: $0.left, as: UTF8.self), String(decoding: $0.right, as: UTF8.self)] }
+    }
+}
+
+/// Token → id, compared byte for byte (Swift's String equality would merge canonically equivalent
+/// tokens, such as the two spellings of "έ", which a vocabulary keeps apart); the last of
+/// duplicate tokens wins, as in a Python dict.
+struct Vocabulary {
+    var ids: [[UInt8]: Int] = [:]
+    /// Distinct tokens in order of first appearance, with their ids.
+    var entries: [(String, Int)] = []
+
+    init(_ tokens: [String]) {
+        var position: [[UInt8]: Int] = [:]
+        for (id, token) in tokens.enumerated() {
+            let key = Array(token.utf8)
+            ids[key] = id
+            if let at = position[key] {
+                entries[at].1 = id
+            } else {
+                position[key] = entries.count
+                entries.append((token, id))
+            }
+        }
+    }
+
+    func id(_ token: String) -> Int? { ids[Array(token.utf8)] }
+}
+
+/// JSON text written directly: object keys in the given order and tokens byte for byte.
+indirect enum JSONValue {
+    case null, bool(Bool), int(Int), string(String), array([JSONValue]), object([(String, JSONValue)])
+    case vocabulary(Vocabulary)
+    case pairs([[String]])
+
+    func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .string(let s): Self.quote(s, into: &out)
+        case .array(let items):
+            out += "["
+            for (n, item) in items.enumerated() {
+                if n > 0 { out += "," }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (n, (key, value)) in members.enumerated() {
+                if n > 0 { out += "," }
+                Self.quote(key, into: &out)
+                out += ":"
+                value.write(to: &out)
+            }
+            out += "}"
+        case .vocabulary(let vocab):
+            out += "{"
+            for (n, (token, id)) in vocab.entries.enumerated() {
+                if n > 0 { out += "," }
+                Self.quote(token, into: &out)
+                out += ":" + String(id)
+            }
+            out += "}"
+        case .pairs(let pairs):
+            out += "["
+            for (n, pair) in pairs.enumerated() {
+                out += n > 0 ? ",[" : "["
+                Self.quote(pair[0], into: &out)
+                out += ","
+                Self.quote(pair[1], into: &out)
+                out += "]"
+            }
+            out += "]"
+        }
+    }
+
+    static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
     }
 }
 
