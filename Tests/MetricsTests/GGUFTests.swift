@@ -267,3 +267,32 @@ struct GGUFBytes {
                    "skipped: the engine does not run gemma3 yet (ModelConfig.supportedModelTypes)"))
     func gemma3LogitsEqualTransformers() throws { try check("gemma3", path: RealGGUF.gemma3) }
 }
+
+@Suite struct GGUFFingerprintTests {
+    func fingerprint(_ path: String) throws -> String {
+        let checkpoint = try Checkpoint(location: path)
+        let inputs = AnalysisInputs(checkpoint: checkpoint, model: try Transformer(checkpoint: checkpoint), tokenizer: try checkpoint.loadTokenizer(),
+                                    probes: try ProbeSet.load(path: Fixtures.url("probes/tiny-llama.jsonl").path),
+                                    corpus: try DomainCorpus.load(folder: Fixtures.url("domains").path))
+        return try AnalysisFingerprint(inputs: inputs, options: AnalysisOptions()).id
+    }
+
+    /// The store's fingerprint covers a GGUF file's metadata and tensors: a copy elsewhere is the
+    /// same analysis, a changed metadata value or a changed tensor byte another one.
+    @Test func fingerprintCoversMetadataAndTensors() throws {
+        let folder = TemporaryFolder()
+        let original = try Data(contentsOf: Fixtures.url("gguf/tiny-qwen2.gguf"))
+        let file = try GGUFFile(path: Fixtures.url("gguf/tiny-qwen2.gguf").path)
+        let down = try #require(file.tensorsByName["blk.1.ffn_down.weight"])
+        var metadata = original
+        let name = Data("tiny qwen2".utf8)
+        let at = try #require(metadata.range(of: name))
+        metadata.replaceSubrange(at, with: Data("tiny qwen3".utf8))
+        var tensor = original
+        tensor[down.byteRange.lowerBound] ^= 1
+        let base = try fingerprint(Fixtures.url("gguf/tiny-qwen2.gguf").path)
+        #expect(try fingerprint(folder.write("copy.gguf", original)) == base)
+        #expect(try fingerprint(folder.write("metadata.gguf", metadata)) != base)
+        #expect(try fingerprint(folder.write("tensor.gguf", tensor)) != base)
+    }
+}

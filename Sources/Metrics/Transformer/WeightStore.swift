@@ -63,7 +63,7 @@ final class WeightStore {
         for (name, shape) in architecture.expectedShapes {
             switch source {
             case .checkpoint(let checkpoint) where checkpoint.gguf != nil:
-                try GGUFRows.check(checkpoint.gguf!, name, shape: shape, modelType: architecture.config.modelType)
+                try checkpoint.gguf!.checkTensor(name, shape: shape, modelType: architecture.config.modelType)
             case .checkpoint(let checkpoint):
                 guard let tensor = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else {
                     throw InputError(checkpoint.folder, "no tensor '\(name)', which a \(architecture.config.modelType) model needs")
@@ -98,7 +98,7 @@ final class WeightStore {
             if let gguf = checkpoint.gguf {
                 let tensor = gguf.tensors[name]!
                 let buffer = lock.withLock { spare[tensor.rowCount * tensor.rowWidth]?.popLast() } ?? Buffer(count: tensor.rowCount * tensor.rowWidth)
-                GGUFRows.read(gguf, tensor, 0..<tensor.rowCount, into: buffer.pointer)
+                tensor.readRows(gguf.file, 0..<tensor.rowCount, into: buffer.pointer)
                 return buffer
             }
             let (file, tensor, _) = stored(checkpoint, name)
@@ -153,7 +153,7 @@ final class WeightStore {
             let chunk = Buffer(count: min(rowsPerChunk, tensor.rowCount) * tensor.rowWidth)
             for start in stride(from: 0, to: tensor.rowCount, by: rowsPerChunk) {
                 let rows = start..<min(start + rowsPerChunk, tensor.rowCount)
-                GGUFRows.read(gguf, tensor, rows, into: chunk.pointer)
+                tensor.readRows(gguf.file, rows, into: chunk.pointer)
                 body(rows, chunk.pointer)
             }
             return
@@ -188,7 +188,7 @@ final class WeightStore {
             destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
         case .checkpoint(let checkpoint):
             if let gguf = checkpoint.gguf {
-                GGUFRows.read(gguf, gguf.tensors[name]!, index..<(index + 1), into: destination)
+                gguf.tensors[name]!.readRows(gguf.file, index..<(index + 1), into: destination)
                 return
             }
             let (file, tensor, width) = stored(checkpoint, name)

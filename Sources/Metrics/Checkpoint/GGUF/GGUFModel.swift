@@ -136,6 +136,18 @@ public final class GGUFModel {
         self.tensors = tensors
     }
 
+    /// Checks, when a model is opened, that a tensor it needs is here, in the shape it needs and
+    /// in a type neurotop dequantizes.
+    func checkTensor(_ name: String, shape: [Int], modelType: String) throws {
+        guard let tensor = tensors[name] else {
+            throw InputError(file.path, "no tensor for '\(name)', which a \(modelType) model needs")
+        }
+        guard tensor.shape == shape else {
+            throw InputError(file.path, "tensor '\(tensor.info.name)' has shape \(tensor.shape) as '\(name)'; the metadata implies \(shape)")
+        }
+        guard tensor.info.type.isDequantizable else { throw file.unsupported(tensor.info) }
+    }
+
     /// The model's configuration, as `ModelConfig` reads a `config.json`.
     public func modelConfig() throws -> ModelConfig { try ModelConfig(json: configJSON, path: file.path) }
 
@@ -253,23 +265,5 @@ public final class GGUFModel {
         if let softcap = value("attn_logit_softcapping")?.double { config["attn_logit_softcapping"] = softcap }
         if let softcap = value("final_logit_softcapping")?.double { config["final_logit_softcapping"] = softcap }
         return config
-    }
-}
-
-/// How the weight store reads a GGUF checkpoint's tensors: checked once when the model is opened,
-/// then read row range by row range.
-enum GGUFRows {
-    static func check(_ model: GGUFModel, _ name: String, shape: [Int], modelType: String) throws {
-        guard let tensor = model.tensors[name] else {
-            throw InputError(model.file.path, "no tensor for '\(name)', which a \(modelType) model needs")
-        }
-        guard tensor.shape == shape else {
-            throw InputError(model.file.path, "tensor '\(tensor.info.name)' has shape \(tensor.shape) as '\(name)'; the metadata implies \(shape)")
-        }
-        guard tensor.info.type.isDequantizable else { throw model.file.unsupported(tensor.info) }
-    }
-
-    static func read(_ model: GGUFModel, _ tensor: GGUFModelTensor, _ rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
-        tensor.readRows(model.file, rows, into: destination)
     }
 }

@@ -97,7 +97,7 @@ public enum GGUFTokenizer {
                 guard gemma || scores.count == tokens.count else {
                     throw InputError(path, "tokenizer.ggml.scores has \(scores.count) values for \(tokens.count) tokens")
                 }
-                model.append(("merges", .pairs(derivedMerges(tokens: spelled, vocab: vocab, scores: gemma ? spelled.indices.map { -Double($0) } : scores))))
+                model.append(("merges", .pairs(derivedMerges(vocab: vocab, scores: gemma ? spelled.indices.map { -Double($0) } : scores))))
             }
             var decoders: [JSONValue] = [
                 .object([("type", .string("Replace")), ("pattern", .object([("String", .string("\u{2581}"))])), ("content", .string(" "))]),
@@ -193,16 +193,11 @@ public enum GGUFTokenizer {
     /// Merges implied by a vocabulary: every split of every token into two tokens, ordered by the
     /// token's score (higher first), then by the longer left and right piece; within one token by
     /// the pieces' ids (transformers' `generate_merges`).
-    static func derivedMerges(tokens: [String], vocab: Vocabulary, scores: [Double]) -> [[String]] {
-        // Each distinct token once, in the order of its first appearance, with its last score.
-        var order: [[UInt8]] = []
-        var score: [[UInt8]: Double] = [:]
-        for (index, token) in tokens.enumerated() {
-            let key = Array(token.utf8)
-            if score.updateValue(scores[index], forKey: key) == nil { order.append(key) }
-        }
+    static func derivedMerges(vocab: Vocabulary, scores: [Double]) -> [[String]] {
         var merges: [(left: ArraySlice<UInt8>, right: ArraySlice<UInt8>, score: Double, leftLength: Int, rightLength: Int, rank: Int)] = []
-        for key in order {
+        // Each distinct token once, in the order of its first appearance, with the score of its last.
+        for (index, (_, id)) in vocab.entries.enumerated() {
+            let key = vocab.bytes[index]
             // Cuts at character (scalar) boundaries: not inside a UTF-8 sequence.
             let cuts = key.indices.dropFirst().filter { key[$0] & 0xC0 != 0x80 }
             guard !cuts.isEmpty else { continue }
@@ -210,11 +205,14 @@ public enum GGUFTokenizer {
             var local: [(ArraySlice<UInt8>, ArraySlice<UInt8>, Int, Int, Int)] = []
             for (n, cut) in cuts.enumerated() {
                 let left = key[..<cut], right = key[cut...]
-                if let li = vocab.ids[Array(left)], let ri = vocab.ids[Array(right)] { local.append((left, right, li, ri, n + 1)) }
+                let ids = key.withUnsafeBytes { all in
+                    (vocab.id(bytes: UnsafeRawBufferPointer(rebasing: all[..<cut])), vocab.id(bytes: UnsafeRawBufferPointer(rebasing: all[cut...])))
+                }
+                if let li = ids.0, let ri = ids.1 { local.append((left, right, li, ri, n + 1)) }
             }
             local.sort { ($0.2, $0.3) < ($1.2, $1.3) }
             for (left, right, _, _, n) in local {
-                merges.append((left, right, score[key]!, n, length - n, merges.count))
+                merges.append((left, right, scores[id], n, length - n, merges.count))
             }
         }
         merges.sort { a, b in
@@ -229,27 +227,59 @@ public enum GGUFTokenizer {
 
 /// Token → id, compared byte for byte (Swift's String equality would merge canonically equivalent
 /// tokens, such as the two spellings of "έ", which a vocabulary keeps apart); the last of
-/// duplicate tokens wins, as in a Python dict.
+/// duplicate tokens wins, as in a Python dict. Looked up by a 64-bit hash of the bytes, checked
+/// against the token's bytes, so that probing byte slices allocates nothing.
 struct Vocabulary {
-    var ids: [[UInt8]: Int] = [:]
     /// Distinct tokens in order of first appearance, with their ids.
-    var entries: [(String, Int)] = []
+    private(set) var entries: [(String, Int)] = []
+    /// The UTF-8 bytes of each entry.
+    private(set) var bytes: [[UInt8]] = []
+    /// Hash → index into `entries`, and the indices of tokens whose hash another token shares.
+    private var byHash: [UInt64: Int] = [:]
+    private var sharedHashes: [UInt64: [Int]] = [:]
 
     init(_ tokens: [String]) {
-        var position: [[UInt8]: Int] = [:]
         for (id, token) in tokens.enumerated() {
             let key = Array(token.utf8)
-            ids[key] = id
-            if let at = position[key] {
+            let hash = key.withUnsafeBufferPointer { Self.hash(UnsafeRawBufferPointer($0)) }
+            if let at = find(key, hash: hash) {
                 entries[at].1 = id
+                continue
+            }
+            let at = entries.count
+            entries.append((token, id))
+            bytes.append(key)
+            if let other = byHash[hash] {
+                sharedHashes[hash, default: [other]].append(at)
             } else {
-                position[key] = entries.count
-                entries.append((token, id))
+                byHash[hash] = at
             }
         }
     }
 
-    func id(_ token: String) -> Int? { ids[Array(token.utf8)] }
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var value: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return value
+    }
+
+    private func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        if let candidates = sharedHashes[hash] {
+            return candidates.first { bytes[$0].elementsEqual(key) }
+        }
+        guard let at = byHash[hash], bytes[at].elementsEqual(key) else { return nil }
+        return at
+    }
+
+    private func find(_ key: [UInt8], hash: UInt64) -> Int? {
+        key.withUnsafeBufferPointer { find(UnsafeRawBufferPointer($0), hash: hash) }
+    }
+
+    func id(bytes key: UnsafeRawBufferPointer) -> Int? { find(key, hash: Self.hash(key)).map { entries[$0].1 } }
+
+    func id(_ token: String) -> Int? {
+        Array(token.utf8).withUnsafeBufferPointer { id(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// JSON text written directly: object keys in the given order and tokens byte for byte.
