@@ -45,7 +45,7 @@ struct Ablate: ParsableCommand {
         let checkpoint = try Checkpoint(location: resolveModel(model))
         let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: ShippedData.root()))
         let transformer = try Transformer(checkpoint: checkpoint)
-        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+        let tokenizer = try checkpoint.loadTokenizer()
         let chosen: [NeuronID]
         if let neurons {
             chosen = try NeuronID.parseList(neurons)

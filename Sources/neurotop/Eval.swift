@@ -24,7 +24,7 @@ struct Eval: ParsableCommand {
         let checkpoint = try Checkpoint(location: resolveModel(model))
         let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: ShippedData.root()))
         let transformer = try Transformer(checkpoint: checkpoint)
-        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+        let tokenizer = try checkpoint.loadTokenizer()
         let ablation = try Ablation(zeroing: ablate.map(NeuronID.parseList) ?? [])
         try transformer.validate(ablation)
         let accuracy = try Evaluator(model: transformer, tokenizer: tokenizer, probes: probeSet).evaluate(ablation: ablation)

@@ -38,10 +38,8 @@ struct Run: ParsableCommand {
     func run() throws {
         let checkpoint = try Checkpoint(location: resolveModel(model))
         let transformer = try Transformer(checkpoint: checkpoint)
-        let tokenizerURL = URL(fileURLWithPath: checkpoint.tokenizerPath)
         // A prompt needs the tokenizer; with --ids it only names the tokens in the output.
-        let tokenizer = prompt != nil || FileManager.default.fileExists(atPath: tokenizerURL.path)
-            ? try Tokenizer.load(contentsOf: tokenizerURL) : nil
+        let tokenizer = prompt != nil || checkpoint.hasTokenizer ? try checkpoint.loadTokenizer() : nil
         let sequence = try tokens(tokenizer)
         let ablation = try Ablation(zeroing: ablate.map(NeuronID.parseList) ?? [])
         var coefficients: [Int: [Float]] = [:]
@@ -59,7 +57,7 @@ struct Run: ParsableCommand {
             for (block, values) in coefficients { writer.add("coefficients.\(block)", shape: [sequence.count, transformer.mlpWidth], values: values) }
             if grad {
                 try transformer.gradients(of: Batch([sequence]), ablation: ablation) { name, values, count in
-                    writer.add("grad.\(name)", shape: checkpoint.tensor(name)?.shape ?? [count], values: Array(UnsafeBufferPointer(start: values, count: count)))
+                    writer.add("grad.\(name)", shape: checkpoint.shape(of: name) ?? [count], values: Array(UnsafeBufferPointer(start: values, count: count)))
                 }
             }
             writer.metadata = ["ids": sequence.map(String.init).joined(separator: ","), "model": checkpoint.folder]

@@ -28,7 +28,8 @@ struct Tokenize: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: try tokenizerPath()))
+        let tokenizer = try ModelLocator.ggufFile(for: model).map { try GGUFTokenizer.load(GGUFFile(path: $0)) }
+            ?? Tokenizer.load(contentsOf: URL(fileURLWithPath: try tokenizerPath()))
         let input = try readText()
         let (ids, tokens) = tokenizer.encodeWithTokens(input, addSpecialTokens: !noSpecial)
         if timing { reportTiming(tokenizer, input) }

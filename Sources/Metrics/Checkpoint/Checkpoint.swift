@@ -1,24 +1,45 @@
 import Foundation
 
 /// A Hugging Face model folder: its config, its safetensors files (one, or shards listed by
-/// `model.safetensors.index.json`) and the path of its tokenizer. Tensors stay memory-mapped.
+/// `model.safetensors.index.json`) and the path of its tokenizer; or a GGUF file, which holds all
+/// three. Tensors stay memory-mapped.
 public final class Checkpoint {
+    /// The model folder, or the GGUF file.
     public let folder: String
     public let config: ModelConfig
     public let files: [SafetensorsFile]
+    /// The GGUF file the model comes from, if it does (then `files` is empty).
+    public let gguf: GGUFModel?
     /// Every tensor name, sorted, with the index of the file holding it.
     public let tensorNames: [String]
     private let fileOfTensor: [String: Int]
 
-    public var configPath: String { (folder as NSString).appendingPathComponent("config.json") }
-    public var tokenizerPath: String { (folder as NSString).appendingPathComponent("tokenizer.json") }
+    /// Where the configuration comes from: config.json, or the GGUF file's metadata.
+    public var configPath: String { gguf == nil ? (folder as NSString).appendingPathComponent("config.json") : folder }
+    public var tokenizerPath: String { gguf == nil ? (folder as NSString).appendingPathComponent("tokenizer.json") : folder }
 
     public convenience init(location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        try self.init(folder: ModelLocator.folder(for: location, environment: environment))
+        if let file = try ModelLocator.ggufFile(for: location, environment: environment) {
+            try self.init(ggufPath: file)
+        } else {
+            try self.init(folder: ModelLocator.folder(for: location, environment: environment))
+        }
+    }
+
+    /// A model in one GGUF file: configuration, tokenizer and tensors from the file.
+    public init(ggufPath: String) throws {
+        let model = try GGUFModel(file: GGUFFile(path: ggufPath))
+        folder = ggufPath
+        gguf = model
+        config = try model.modelConfig()
+        files = []
+        fileOfTensor = [:]
+        tensorNames = model.tensors.keys.sorted()
     }
 
     public init(folder: String) throws {
         self.folder = folder
+        gguf = nil
         let entries: [String]
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
@@ -87,6 +108,27 @@ public final class Checkpoint {
         return (files.sorted(), tensors)
     }
 
+    /// The tokenizer: tokenizer.json, or the one the GGUF metadata describes.
+    public func loadTokenizer() throws -> Tokenizer {
+        if let gguf { return try GGUFTokenizer.load(gguf.file) }
+        guard FileManager.default.fileExists(atPath: tokenizerPath) else {
+            throw InputError(folder, "no tokenizer.json: this needs the model's tokenizer")
+        }
+        return try Tokenizer.load(contentsOf: URL(fileURLWithPath: tokenizerPath))
+    }
+
+    public var hasTokenizer: Bool {
+        if let gguf { return gguf.file.metadata["tokenizer.ggml.model"] != nil }
+        return FileManager.default.fileExists(atPath: tokenizerPath)
+    }
+
+    /// The shape of a tensor as the Hugging Face checkpoint has it.
+    public func shape(of name: String) -> [Int]? {
+        if let gguf { return gguf.tensors[name]?.shape }
+        return tensor(name)?.shape
+    }
+
+    /// A safetensors tensor (nil for a GGUF model: see `gguf`).
     public func tensor(_ name: String) -> StoredTensor? {
         fileOfTensor[name].flatMap { files[$0].tensors[name] }
     }
@@ -95,6 +137,12 @@ public final class Checkpoint {
 
     /// A tensor widened to float32, or an error naming the file and the tensor.
     public func floats(_ name: String) throws -> [Float] {
+        if let gguf, let tensor = gguf.tensors[name] {
+            guard tensor.info.type.isDequantizable else { throw gguf.file.unsupported(tensor.info) }
+            var values = [Float](repeating: 0, count: tensor.rowCount * tensor.rowWidth)
+            values.withUnsafeMutableBufferPointer { tensor.readRows(gguf.file, 0..<tensor.rowCount, into: $0.baseAddress!) }
+            return values
+        }
         guard let index = fileOfTensor[name], let tensor = files[index].tensors[name] else {
             throw InputError(folder, "no tensor named '\(name)'")
         }
@@ -102,12 +150,14 @@ public final class Checkpoint {
     }
 
     public var parameterCount: Int {
-        files.reduce(0) { total, file in total + file.tensors.values.reduce(0) { $0 + $1.elementCount } }
+        if let gguf { return gguf.file.tensors.reduce(0) { $0 + $1.elementCount } }
+        return files.reduce(0) { total, file in total + file.tensors.values.reduce(0) { $0 + $1.elementCount } }
     }
 
     /// Bytes of tensor data, by dtype name.
     public var bytesByDType: [String: Int] {
         var bytes: [String: Int] = [:]
+        for tensor in gguf?.file.tensors ?? [] { bytes[tensor.type.name, default: 0] += tensor.byteRange.count }
         for file in files {
             for tensor in file.tensors.values { bytes[tensor.dtype.rawValue, default: 0] += tensor.byteRange.count }
         }

@@ -8,11 +8,11 @@ public struct ModelSummary {
 
     public init(checkpoint: Checkpoint) {
         self.checkpoint = checkpoint
-        if !FileManager.default.fileExists(atPath: checkpoint.tokenizerPath) {
-            tokenizer = "none (no tokenizer.json)"
+        if !checkpoint.hasTokenizer {
+            tokenizer = checkpoint.gguf == nil ? "none (no tokenizer.json)" : "none (no tokenizer in the GGUF metadata)"
         } else {
             do {
-                let loaded = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+                let loaded = try checkpoint.loadTokenizer()
                 tokenizer = "\(loaded.kind), \(loaded.vocabSize) tokens"
             } catch {
                 tokenizer = "unreadable: \(error)"
@@ -22,9 +22,10 @@ public struct ModelSummary {
 
     var config: ModelConfig { checkpoint.config }
 
-    /// The dtypes of the stored tensors, largest share first.
+    /// The dtypes of the stored tensors, largest share first; for GGUF, each type with its tensor count.
     public var storedDTypes: [String] {
-        checkpoint.bytesByDType.sorted { $0.value > $1.value }.map(\.key)
+        if let gguf = checkpoint.gguf { return gguf.typeCounts.map { "\($0.type.name) ×\($0.count)" } }
+        return checkpoint.bytesByDType.sorted { $0.value > $1.value }.map(\.key)
     }
 
     public static func formatCount(_ n: Int) -> String {
@@ -91,6 +92,9 @@ public struct ModelSummary {
     }
 
     private func describe(_ name: String, _ label: String) -> String {
+        if let tensor = checkpoint.gguf?.tensors[name] {
+            return label.padding(toLength: max(label.count, 34), withPad: " ", startingAt: 0) + "  \(tensor.info.type.name) \(tensor.shape)  (\(tensor.info.name))"
+        }
         guard let tensor = checkpoint.tensor(name) else { return label }
         return label.padding(toLength: max(label.count, 34), withPad: " ", startingAt: 0) + "  \(tensor.dtype.rawValue) \(tensor.shape)"
     }
@@ -119,7 +123,9 @@ public struct ModelSummary {
             ("positions", ropeDescription),
             ("dtype", storedDTypes.joined(separator: ", ") + (c.dtype.map { " (config: \($0))" } ?? "")),
             ("parameters", "\(Self.formatCount(checkpoint.parameterCount)) (\(Self.formatBytes(bytes)))"),
-            ("files", checkpoint.files.map { "\(($0.path as NSString).lastPathComponent) (\($0.tensors.count) tensors)" }.joined(separator: ", ")),
+            ("files", checkpoint.gguf.map { gguf in
+                "\((gguf.file.path as NSString).lastPathComponent) (GGUF version \(gguf.file.version), architecture \(gguf.architecture), \(gguf.file.tensors.count) tensors, \(gguf.file.keys.count) metadata keys)"
+            } ?? checkpoint.files.map { "\(($0.path as NSString).lastPathComponent) (\($0.tensors.count) tensors)" }.joined(separator: ", ")),
             ("tokenizer", tokenizer),
         ]
         rows.append(("tensors", "\(checkpoint.tensorNames.count)"))
@@ -137,6 +143,9 @@ public struct ModelSummary {
             rope["original_max_position_embeddings"] = c.rope.originalContext
         }
         let tensors: [[String: Any]] = checkpoint.tensorNames.compactMap { name in
+            if let gguf = checkpoint.gguf, let t = gguf.tensors[name] {
+                return ["name": name, "dtype": t.info.type.name, "shape": t.shape, "file": (gguf.file.path as NSString).lastPathComponent, "gguf_name": t.info.name]
+            }
             guard let t = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else { return nil }
             return ["name": name, "dtype": t.dtype.rawValue, "shape": t.shape, "file": (file.path as NSString).lastPathComponent]
         }
@@ -163,6 +172,12 @@ public struct ModelSummary {
             "tokenizer": tokenizer,
         ]
         if let dtype = c.dtype { object["config_dtype"] = dtype }
+        if let gguf = checkpoint.gguf {
+            object["gguf"] = ["version": gguf.file.version, "architecture": gguf.architecture,
+                              "types": Dictionary(uniqueKeysWithValues: gguf.typeCounts.map { ($0.type.name, $0.count) })]
+            object["files"] = [["name": (gguf.file.path as NSString).lastPathComponent, "tensors": gguf.file.tensors.count,
+                                "metadata": Dictionary(uniqueKeysWithValues: gguf.file.metadata.map { ($0.key, $0.value.summary) })]]
+        }
         return object
     }
 }

@@ -56,11 +56,11 @@ public struct AnalysisInputs {
         let checkpoint = try Checkpoint(location: model ?? ShippedData.defaultModel())
         let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
         let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
-        guard FileManager.default.fileExists(atPath: checkpoint.tokenizerPath) else {
-            throw InputError(checkpoint.folder, "no tokenizer.json: the analyses need the model's tokenizer")
+        guard checkpoint.hasTokenizer else {
+            throw InputError(checkpoint.folder, "no tokenizer (tokenizer.json or GGUF metadata): the analyses need the model's tokenizer")
         }
         return AnalysisInputs(checkpoint: checkpoint, model: try Transformer(checkpoint: checkpoint),
-                              tokenizer: try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath)),
+                              tokenizer: try checkpoint.loadTokenizer(),
                               probes: probeSet, corpus: corpus)
     }
 }
@@ -82,9 +82,21 @@ public struct AnalysisFingerprint: Sendable, Equatable {
         var hash = FNV1a()
         hash.add("neurotop engine \(Self.engineVersion)")
         let checkpoint = inputs.checkpoint
-        for path in [checkpoint.configPath, checkpoint.tokenizerPath] {
-            guard let data = FileManager.default.contents(atPath: path) else { throw InputError(path, "cannot read") }
-            hash.add(data)
+        if let gguf = checkpoint.gguf {
+            // A GGUF file's header holds its config and tokenizer (metadata) and its tensors' names,
+            // types, shapes and offsets; samples of every tensor's bytes follow, as for safetensors.
+            hash.add(gguf.file.headerBytes)
+            for tensor in gguf.file.tensors {
+                let raw = gguf.file.rawBytes(tensor)
+                for start in [0, raw.count / 2, max(0, raw.count - 256)] {
+                    hash.add(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + 256)]))
+                }
+            }
+        } else {
+            for path in [checkpoint.configPath, checkpoint.tokenizerPath] {
+                guard let data = FileManager.default.contents(atPath: path) else { throw InputError(path, "cannot read") }
+                hash.add(data)
+            }
         }
         // The tensors' names, types and shapes, and a few samples of their bytes: enough to tell
         // two checkpoints apart without reading gigabytes on every start.

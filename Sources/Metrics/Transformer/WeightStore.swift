@@ -10,6 +10,12 @@ struct StoredMatrix: @unchecked Sendable {
     /// The first row's bytes, in a mapped file that `owner` keeps alive.
     let bytes: UnsafeRawPointer
     let owner: AnyObject
+    /// Rows that are not plain elements (a GGUF tensor: quantized blocks, rows reordered for
+    /// llama.cpp's rope, norms offset) come as float32 from their own reader.
+    var dequantize: ((Range<Int>, UnsafeMutablePointer<Float>) -> Void)? = nil
+
+    /// Whether the stored bytes are float32 rows that can be used in place.
+    var isPlainFloat32: Bool { dequantize == nil && dtype == .f32 }
     /// Rows widened at a time by `forEachPanel`: 1 MB of float32, so that a panel is still in
     /// cache when the GEMM reads it and the weights cross memory once, at their stored size.
     static let panelElements = 1 << 18
@@ -19,6 +25,10 @@ struct StoredMatrix: @unchecked Sendable {
 
     /// Rows `range` into `destination` (`[range.count, width]`), on two threads when large.
     func widen(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        if let dequantize {
+            dequantize(range, destination)
+            return
+        }
         guard range.count >= 2, range.count * width >= 1 << 16 else {
             Widen.toFloat32(dtype, from: bytes + range.lowerBound * rowBytes, count: range.count * width, into: destination)
             return
@@ -117,6 +127,8 @@ final class WeightStore {
         self.architecture = architecture
         for (name, shape) in architecture.expectedShapes {
             switch source {
+            case .checkpoint(let checkpoint) where checkpoint.gguf != nil:
+                try checkpoint.gguf!.checkTensor(name, shape: shape, modelType: architecture.config.modelType)
             case .checkpoint(let checkpoint):
                 guard let tensor = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else {
                     throw InputError(checkpoint.folder, "no tensor '\(name)', which a \(architecture.config.modelType) model needs")
@@ -137,6 +149,13 @@ final class WeightStore {
 
     /// A checkpoint's tensor as a matrix of rows (a 1-D tensor is one row).
     private func stored(_ checkpoint: Checkpoint, _ name: String) -> StoredMatrix {
+        if let gguf = checkpoint.gguf {
+            let tensor = gguf.tensors[name]!
+            var matrix = StoredMatrix(rows: tensor.rowCount, width: tensor.rowWidth, dtype: .f32,
+                                      bytes: gguf.file.file.bytes.baseAddress!, owner: gguf.file)
+            matrix.dequantize = { rows, destination in tensor.readRows(gguf.file, rows, into: destination) }
+            return matrix
+        }
         let file = checkpoint.file(holding: name)!
         let tensor = file.tensors[name]!
         let rows = tensor.shape.count > 1 ? tensor.shape[0] : 1
@@ -151,7 +170,7 @@ final class WeightStore {
             return parameters.values[name]!
         case .checkpoint(let checkpoint):
             let matrix = stored(checkpoint, name)
-            if matrix.dtype == .f32, Int(bitPattern: matrix.bytes) % MemoryLayout<Float>.alignment == 0 {
+            if matrix.isPlainFloat32, Int(bitPattern: matrix.bytes) % MemoryLayout<Float>.alignment == 0 {
                 return Buffer(borrowing: UnsafeMutableRawPointer(mutating: matrix.bytes).assumingMemoryBound(to: Float.self),
                               count: matrix.rows * matrix.width, owner: matrix.owner)
             }
@@ -205,7 +224,7 @@ final class WeightStore {
             return
         }
         let matrix = stored(checkpoint, name)
-        if matrix.dtype == .f32 {
+        if matrix.isPlainFloat32 {
             body(0..<matrix.rows, model(name).pointer)
         } else {
             matrix.forEachPanel(rowsPerPanel: rowsPerChunk, body)
