@@ -204,6 +204,7 @@ public final class AnalysisEngine: @unchecked Sendable {
 
     private func checkStopping() throws {
         if condition.withLock({ stopping }) { throw Stopped() }
+        inputs.checkpoint.endIfChanged()
     }
 
     private func work(observe: () -> Void = {}) throws {
