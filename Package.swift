@@ -25,6 +25,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Every parser of outside input as a fuzz target: replays inputs in an ordinary build,
+        // runs under libFuzzer when scripts/fuzz builds it with -DFUZZING.
+        .executableTarget(name: "neurotop-fuzz", dependencies: ["Metrics", "TUI"], path: "Sources/Fuzz"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CSQLite"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Metrics"]),
         .testTarget(name: "CLITests", dependencies: []),

@@ -122,8 +122,9 @@ struct TUIEndToEndTests {
         try expectRestored(tmux)
     }
 
-    /// SIGTERM ends neurotop at once with the terminal given back (exit status 128 + 15).
-    @Test func terminatedBySIGTERM() throws {
+    /// SIGTERM, and SIGHUP (the terminal closed), end neurotop at once with the terminal given
+    /// back (exit status 128 + the signal's number).
+    @Test(arguments: [SIGTERM, SIGHUP]) func endedBySignal(_ signalNumber: Int32) throws {
         let tmux = Tmux()
         defer { _ = try? tmux.run(["kill-server"]) }
         try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "100", "-y", "30",
@@ -133,9 +134,60 @@ struct TUIEndToEndTests {
         let shell = try tmux.run(["display-message", "-p", "-t", tmux.session, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let children = try String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)
         let neurotop = try #require(children.split(separator: " ").first.flatMap { pid_t($0) })
-        kill(neurotop, SIGTERM)
+        kill(neurotop, signalNumber)
         let after = try tmux.waitFor("EXIT=", timeout: 20)
-        #expect(after.contains("EXIT=143"), "\(after)")
+        #expect(after.contains("EXIT=\(128 + signalNumber)"), "\(after)")
+        #expect(!after.contains("1 Overview"))
+        try expectRestored(tmux)
+    }
+
+    /// Ctrl-z gives the terminal back and stops neurotop as a shell job; `fg` brings it back with
+    /// the whole screen drawn again, and it goes on working.
+    @Test func suspendedByCtrlZAndResumedByFg() throws {
+        let tmux = Tmux()
+        defer { _ = try? tmux.run(["kill-server"]) }
+        // An interactive shell, for job control.
+        try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "100", "-y", "30", "exec bash --norc --noprofile -i"])
+        try tmux.type("'\(Neurotop.binary)' --no-store; echo EXIT=$?")
+        try tmux.keys("Enter")
+        try tmux.waitFor("Knowledge specialization", timeout: 10)
+        try tmux.keys("C-z")
+        let stopped = try tmux.waitFor("Stopped")
+        #expect(!stopped.contains("1 Overview"), "the shell's screen, not neurotop's: \(stopped)")
+        try expectRestored(tmux)
+
+        try tmux.run(["send-keys", "-t", tmux.session, "clear; fg", "Enter"])
+        let resumed = try tmux.waitFor("the screen drawn again") { screen in
+            screen.contains("1 Overview") && screen.contains("Knowledge specialization") && !screen.contains("Stopped")
+        }
+        #expect(resumed.contains("engine"), "the status bar is back: \(resumed)")
+        try tmux.keys("q")
+        try tmux.waitFor("the shell again") { !$0.contains("1 Overview") }
+        try tmux.type("echo STATUS=$?")
+        try tmux.keys("Enter")
+        let after = try tmux.waitFor("the exit status") { $0.split(separator: "\n").contains { $0.hasPrefix("STATUS=") } }
+        #expect(after.split(separator: "\n").contains("STATUS=0"), "\(after)")
+        try expectRestored(tmux)
+    }
+
+    /// A checkpoint truncated under the running front end ends it with one line naming the file,
+    /// exit status 1, and the terminal given back (the weights are memory-mapped: the next read of
+    /// a vanished page raises SIGBUS, and the check before each unit of work finds the change).
+    @Test func truncatedCheckpointEndsWithOneLine() throws {
+        let folder = NSTemporaryDirectory() + "neurotop-truncated-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: Neurotop.repository.appendingPathComponent("data/models/demo").path, toPath: folder)
+        let weights = folder + "/model.safetensors"
+        let tmux = Tmux()
+        defer { _ = try? tmux.run(["kill-server"]) }
+        try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40",
+                      "'\(Neurotop.binary)' open '\(folder)' --no-store; echo EXIT=$?; sleep 60"])
+        try tmux.waitFor("Knowledge specialization", timeout: 10)
+        #expect(truncate(weights, 4096) == 0)
+        let after = try tmux.waitFor("EXIT=", timeout: 30)
+        #expect(after.contains("EXIT=1"), "\(after)")
+        let message = after.replacingOccurrences(of: "\n", with: "")
+        #expect(message.contains("neurotop: \(weights): ") && message.contains("open the model again"), "\(after)")
         #expect(!after.contains("1 Overview"))
         try expectRestored(tmux)
     }

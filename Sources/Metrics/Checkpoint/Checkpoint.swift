@@ -149,6 +149,15 @@ public final class Checkpoint {
         return try files[index].floats(tensor)
     }
 
+    /// Ends the program, naming the file, when a file of the checkpoint was changed since it was
+    /// opened, as a read from its vanished pages would (`MappedFile`): checked before each unit of
+    /// work, so two models' numbers are never mixed. Results stored so far are kept.
+    public func endIfChanged() {
+        for file in files {
+            if let change = file.changedSinceOpened() { MappedFile.end(file.path, "changed since neurotop opened it (\(change)); open the model again") }
+        }
+    }
+
     public var parameterCount: Int {
         if let gguf { return gguf.file.tensors.reduce(0) { $0 + $1.elementCount } }
         return files.reduce(0) { total, file in total + file.tensors.values.reduce(0) { $0 + $1.elementCount } }

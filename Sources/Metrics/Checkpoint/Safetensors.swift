@@ -24,6 +24,9 @@ public final class SafetensorsFile {
     /// Headers beyond this are not plausible and would only be a way to exhaust memory.
     static let maxHeaderBytes = 100_000_000
 
+    /// Why the file on disk is no longer the one mapped, or nil.
+    public func changedSinceOpened() -> String? { file.changedSinceOpened() }
+
     public init(path: String) throws {
         self.path = path
         file = try MappedFile(path: path)

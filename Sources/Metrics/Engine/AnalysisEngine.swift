@@ -216,6 +216,7 @@ public final class AnalysisEngine: @unchecked Sendable {
 
     private func checkStopping() throws {
         if condition.withLock({ stopping }) { throw Stopped() }
+        inputs.checkpoint.endIfChanged()
     }
 
     /// Headless, nothing serves live ablations: a finished analysis reopened needs no cached state.

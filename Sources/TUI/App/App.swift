@@ -27,6 +27,9 @@ public final class App {
     private let themes: ThemeSet
     private var state: AppState
     private var frame: Frame?
+    private var terminal: Terminal?
+    /// Set when something on screen must change before the next wait.
+    private var dirty = true
 
     public init(source: AnalysisSource, themes: ThemeSet, themeIndex: Int) {
         self.source = source
@@ -74,6 +77,7 @@ public final class App {
         started.wait()
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let terminal = try Terminal()
+        self.terminal = terminal
         defer { terminal.restore() }
         for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
             signal(signalNumber) { number in
@@ -85,7 +89,7 @@ public final class App {
         state.width = terminal.width
         state.height = terminal.height
         var drawnGeneration = -1
-        var dirty = true
+        dirty = true
         while !state.quitting && signalReceived == 0 {
             let snapshot = source.snapshot
             if dirty || snapshot.generation != drawnGeneration {
@@ -121,6 +125,18 @@ public final class App {
         while read(wakePipe[0], &sink, sink.count) > 0 {}
     }
 
+    /// Ctrl-z in raw mode is a key, not a signal: the terminal is given back, the process stops
+    /// itself as the shell's job control expects, and on `fg` the whole screen is drawn again (at
+    /// the size the terminal has now).
+    private func suspend() {
+        guard let terminal else { return }
+        terminal.restore()
+        kill(getpid(), SIGTSTP)
+        terminal.resume()
+        handle(.resize(width: terminal.width, height: terminal.height))
+        dirty = true
+    }
+
     private func draw(_ snapshot: AnalysisSnapshot, _ terminal: Terminal) {
         let theme = terminal.colorMode == .monochrome ? themes.monochrome : themes.themes[state.themeIndex]
         let rendered = Screen.render(state, snapshot, RenderContext(theme: theme, colorMode: terminal.colorMode))
@@ -135,6 +151,7 @@ public final class App {
             case .setAblation(let ablation): source.setAblation(ablation)
             case .focus(let focus): source.focus(focus)
             case .quit: break
+            case .suspend: suspend()
             case let .save(neurons, path):
                 do {
                     try AblationFile.write(neurons, to: path)

@@ -39,5 +39,7 @@ public enum Effect: Equatable, Sendable {
     case focus(EngineFocus)
     case save([NeuronID], path: String)
     case load(path: String)
+    /// Ctrl-z: give the terminal back and stop, as a shell job, until `fg`.
+    case suspend
     case quit
 }

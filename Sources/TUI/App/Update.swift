@@ -52,6 +52,7 @@ extension AppState {
 
     private mutating func handleKey(_ key: Key, snapshot: AnalysisSnapshot) -> [Effect] {
         if key == .control("c") { return quit() }
+        if key == .control("z") { return [.suspend] }
         if input != nil { return edit(key, snapshot: snapshot) }
         if helpShown {
             if [.character("?"), .escape, .character("q"), .enter].contains(key) { helpShown = false }

@@ -29,6 +29,7 @@ final class Terminal {
     /// (ncurses would then read `ERR` forever).
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         try App.requireTerminal()
+        EmergencyRestore.saveTerminalModes()
         setlocale(LC_ALL, "")
         // Esc alone must not wait a second for the rest of an escape sequence.
         set_escdelay(25)
@@ -49,6 +50,7 @@ final class Terminal {
         }
         let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
         colorMode = ColorMode(terminalColors: colors, noColor: noColor)
+        EmergencyRestore.prepare()
     }
 
     /// A screen that writes to `path` instead of the user's terminal, as a terminal of `type`
@@ -75,6 +77,17 @@ final class Terminal {
         mousemask(0, nil)
         curs_set(1)
         endwin()
+    }
+
+    /// Takes the terminal back after `restore` (the shell's `fg` after Ctrl-z): ncurses returns to
+    /// its own mode on the next refresh; the cursor, the mouse and the whole screen are set again.
+    func resume() {
+        guard restored else { return }
+        restored = false
+        refresh()
+        curs_set(0)
+        mousemask(nt_button1_pressed() | nt_wheel_up() | nt_wheel_down(), nil)
+        invalidate()
     }
 
     /// Copies `buffer` to the screen: the cells that differ from the last frame, then one refresh.
@@ -175,6 +188,33 @@ final class Terminal {
         case 8, 127: return .backspace
         case 1...26: return .control(Character(Unicode.Scalar(value + 96)!))
         default: return Unicode.Scalar(value).map { .character(Character($0)) }
+        }
+    }
+}
+
+/// Gives the terminal back from a signal handler, where ncurses must not be called: the terminal
+/// modes saved before ncurses changed them, and the escape sequences that leave the alternate
+/// screen, show the cursor and stop mouse reports, all written with async-signal-safe calls.
+private enum EmergencyRestore {
+    nonisolated(unsafe) static var modes = termios()
+    nonisolated(unsafe) static var saved = false
+    nonisolated(unsafe) static var sequence: UnsafeMutablePointer<CChar>?
+
+    static func saveTerminalModes() {
+        saved = tcgetattr(STDIN_FILENO, &modes) == 0
+    }
+
+    /// Called once ncurses has read the terminal's description (the sequences come from it).
+    static func prepare() {
+        var text = "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1006l"
+        for capability in ["sgr0", "cnorm", "rmcup"] {
+            if let value = tigetstr(capability), Int(bitPattern: value) > 0 { text += String(cString: value) }
+        }
+        free(sequence)
+        sequence = strdup(text)
+        MappedFile.onFatalSignal {
+            if let sequence = EmergencyRestore.sequence { _ = write(STDOUT_FILENO, sequence, strlen(sequence)) }
+            if EmergencyRestore.saved { tcsetattr(STDIN_FILENO, TCSANOW, &EmergencyRestore.modes) }
         }
     }
 }

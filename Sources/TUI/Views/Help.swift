@@ -52,6 +52,7 @@ enum Help {
         ("Tab S-Tab 1-6", "next / previous page, or page N"),
         ("Esc q", "back one page; q on a top page quits"),
         ("Ctrl-c", "quit, always"),
+        ("Ctrl-z", "suspend to the shell; fg resumes"),
         ("/ n N", "search this page; next / previous match"),
         (":", "command line"),
         ("u", "undo the last ablation change"),
