@@ -133,8 +133,17 @@ struct AnalysisArguments: ParsableArguments {
         let engine = try AnalysisEngine(inputs: AnalysisInputs.load(model: model, probes: probes, domains: domains), options: options,
                                         store: resultStore)
         progress.loaded(seconds: Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9)
-        defer { progress.finish() }
-        let snapshot = try engine.runToEnd(progress: progress.report)
+        let readOnly = engine.snapshot.progress.notSaving
+        if let readOnly { FileHandle.standardError.write(Data("neurotop: \(readOnly)\n".utf8)) }
+        let snapshot: AnalysisSnapshot
+        do {
+            defer { progress.finish() }
+            snapshot = try engine.runToEnd(progress: progress.report)
+        }
+        // A write that failed part-way: said once, after the results it did not stop.
+        if let failed = snapshot.progress.notSaving, failed != readOnly {
+            FileHandle.standardError.write(Data("neurotop: \(failed)\n".utf8))
+        }
         return (engine, snapshot)
     }
 

@@ -145,6 +145,27 @@ import Testing
         return out
     }
 
+    /// A colleague's finished store, read-only: export shows its results (the same tables as
+    /// from the writable store), says nothing will be saved, and leaves the file as it was.
+    @Test func aReadOnlyStoreIsExported() throws {
+        let folder = NSTemporaryDirectory() + "neurotop-readonly-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/shared.sqlite"
+        let first = try Neurotop.run(arguments + ["--format", "csv", "--out", folder + "/first", "--store", store])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(chmod(store, 0o444) == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store))
+        let second = try Neurotop.run(arguments + ["--format", "csv", "--out", folder + "/second", "--store", store])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("neurotop: \(store) is read-only: its finished results are shown, nothing new is saved\n"), "\(second.stderr)")
+        for table in ["neurons.csv", "pss.csv", "density.csv", "similarity.csv"] {
+            #expect(FileManager.default.fileExists(atPath: "\(folder)/first/\(table)"), "\(table)")
+            #expect(FileManager.default.contents(atPath: "\(folder)/first/\(table)") == FileManager.default.contents(atPath: "\(folder)/second/\(table)"), "\(table)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store)) == before)
+    }
+
     @Test func csvTablesHaveTheDocumentedColumnsAndTheReferenceCounts() throws {
         let out = try exported("csv")
         defer { try? FileManager.default.removeItem(atPath: out) }

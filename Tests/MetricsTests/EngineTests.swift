@@ -79,6 +79,52 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(try third.runToEnd { _ in }.patterns?.samplesSeen == [2, 2, 2])
     }
 
+    /// A store that must not be written (here: every write bit of its file off, which holds even
+    /// for root) is read: a second engine shows its finished results, says nothing will be saved,
+    /// and leaves the file exactly as it was.
+    @Test func aReadOnlyStoreShowsItsResultsAndSavesNothing() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("colleague.sqlite")
+        let first = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: AnalysisStore(path: path)).runToEnd { _ in }
+        #expect(chmod(path, 0o444) == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let store = try AnalysisStore(path: path)
+        #expect(store.isReadOnly)
+        let engine = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: store)
+        #expect(engine.snapshot.progress.notSaving == "\(path) is read-only: its finished results are shown, nothing new is saved")
+        var doing: [String] = []
+        let second = try engine.runToEnd { doing.append($0.doing) }
+        #expect(second.baseline?.results == first.baseline?.results)
+        #expect(second.specialization?.delta == first.specialization?.delta)
+        #expect(second.patterns?.density.activated == first.patterns?.density.activated)
+        #expect(!doing.contains { $0.hasPrefix("activation patterns:") }, "\(doing)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        // Another analysis on it is computed in memory, and not saved.
+        var other = Self.options
+        other.patterns.samples = 2
+        let third = try AnalysisEngine(inputs: Self.inputs(), options: other, store: AnalysisStore(path: path)).runToEnd { _ in }
+        #expect(third.progress.state == .finished && third.patterns?.samplesSeen == [2, 2, 2])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    /// A write the store refuses part-way (disk full, permissions; here a trigger that fails every
+    /// pooled-coefficient row) is reported once, and the analysis goes on to the same results.
+    @Test func aFailedWriteIsReportedOnceAndTheAnalysisGoesOn() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("full.sqlite")
+        let store = try AnalysisStore(path: path)
+        try runSQLite(path, "CREATE TRIGGER full BEFORE INSERT ON pooled BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+        let engine = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: store)
+        let snapshot = try engine.runToEnd { _ in }
+        #expect(snapshot.progress.state == .finished)
+        let why = try #require(snapshot.progress.notSaving)
+        #expect(why.hasPrefix("not saving any more: \(path): ") && why.contains("database or disk is full"), "\(why)")
+        let direct = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: nil).runToEnd { _ in }
+        #expect(snapshot.specialization?.delta == direct.specialization?.delta)
+        #expect(snapshot.patterns?.density.activated == direct.patterns?.density.activated)
+        #expect(try store.pooledBatches(engine.fingerprint).isEmpty)
+    }
+
     /// The unmasked evaluation is stored: a second engine on the same store shows it before it
     /// has computed anything, and a finished analysis reopened headless evaluates nothing.
     @Test func theUnmaskedEvaluationIsStored() throws {
@@ -219,19 +265,18 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(detail.suppressed.first?.value == scores.min())
     }
 
-    /// A write the store refuses stops the run with an error naming the store, and leaves nothing
-    /// half-written: the step's rows land together or not at all.
+    /// A write the store refuses is an error naming the store, never a missing value: it is
+    /// reported (the run goes on, unsaved), and nothing is half-written: a step's rows land
+    /// together or not at all.
     @Test func aFailedWriteIsAnErrorNotAMissingValue() throws {
         let folder = TemporaryFolder()
         let path = folder.file("refusing.sqlite")
         let store = try AnalysisStore(path: path)
         let engine = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: store)
         try runSQLite(path, "CREATE TRIGGER refuse BEFORE INSERT ON pattern_summary BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
-        #expect {
-            _ = try engine.runToEnd { _ in }
-        } throws: { error in
-            "\(error)".hasPrefix(path) && "\(error)".contains("refused by a trigger")
-        }
+        let snapshot = try engine.runToEnd { _ in }
+        let why = try #require(snapshot.progress.notSaving)
+        #expect(why.hasPrefix("not saving any more: \(path)") && why.contains("refused by a trigger"), "\(why)")
         #expect(try store.patterns(engine.fingerprint) == nil)
     }
 

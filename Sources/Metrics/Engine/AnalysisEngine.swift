@@ -108,7 +108,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         card = ModelCard(checkpoint: inputs.checkpoint)
         // The domains' sums live beside the store between steps, so that a killed run resumes.
         patterns = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: options.patterns,
-                                          sumsPath: store.map { "\($0.path).\(fingerprint.id).sums" })
+                                          sumsPath: store.flatMap { $0.isReadOnly ? nil : "\($0.path).\(fingerprint.id).sums" })
         evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
         candidates = options.metric == .open ? .answers : .all
         var ledger = Ledger()
@@ -117,12 +117,27 @@ public final class AnalysisEngine: @unchecked Sendable {
         ledger.entriesTotal = inputs.probes.concepts.count * options.ratios.count
         ledger.stepsTotal = patterns.stepCount
         parts = Parts(progress: EngineProgress(state: .working, doing: "starting", done: 0, total: ledger.total, kinds: ledger.kinds), ledger: ledger)
+        if let store, store.isReadOnly {
+            parts.progress.notSaving = "\(store.path) is read-only: its finished results are shown, nothing new is saved"
+        }
         latest = AnalysisSnapshot(generation: 0, card: card, probes: inputs.probes, progress: parts.progress, pooled: nil,
                                   specialization: nil, specializations: nil,
                                   score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: []),
                                   conceptCount: inputs.probes.concepts.count, patterns: nil, baseline: nil, live: nil,
                                   requestedAblation: Ablation(), details: [:])
-        try store?.register(fingerprint)
+        persist { try $0.register(fingerprint) }
+    }
+
+    /// Writes to the store unless it is read-only or a write has failed before. A failed write
+    /// (disk full, permissions) is reported once, in the progress; the analysis goes on with what
+    /// it has, in memory.
+    private func persist(_ write: (AnalysisStore) throws -> Void) {
+        guard let store, condition.withLock({ parts.progress.notSaving == nil }) else { return }
+        do {
+            try write(store)
+        } catch {
+            condition.withLock { parts.progress.notSaving = "not saving any more: \(error)" }
+        }
     }
 
     // MARK: What a front end calls (any thread)
@@ -278,7 +293,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                 try evaluator.cacheResiduals(candidates)
                 if let storedBaseline { return storedBaseline }
                 let baseline = try evaluator.evaluate(candidates: candidates)
-                try store?.save(fingerprint, baseline: baseline.results)
+                persist { try $0.save(fingerprint, baseline: baseline.results) }
                 return baseline
             }
             plan = storedPlan ?? makePlan(baseline)
@@ -311,7 +326,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                     try PooledCoefficients.pool(model: model, tokenizer: inputs.tokenizer,
                                                 prompts: probes.questions[first..<(first + count)].map(\.prompt), pooling: options.pooling)
                 }
-                try store?.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...])
+                persist { try $0.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...]) }
             }
             pooled.replaceSubrange((first * neurons)..<((first + count) * neurons), with: values)
             update {
@@ -351,7 +366,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                     try SpecializationScore.entry(concept: key.concept, ratio: key.ratio, specialization: specialization,
                                                   evaluator: evaluator, metric: options.metric, plan: plan)
                 }
-                try store?.save(fingerprint, entries: [entry])
+                persist { try $0.save(fingerprint, entries: [entry]) }
                 entries.append(entry)
                 update {
                     $0.ledger.entriesDone += 1
@@ -364,7 +379,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                     try patterns.step()
                     return patterns.results()
                 }
-                try store?.save(fingerprint, patternStep: patterns.lastStep())
+                persist { try $0.save(fingerprint, patternStep: patterns.lastStep()) }
                 if patterns.stepsDone == patterns.stepCount { patterns.discardSums() }
                 update {
                     $0.ledger.stepsDone = patterns.stepsDone

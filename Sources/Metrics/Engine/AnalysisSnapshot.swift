@@ -67,6 +67,9 @@ public struct EngineProgress: Sendable, Equatable {
     public var secondsLeft: Double?
     /// The units per kind (their sums are `done` and `total`).
     public var kinds: [Kind]
+    /// Why results are not being saved to the store (it is read-only, or a write failed), nil
+    /// while they are (or when there is no store, by choice).
+    public var notSaving: String?
 
     public init(state: State, doing: String, done: Int, total: Int, secondsLeft: Double? = nil, kinds: [Kind] = []) {
         self.state = state

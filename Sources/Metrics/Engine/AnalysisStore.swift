@@ -13,7 +13,10 @@ public final class AnalysisStore: @unchecked Sendable {
     static let busyTimeoutMilliseconds = 10_000
 
     public let path: String
-    private let db: OpaquePointer
+    /// A store that cannot be written (its file or its folder read-only, or a file whose write
+    /// bits are all off): its finished results are read, nothing is written to it.
+    public let isReadOnly: Bool
+    private var db: OpaquePointer
     /// One connection, used from the engine's thread and (for reads) from whoever opened it.
     private let lock = NSLock()
     /// The result code of the last `execute`, kept before a rollback replaces SQLite's own.
@@ -37,20 +40,51 @@ public final class AnalysisStore: @unchecked Sendable {
                 throw InputError(folder, "cannot create the folder for the analysis store")
             }
         }
-        var handle: OpaquePointer?
-        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let handle else {
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
-            sqlite3_close(handle)
-            throw InputError(path, "cannot open the analysis store (\(message))")
-        }
-        db = handle
-        sqlite3_busy_timeout(db, Int32(Self.busyTimeoutMilliseconds))
+        isReadOnly = Self.isReadOnly(path)
+        db = try Self.open(path, readOnly: isReadOnly, immutable: false)
         do {
             try checkFormat()
+        } catch is InputError where isReadOnly {
+            // WAL needs its shared-memory file beside the store; in a read-only folder that may be
+            // impossible to make, and the store is then read as a file nobody changes.
+            sqlite3_close(db)
+            db = try Self.open(path, readOnly: true, immutable: true)
+            do { try checkFormat() } catch {
+                sqlite3_close(db)
+                throw error
+            }
         } catch {
             sqlite3_close(db)
             throw error
         }
+    }
+
+    /// Whether `path` exists and must not be written: write permission refused, or every write bit
+    /// of the file off (respected even for root, who is refused nothing).
+    private static func isReadOnly(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let folder = (path as NSString).deletingLastPathComponent
+        return access(path, W_OK) != 0 || access(folder.isEmpty ? "." : folder, W_OK) != 0 || st.st_mode & 0o222 == 0
+    }
+
+    private static func open(_ path: String, readOnly: Bool, immutable: Bool) throws -> OpaquePointer {
+        var handle: OpaquePointer?
+        let status: Int32
+        if readOnly {
+            let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
+            status = sqlite3_open_v2("file:\(escaped)?\(immutable ? "immutable=1" : "mode=ro")", &handle,
+                                     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+        } else {
+            status = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        }
+        guard status == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(handle)
+            throw InputError(path, "cannot open the analysis store (\(message))")
+        }
+        sqlite3_busy_timeout(handle, Int32(busyTimeoutMilliseconds))
+        return handle
     }
 
     deinit { sqlite3_close(db) }
@@ -61,6 +95,9 @@ public final class AnalysisStore: @unchecked Sendable {
             tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
         } catch let error as InputError {
             throw InputError(path, "not an analysis store: \(error.problem); choose another file with --store (this one was not changed)")
+        }
+        if tables.isEmpty && isReadOnly {
+            throw InputError(path, "read-only, and not an analysis store; choose another file with --store (this one was not changed)")
         }
         if tables.isEmpty {
             // A new file. Another process may be creating the same store at this moment: the
@@ -98,7 +135,7 @@ public final class AnalysisStore: @unchecked Sendable {
         guard meta["version"] == String(Self.format) else {
             throw InputError(path, "an analysis store of format \(meta["version"] ?? "?"), this neurotop reads format \(Self.format); choose another file with --store (this one was not changed)")
         }
-        try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL") }
+        if !isReadOnly { try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL") } }
     }
 
     /// SQLite answers a change of journal mode with SQLITE_BUSY at once, without its busy

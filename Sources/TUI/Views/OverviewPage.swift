@@ -62,7 +62,7 @@ enum OverviewPage {
 
     private static func engine(_ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
         let progress = snapshot.progress
-        let (boxRect, _) = area.splitTop(6)
+        let (boxRect, _) = area.splitTop(progress.notSaving == nil ? 6 : 7)
         let inner = frame.buffer.box(boxRect, title: "Engine", context: context)
         guard inner.height >= 3 else { return }
         let state: String
@@ -81,6 +81,9 @@ enum OverviewPage {
         if inner.height >= 4 {
             let left = progress.state != .working ? "" : progress.secondsLeft.map { "\(Format.duration($0)) left" } ?? "estimating time left…"
             frame.buffer.text(left, x: inner.x + 1, y: inner.y + 3, style: context[.dim], limit: inner.maxX - 1)
+        }
+        if let why = progress.notSaving, inner.height >= 5 {
+            frame.buffer.text(why, x: inner.x + 1, y: inner.y + 4, style: context[.bad], limit: inner.maxX - 1)
         }
     }
 

@@ -92,6 +92,8 @@ public enum Screen {
         } else if let baseline = snapshot.baseline {
             right = "accuracy \(Format.percent(baseline.overall.open)) "
         }
+        // Why nothing is saved is on the Overview; here, that it is not.
+        if progress.notSaving != nil { right = "not saving · " + right }
         let rightWidth = DisplayWidth.of(right)
         var x = frame.buffer.text(" ", x: 0, y: y, style: style)
         let limit = state.width - rightWidth - 1
