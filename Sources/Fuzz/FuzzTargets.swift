@@ -13,6 +13,19 @@ enum FuzzTargets {
             try scratch.write("index/model.safetensors.index.json", data)
             _ = try Checkpoint(folder: scratch.path("index"))
         }),
+        ("gguf", { data in
+            // The header (metadata, tensor table), the first row of every tensor dequantized, and
+            // the model and tokenizer made from the metadata.
+            let path = try scratch.write("model.gguf", data)
+            let file = try GGUFFile(path: path)
+            for tensor in file.tensors where tensor.rowCount > 0 && tensor.rowWidth <= 1 << 20 {
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: tensor.rowWidth)
+                defer { row.deallocate() }
+                try? file.readRows(tensor, 0..<1, into: row)
+            }
+            let checkpoint = try Checkpoint(ggufPath: path)
+            _ = try checkpoint.loadTokenizer().encode(sampleText)
+        }),
         ("config", { data in _ = try ModelConfig.load(path: try scratch.write("config.json", data)) }),
         ("tokenizer", { data in
             let tokenizer = try Tokenizer.load(data: data, path: "tokenizer.json")

@@ -8,7 +8,7 @@ import Testing
     static let targets = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
 
     @Test func everyParserHasSeeds() {
-        #expect(Self.targets == ["ablation-set", "config", "domains", "neuron-list", "probes", "safetensors", "safetensors-index",
+        #expect(Self.targets == ["ablation-set", "config", "domains", "gguf", "neuron-list", "probes", "safetensors", "safetensors-index",
                                  "theme", "tokenizer", "tokenizer-regex"])
     }
 
