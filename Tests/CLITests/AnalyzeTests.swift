@@ -39,7 +39,7 @@ import Testing
     @Test func progressLinesAndTheDemoHeadline() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Neurotop.binary)
-        process.arguments = ["analyze", "--no-store", "--json"]
+        process.arguments = ["analyze", "--no-store", "--samples", "8", "--json"]
         let stderr = Pipe(), stdout = Pipe()
         process.standardError = stderr
         process.standardOutput = stdout
@@ -69,7 +69,7 @@ import Testing
         let first = try #require(lines.first)
         #expect(first.seconds < 5, "the first line came after \(first.seconds) s")
         for expected in ["analyzing", "data/models/demo", "48 concepts, 384 questions", "PSS over known questions against 5 other concepts",
-                         "units: 1 model load, 1 unmasked evaluation, 6 pooling batches, at most 336 PSS evaluations", "32 pattern steps"] {
+                         "units: 1 model load, 1 unmasked evaluation, 6 pooling batches, at most 336 PSS evaluations", "4 pattern steps"] {
             #expect(first.text.contains(expected), "\(expected) in \(first.text)")
         }
         let pattern = try Regex(#"^ *(\d+)%  (\d+)/(\d+) units  \S+ elapsed, (\S+ left|estimating)  peak RssAnon (\d+) MiB  \S"#)

@@ -72,9 +72,11 @@ struct TUIEndToEndTests {
         try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40",
                       "'\(Neurotop.binary)' --no-store; echo EXIT=$?; sleep 60"])
 
-        // The overview, then the unablated accuracy in the status bar.
+        // The overview, then the unablated accuracy in the status bar, then Δ (its maximal s on
+        // the overview): the knowledge vectors below need it.
         try tmux.waitFor("Knowledge specialization", timeout: 10)
         try tmux.waitFor("accuracy 100.0%")
+        try tmux.waitFor("max s ")
 
         // Quellport's strongest knowledge vector (0:66 on the demo model) alone costs it one of its
         // eight questions: light its knowledge vectors, go to the heatmap, ablate the neuron under the cursor.

@@ -322,6 +322,8 @@ public final class AnalysisEngine: @unchecked Sendable {
             if let stored = storedPooled[first] {
                 values = stored
             } else {
+                update { $0.progress.doing = "pooling coefficients: questions \(first + 1)–\(first + count) of \(probes.questions.count)" }
+                observe()
                 values = try timed("pooled") {
                     try PooledCoefficients.pool(model: model, tokenizer: inputs.tokenizer,
                                                 prompts: probes.questions[first..<(first + count)].map(\.prompt), pooling: options.pooling)
@@ -329,9 +331,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                 persist { try $0.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...]) }
             }
             pooled.replaceSubrange((first * neurons)..<((first + count) * neurons), with: values)
-            update {
-                if storedPooled[first] == nil { $0.ledger.pooledDone += 1 }
-                $0.progress.doing = "pooling coefficients: questions \(first + count) of \(probes.questions.count)" }
+            update { if storedPooled[first] == nil { $0.ledger.pooledDone += 1 } }
             observe()
         }
         let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)

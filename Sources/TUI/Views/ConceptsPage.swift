@@ -142,11 +142,14 @@ enum ConceptsPage {
                 }
                 let own = accuracy(plan.own[row]), others = accuracy(plan.control[row])
                 let pss = plan.baseline > 0 ? abs(others - own) / plan.baseline : 0
-                let controls = plan.controlSet == .all ? "other concepts" : plan.controlConcepts[row].compactMap { snapshot.probes.concepts[safe: $0] }.joined(separator: ", ")
-                let formula = String(format: "PSS now: |Acc(%@) %.2f − Acc(%@) %.2f| / Acc(all, nothing ablated) %.2f = ",
-                                     controls, others, concept, own, plan.baseline)
+                let formula = String(format: "PSS now: |Acc(control set) %.2f − Acc(%@) %.2f| / Acc(all, nothing ablated) %.2f = ",
+                                     others, concept, own, plan.baseline)
                 let fx = frame.buffer.text(formula, x: x, y: y, style: context[.dim], limit: limit)
                 frame.buffer.text(String(format: "%.3f", pss), x: fx, y: y, style: context[.title], limit: limit)
+                let controls = plan.controlSet == .all ? "every other concept" : plan.controlConcepts[row].compactMap { snapshot.probes.concepts[safe: $0] }.joined(separator: ", ")
+                let kind = plan.questions == .known ? "known questions" : "questions"
+                frame.buffer.text("control set: \(controls) (\(kind): \(plan.own[row].count) of its own, \(plan.control[row].count) of theirs)",
+                                  x: x, y: y + 1, style: context[.dim], limit: limit)
             } else {
                 frame.buffer.text("PSS now: evaluating the current ablation…", x: x, y: y, style: context[.dim], limit: limit)
             }
