@@ -192,6 +192,7 @@ struct GGUFBytes {
         #expect(try ModelLocator.ggufFile(for: "ollama:tiny", environment: environment) == blob)
         #expect(try ModelLocator.ggufFile(for: "ollama:tiny:latest", environment: environment) == blob)
         #expect(try ModelLocator.ggufFile(for: "ollama:someone/other:7b", environment: environment) == blob)
+        #expect(try ModelLocator.ggufFile(for: blob, environment: environment) == blob, "a blob path is a GGUF file by its magic")
         let checkpoint = try Checkpoint(location: "ollama:tiny", environment: environment)
         #expect(checkpoint.config.modelType == "qwen2" && checkpoint.gguf != nil)
         #expect(throws: InputError.self) { try ModelLocator.ggufFile(for: "ollama:tiny:13b", environment: environment) }

@@ -17,7 +17,10 @@ extension ModelLocator {
         }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory) {
-            return !isDirectory.boolValue && location.lowercased().hasSuffix(".gguf") ? location : nil
+            guard !isDirectory.boolValue else { return nil }
+            // Ollama's blobs have no extension: the magic says what they are.
+            let magic = FileHandle(forReadingAtPath: location).flatMap { try? $0.read(upToCount: 4) }
+            return location.lowercased().hasSuffix(".gguf") || magic == Data("GGUF".utf8) ? location : nil
         }
         if location.lowercased().hasSuffix(".gguf") { throw InputError(location, "no such file") }
         // An id in the Hugging Face cache is a folder; only when it is not there, LM Studio's.
