@@ -74,18 +74,18 @@ import Testing
         #expect(relativeError(ablated.1.array, ablated.0.array) < 1e-5, "ablated logits")
     }
 
-    /// A one-block model, hidden 128 and MLP 4096, so that each MLP matrix spans several panels.
+    /// A one-block model, hidden 512 and MLP 4096, so that each MLP matrix spans two panels.
     static func model(_ family: String) -> ([String: Any], [(String, [Int])]) {
-        let (d, f, vocab) = (128, 4096, 64)
+        let (d, f, vocab) = (512, 4096, 64)
         if family == "gpt2" {
-            let config: [String: Any] = ["model_type": "gpt2", "n_embd": d, "n_layer": 1, "n_head": 4, "n_inner": f, "vocab_size": vocab, "n_positions": 32]
+            let config: [String: Any] = ["model_type": "gpt2", "n_embd": d, "n_layer": 1, "n_head": 8, "n_inner": f, "vocab_size": vocab, "n_positions": 32]
             return (config, [("wte.weight", [vocab, d]), ("wpe.weight", [32, d]), ("h.0.ln_1.weight", [d]), ("h.0.ln_1.bias", [d]),
                              ("h.0.attn.c_attn.weight", [d, 3 * d]), ("h.0.attn.c_attn.bias", [3 * d]), ("h.0.attn.c_proj.weight", [d, d]),
                              ("h.0.attn.c_proj.bias", [d]), ("h.0.ln_2.weight", [d]), ("h.0.ln_2.bias", [d]), ("h.0.mlp.c_fc.weight", [d, f]),
                              ("h.0.mlp.c_fc.bias", [f]), ("h.0.mlp.c_proj.weight", [f, d]), ("h.0.mlp.c_proj.bias", [d]),
                              ("ln_f.weight", [d]), ("ln_f.bias", [d])])
         }
-        let config: [String: Any] = ["model_type": "llama", "hidden_size": d, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+        let config: [String: Any] = ["model_type": "llama", "hidden_size": d, "num_hidden_layers": 1, "num_attention_heads": 8, "num_key_value_heads": 4,
                                      "intermediate_size": f, "vocab_size": vocab, "max_position_embeddings": 32, "tie_word_embeddings": false]
         let p = "model.layers.0."
         return (config, [("model.embed_tokens.weight", [vocab, d]), (p + "input_layernorm.weight", [d]), (p + "self_attn.q_proj.weight", [d, d]),

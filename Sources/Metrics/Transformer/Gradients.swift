@@ -84,7 +84,7 @@ extension Transformer {
 
         // Through the unembedding: dNormed = dLogits · E, and when training dE += dLogitsᵀ · normed.
         let dNormed = Buffer(count: headRows * d)
-        weights.forEachRowChunk(unembedding, rowsPerChunk: 8192) { range, chunk in
+        weights.forEachRowChunk(unembedding) { range, chunk in
             BLAS.gemm(m: headRows, n: d, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
                       b: chunk, ldb: d, beta: 1, c: dNormed.pointer, ldc: d)
         }
@@ -171,7 +171,7 @@ extension Transformer {
             dLogits[i * vocab + best] = 1
         }
         let dNormed = Buffer(count: rows.count * d)
-        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
+        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
             BLAS.gemm(m: rows.count, n: d, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
                       b: chunk, ldb: d, beta: 1, c: dNormed.pointer, ldc: d)
         }

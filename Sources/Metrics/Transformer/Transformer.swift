@@ -105,6 +105,13 @@ public final class Transformer {
     /// The values of a weight as float32 (in place for F32 checkpoints, widened otherwise).
     public func weightValues(_ name: String) -> Buffer { weights.load(name) }
 
+    /// The rows of a weight (as stored, `[rows, width]`) as float32, a panel of rows at a time:
+    /// all at once when they are float32 already, otherwise widened a cache-sized panel at a time,
+    /// so that a half-precision weight is read without a float32 copy of all of it.
+    public func forEachWeightPanel(_ name: String, _ body: (_ rows: Range<Int>, _ values: UnsafePointer<Float>) -> Void) {
+        weights.forEachRowChunk(name, body)
+    }
+
     /// Elements of a tensor the model reads.
     public func weightElementCount(_ name: String) -> Int {
         architecture.expectedShapes.first { $0.0 == name }.map { $0.1.reduce(1, *) } ?? 0
@@ -275,7 +282,7 @@ public final class Transformer {
         cache?.store(selected: selected, normed: normed, mean: mean, rstd: rstd)
         let vocab = vocabSize
         let logits = Buffer(uninitializedCount: rows.count * vocab)
-        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
+        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
             BLAS.gemm(transB: true, m: rows.count, n: range.count, k: d, a: normed.pointer, lda: d, b: chunk, ldb: d,
                       c: logits.pointer + range.lowerBound, ldc: vocab)
         }

@@ -15,7 +15,7 @@ extension Transformer {
         var scores = [Float](repeating: 0, count: count * vocab)
         vectors.withUnsafeBufferPointer { v in
             scores.withUnsafeMutableBufferPointer { out in
-                weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding, rowsPerChunk: 8192) { range, chunk in
+                weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
                     BLAS.gemm(transB: true, m: count, n: range.count, k: d, a: v.baseAddress!, lda: d, b: chunk, ldb: d,
                               c: out.baseAddress! + range.lowerBound, ldc: vocab)
                 }

@@ -16,9 +16,10 @@ struct StoredMatrix: @unchecked Sendable {
 
     /// Whether the stored bytes are float32 rows that can be used in place.
     var isPlainFloat32: Bool { dequantize == nil && dtype == .f32 }
-    /// Rows widened at a time by `forEachPanel`: 1 MB of float32, so that a panel is still in
-    /// cache when the GEMM reads it and the weights cross memory once, at their stored size.
-    static let panelElements = 1 << 18
+    /// Rows widened at a time by `forEachPanel`: 4 MB of float32, so that a panel is still in
+    /// cache when the GEMM reads it and the weights cross memory once, at their stored size,
+    /// while the GEMM calls (each a wake-up of OpenBLAS's threads) stay few.
+    static let panelElements = 1 << 20
 
     var rowBytes: Int { width * dtype.byteSize }
     var panelRows: Int { max(1, min(rows, Self.panelElements / max(width, 1))) }
@@ -41,15 +42,25 @@ struct StoredMatrix: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with consecutive row panels as float32, `panelRows` rows at most (or `rowsPerPanel`).
-    func forEachPanel(rowsPerPanel: Int? = nil, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
-        let step = rowsPerPanel ?? panelRows
+    /// Calls `body` with consecutive row panels as float32, `panelRows` rows at most.
+    func forEachPanel(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let step = panelRows
         let panel = Buffer(uninitializedCount: min(step, rows) * width)
         for start in stride(from: 0, to: rows, by: step) {
             let range = start..<min(start + step, rows)
             widen(range, into: panel.pointer)
             body(range, panel.pointer)
         }
+    }
+
+    /// Asks the kernel to start reading the matrix from the file now, in the background: from a
+    /// cold page cache, faulting a matrix in page by page as the GEMMs touch it is many times slower.
+    func prefetch() {
+        guard dequantize == nil else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: bytes) / page * page
+        let end = Int(bitPattern: bytes) + rows * rowBytes
+        madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_WILLNEED)
     }
 
     /// Columns `columns` of every row, transposed: `[columns.count, rows]`.
@@ -194,12 +205,23 @@ final class WeightStore {
     /// are widened, a few KB per block.
     func block(_ index: Int) -> BlockWeights {
         guard case .checkpoint(let checkpoint) = source else { return makeBlock(index, checkpoint: nil) }
+        prefetch(index + 1, checkpoint)
         return lock.withLock {
             if let weights = blocks[index] { return weights }
+            prefetch(index, checkpoint)
             let weights = makeBlock(index, checkpoint: checkpoint)
             blocks[index] = weights
             return weights
         }
+    }
+
+    /// Starts reading block `index`'s matrices from the file (the unembedding after the last
+    /// block) while the current block computes.
+    private func prefetch(_ index: Int, _ checkpoint: Checkpoint) {
+        guard index <= architecture.blocks.count else { return }
+        let names = index < architecture.blocks.count ? architecture.blocks[index].linears.map(\.weight)
+            : [architecture.unembedding ?? architecture.tokenEmbedding]
+        for name in names { stored(checkpoint, name).prefetch() }
     }
 
     private func makeBlock(_ index: Int, checkpoint: Checkpoint?) -> BlockWeights {
@@ -215,19 +237,20 @@ final class WeightStore {
         return weights
     }
 
-    /// Calls `body` with consecutive row ranges of a `[rows, width]` matrix as float32, widening at
-    /// most `rowsPerChunk` rows at a time (the unembedding of a large vocabulary never widens whole).
-    func forEachRowChunk(_ name: String, rowsPerChunk: Int, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+    /// Calls `body` with consecutive row ranges of a `[rows, width]` matrix as float32: the whole
+    /// matrix when it is float32 already, otherwise a panel at a time (the unembedding of a large
+    /// vocabulary never widens whole).
+    func forEachRowChunk(_ name: String, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
         guard case .checkpoint(let checkpoint) = source else {
-            let whole = load(name)
-            body(0..<(whole.count / architecture.config.hiddenSize), whole.pointer)
+            guard case .memory(let parameters) = source, let shape = parameters.shapes[name] else { return }
+            body(0..<(shape.first ?? 1), load(name).pointer)
             return
         }
         let matrix = stored(checkpoint, name)
         if matrix.isPlainFloat32 {
             body(0..<matrix.rows, model(name).pointer)
         } else {
-            matrix.forEachPanel(rowsPerPanel: rowsPerChunk, body)
+            matrix.forEachPanel(body)
         }
     }
 
