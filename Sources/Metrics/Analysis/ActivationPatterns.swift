@@ -341,10 +341,7 @@ public final class ActivationPatterns {
         /// One panel of domain `d`'s new sums: stored rows `rows` of the weight `entry`.
         func add(_ sums: UnsafePointer<Float>, count: Int, domain d: Int, entry: BlockWeightIndex.Entry, rows: Range<Int>,
                  columns: Int, scale: Float, gamma: Float?) {
-            let first = entry.offset + rows.lowerBound * columns
-            var checksum: UInt64 = 0
-            for i in 0..<count { checksum = checksum &+ UInt64(sums[i].bitPattern) &* UInt64(first &+ i &+ 1) }
-            checksums[d] = checksums[d] &+ checksum
+            checksums[d] = checksums[d] &+ PatternSums.checksum(sums, count: count)
             if let gamma {
                 var exceeding = 0
                 for i in 0..<count where sums[i] * scale > gamma { exceeding += 1 }

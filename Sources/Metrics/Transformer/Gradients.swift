@@ -28,7 +28,8 @@ extension Transformer {
     /// One forward keeping every block's activations, then the backward of `objective`. Gradients
     /// go to `sink` as they are made (last block first; a name may come once per call); the sink
     /// must copy what it keeps. `inputGradient` receives the gradient of each block's input.
-    /// Memory holds one batch's activations: the analyses pass one sample at a time.
+    /// Memory holds every block's activations of the batch (training); method 2 uses
+    /// `sequenceGradients`, which keeps only block inputs.
     @discardableResult
     public func gradients(of batch: Batch, objective: Objective = .topLogit, ablation: Ablation = Ablation(),
                           scope: GradientScope = .blockWeights, sink: GradientSink,
