@@ -5,7 +5,7 @@ import Testing
 @Suite struct FamilyInfo {
     @Test(arguments: [("gemma", "gemma"), ("gemma2", "gemma2"), ("gemma3", "gemma3"), ("gemma3-multimodal", "gemma3"), ("gpt-neox", "gpt-neox"), ("olmo", "olmo"),
                       ("olmo2", "olmo2"), ("phi3", "phi3"), ("gptj", "gptj"), ("falcon", "falcon"), ("falcon-new", "falcon"),
-                      ("mpt", "mpt"), ("opt", "opt")])
+                      ("mpt", "mpt"), ("opt", "opt"), ("opt-350m", "opt")])
     func infoNamesTheFamily(_ fixture: String, _ family: String) throws {
         let result = try Neurotop.run(["info", Neurotop.fixture("checkpoints/\(fixture)"), "--json"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -220,7 +220,7 @@ final class WeightStore {
     func forEachRowChunk(_ name: String, rowsPerChunk: Int, _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
         guard case .checkpoint(let checkpoint) = source else {
             let whole = load(name)
-            body(0..<(whole.count / architecture.config.hiddenSize), whole.pointer)
+            body(0..<(whole.count / architecture.embeddingWidth), whole.pointer)
             return
         }
         let matrix = stored(checkpoint, name)
@@ -235,7 +235,7 @@ final class WeightStore {
     func row(_ name: String, _ index: Int, into destination: UnsafeMutablePointer<Float>) {
         switch source {
         case .memory(let parameters):
-            let width = architecture.config.hiddenSize
+            let width = architecture.embeddingWidth
             destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
         case .checkpoint(let checkpoint):
             stored(checkpoint, name).widen(index..<(index + 1), into: destination)
