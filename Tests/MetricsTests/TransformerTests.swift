@@ -52,7 +52,7 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 /// One tiny checkpoint per model family beyond GPT-2 and Llama (scripts/fixtures/make_fixtures.py families).
-let familyCheckpoints = ["gemma", "gemma2", "gemma3", "gemma3-multimodal", "gpt-neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "falcon-new", "mpt", "opt", "opt-350m"]
+let familyCheckpoints = ["gemma", "gemma2", "gemma3", "gemma3-multimodal", "gpt-neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "falcon-new", "falcon-alibi", "mpt", "opt", "opt-350m"]
 
 let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2", "qwen3", "llama-sharded", "llama-f16", "llama-bf16"] + familyCheckpoints
 
