@@ -37,6 +37,24 @@ import Testing
         #expect(!config.tieWordEmbeddings)
     }
 
+    /// OPT-350m's config.json: norms after the residual adds, a 512-wide embedding projected in
+    /// and out of the 1024-wide stream.
+    @Test func opt350mKeys() throws {
+        let config = try load(#"{"model_type":"opt","activation_function":"relu","do_layer_norm_before":false,"ffn_dim":4096,"hidden_size":1024,"max_position_embeddings":2048,"num_attention_heads":16,"num_hidden_layers":24,"vocab_size":50272,"word_embed_proj_dim":512,"torch_dtype":"float16","pad_token_id":1,"bos_token_id":2,"eos_token_id":2}"#)
+        #expect(config.family == .opt && config.normsAfterResidual && config.embeddingProjection == 512)
+        #expect(config.hiddenSize == 1024 && config.headDim == 64 && config.tieWordEmbeddings)
+        let opt125m = try load(#"{"model_type":"opt","do_layer_norm_before":true,"ffn_dim":3072,"hidden_size":768,"max_position_embeddings":2048,"num_attention_heads":12,"num_hidden_layers":12,"vocab_size":50272,"word_embed_proj_dim":768}"#)
+        #expect(!opt125m.normsAfterResidual && opt125m.embeddingProjection == nil)
+    }
+
+    /// Falcon-RW-1B's settings (in the older n_head/n_layer spelling): ALiBi, sequential blocks,
+    /// one key/value head per query head.
+    @Test func falconRWKeys() throws {
+        let config = try load(#"{"model_type":"falcon","alibi":true,"bias":true,"hidden_size":2048,"multi_query":false,"n_head":32,"n_layer":24,"parallel_attn":false,"vocab_size":50304,"layer_norm_epsilon":1e-5}"#)
+        #expect(config.family == .falcon && config.falconALiBi && !config.parallelResidual)
+        #expect(config.headCount == 32 && config.kvHeadCount == 32 && config.attentionBias)
+    }
+
     @Test func originalQwenIsRefusedByName() throws {
         let folder = TemporaryFolder()
         let path = folder.write("config.json", #"{"model_type":"qwen","hidden_size":2048,"num_hidden_layers":24}"#)

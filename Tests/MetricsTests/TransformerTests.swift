@@ -52,7 +52,7 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 /// One tiny checkpoint per model family beyond GPT-2 and Llama (scripts/fixtures/make_fixtures.py families).
-let familyCheckpoints = ["gemma", "gemma2", "gemma3", "gemma3-multimodal", "gpt-neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "falcon-new", "mpt", "opt"]
+let familyCheckpoints = ["gemma", "gemma2", "gemma3", "gemma3-multimodal", "gpt-neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "falcon-new", "falcon-alibi", "mpt", "opt", "opt-350m"]
 
 let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2", "qwen3", "llama-sharded", "llama-f16", "llama-bf16"] + familyCheckpoints
 
@@ -238,7 +238,7 @@ let referenceCheckpoints = ["gpt2", "llama", "llama-linear", "mistral", "qwen2",
 @Suite struct TrainingGradients {
     /// The next-token loss of a batch of two sequences and the gradient of every parameter
     /// (embeddings, norms, biases; a tied embedding gets both uses) against PyTorch autograd.
-    @Test(arguments: ["gpt2", "llama", "qwen2", "qwen3", "gemma3", "gptj", "mpt", "olmo2", "opt"])
+    @Test(arguments: ["gpt2", "llama", "qwen2", "qwen3", "gemma3", "gptj", "mpt", "olmo2", "opt", "opt-350m"])
     func everyParameterAgainstAutograd(_ name: String) throws {
         let checkpoint = try Checkpoint(folder: Fixtures.url("checkpoints/\(name)").path)
         let reference = try SafetensorsFile(path: Fixtures.url("checkpoints/\(name)/training.safetensors").path)

@@ -7,7 +7,7 @@ import TUI
 /// specialization with PSS, activation patterns) on the family's tiny fixture, and the front end
 /// draws the result.
 @Suite struct EveryFamilyEndToEnd {
-    @Test(arguments: ["gemma", "gemma2", "gemma3", "gemma3-multimodal", "gpt-neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "falcon-new", "mpt", "opt"])
+    @Test(arguments: ["gemma", "gemma2", "gemma3", "gemma3-multimodal", "gpt-neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "falcon-new", "falcon-alibi", "mpt", "opt", "opt-350m"])
     func bothAnalysesRunAndTheFrontEndShowsThem(_ name: String) throws {
         let inputs = try AnalysisInputs.load(model: Scenario.fixtures.appendingPathComponent("checkpoints/\(name)").path,
                                              probes: Scenario.fixtures.appendingPathComponent("probes/tiny-llama.jsonl").path,

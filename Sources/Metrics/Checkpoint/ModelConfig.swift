@@ -85,6 +85,14 @@ public struct ModelConfig: Sendable {
     public var parallelNorms = 1
     /// MPT's ALiBi: the largest slope exponent, and a score scale other than 1/√head_dim.
     public var alibiBiasMax: Double?
+    /// Falcon's `alibi` (Falcon-RW): ALiBi instead of rotary positions.
+    public var falconALiBi = false
+    /// OPT-350m's `do_layer_norm_before: false`: each block normalises the stream after each
+    /// residual add, and there is no final norm.
+    public var normsAfterResidual = false
+    /// OPT's `word_embed_proj_dim` when it differs from the hidden size: the token embedding and
+    /// the unembedding are this wide, projected in before block 0 and out after the last.
+    public var embeddingProjection: Int?
     public var softmaxScale: Double?
     /// The dtype the checkpoint says it was saved in (`dtype` or `torch_dtype`), if given.
     public var dtype: String?

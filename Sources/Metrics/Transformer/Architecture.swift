@@ -95,13 +95,16 @@ struct BlockDescription {
     let slidingWindow: Int?
     let rotary: Rotary?
     let clipQKV: Float?
+    /// OPT-350m's norms of the stream itself, after the attention's and the MLP's residual adds.
+    var normAfterAttentionAdd: Norm? = nil
+    var normAfterMLPAdd: Norm? = nil
     /// ALiBi (MPT): per head, the slope of the bias slope · (j − i) added to the score of key j
     /// for query i.
     var alibiSlopes: [Float]? = nil
 
     var linears: [Linear] { qkv.linears + [output] + mlpInput.linears + [down] }
 
-    var norms: [Norm] { [attentionNorm, postAttentionNorm, mlpNorm, postMLPNorm].compactMap { $0 } }
+    var norms: [Norm] { [attentionNorm, postAttentionNorm, normAfterAttentionAdd, mlpNorm, postMLPNorm, normAfterMLPAdd].compactMap { $0 } }
 
     /// Every tensor of the block: norms, q/k norms, linear weights and biases.
     var tensorNames: [String] {
@@ -132,12 +135,17 @@ struct Architecture {
     let layout: WeightLayout
     let activation: Activation
     let tokenEmbedding: String
+    /// OPT-350m's projections `[hidden, embedding]` after the token embedding and `[embedding,
+    /// hidden]` before the unembedding, when the embedding is narrower than the stream.
+    let projectIn: String?
+    let projectOut: String?
     /// Gemma multiplies embeddings by √hidden (rounded to the embedding's dtype).
     let scalesEmbedding: Bool
     let positionEmbedding: String?
     /// OPT's learned positions start at row 2.
     let positionOffset: Int
-    let finalNorm: BlockDescription.Norm
+    /// nil when the blocks end normalised (OPT-350m).
+    let finalNorm: BlockDescription.Norm?
     /// nil when the unembedding is the token embedding (tied).
     let unembedding: String?
     /// GPT-J's lm_head bias.
@@ -147,13 +155,15 @@ struct Architecture {
     let rotaryInterleaved: Bool
     let blocks: [BlockDescription]
 
-    init(config: ModelConfig, layout: WeightLayout, activation: Activation, tokenEmbedding: String, scalesEmbedding: Bool = false,
-         positionEmbedding: String? = nil, positionOffset: Int = 0, finalNorm: BlockDescription.Norm, unembedding: String?, unembeddingBias: String? = nil,
+    init(config: ModelConfig, layout: WeightLayout, activation: Activation, tokenEmbedding: String, projectIn: String? = nil, projectOut: String? = nil,
+         scalesEmbedding: Bool = false, positionEmbedding: String? = nil, positionOffset: Int = 0, finalNorm: BlockDescription.Norm?, unembedding: String?, unembeddingBias: String? = nil,
          usesRotary: Bool, rotaryInterleaved: Bool = false, blocks: [BlockDescription]) {
         self.config = config
         self.layout = layout
         self.activation = activation
         self.tokenEmbedding = tokenEmbedding
+        self.projectIn = projectIn
+        self.projectOut = projectOut
         self.scalesEmbedding = scalesEmbedding
         self.positionEmbedding = positionEmbedding
         self.positionOffset = positionOffset
@@ -205,6 +215,9 @@ struct Architecture {
         .init(weight: b + name + ".weight", bias: biased ? b + name + ".bias" : nil, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
+    /// Width of the token embedding and of the unembedding's rows.
+    var embeddingWidth: Int { config.embeddingProjection ?? config.hiddenSize }
+
     /// Names of the norms' scales, as opposed to their biases.
     var normWeights: Set<String> {
         var names: Set<String> = []
@@ -214,7 +227,7 @@ struct Architecture {
             case .rms(let w, _): names.insert(w)
             }
         }
-        add(finalNorm)
+        if let finalNorm { add(finalNorm) }
         for block in blocks {
             block.norms.forEach(add)
             if let qk = block.queryKeyNorm { add(qk.query); add(qk.key) }
@@ -225,14 +238,16 @@ struct Architecture {
     /// Every tensor the engine reads, with the shape it must have.
     var expectedShapes: [(String, [Int])] {
         let c = config
-        var shapes: [(String, [Int])] = [(tokenEmbedding, [c.vocabSize, c.hiddenSize])]
+        var shapes: [(String, [Int])] = [(tokenEmbedding, [c.vocabSize, embeddingWidth])]
+        if let projectIn { shapes.append((projectIn, [c.hiddenSize, embeddingWidth])) }
+        if let projectOut { shapes.append((projectOut, [embeddingWidth, c.hiddenSize])) }
         if let positionEmbedding { shapes.append((positionEmbedding, [c.contextLength + positionOffset, c.hiddenSize])) }
-        if let unembedding { shapes.append((unembedding, [c.vocabSize, c.hiddenSize])) }
+        if let unembedding { shapes.append((unembedding, [c.vocabSize, embeddingWidth])) }
         if let unembeddingBias { shapes.append((unembeddingBias, [c.vocabSize])) }
         func norm(_ n: BlockDescription.Norm, width: Int) {
             for name in n.parameters { shapes.append((name, [width])) }
         }
-        norm(finalNorm, width: c.hiddenSize)
+        if let finalNorm { norm(finalNorm, width: c.hiddenSize) }
         for block in blocks {
             for n in block.norms { norm(n, width: c.hiddenSize) }
             if let qk = block.queryKeyNorm {

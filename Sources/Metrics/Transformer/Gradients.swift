@@ -83,18 +83,19 @@ extension Transformer {
         }
         finalSoftCapBackward(dLogits, logits: logits)
 
-        // Through the unembedding: dNormed = dLogits · E, and when training dE += dLogitsᵀ · normed.
-        let dNormed = Buffer(count: headRows * d)
+        // Through the unembedding: dUnembedded = dLogits · E, and when training dE += dLogitsᵀ · unembedded.
+        let e = architecture.embeddingWidth
+        let dUnembedded = Buffer(count: headRows * e)
         weights.forEachRowChunk(unembedding) { range, chunk in
-            BLAS.gemm(m: headRows, n: d, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
-                      b: chunk, ldb: d, beta: 1, c: dNormed.pointer, ldc: d)
+            BLAS.gemm(m: headRows, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
+                      b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
         }
-        let embeddingGradient = allParameters ? Buffer(count: vocab * d) : nil
+        let embeddingGradient = allParameters ? Buffer(count: vocab * e) : nil
         if let embeddingGradient {
-            BLAS.gemm(transA: true, m: vocab, n: d, k: headRows, a: dLogits.pointer, lda: vocab, b: headCache.normed!.pointer, ldb: d,
-                      c: embeddingGradient.pointer, ldc: d)
+            BLAS.gemm(transA: true, m: vocab, n: e, k: headRows, a: dLogits.pointer, lda: vocab, b: headCache.unembedded!.pointer, ldb: e,
+                      c: embeddingGradient.pointer, ldc: e)
             if architecture.unembedding != nil {
-                sink(unembedding, embeddingGradient.pointer, vocab * d)
+                sink(unembedding, embeddingGradient.pointer, vocab * e)
                 embeddingGradient.zero()
             }
             if let bias = architecture.unembeddingBias {
@@ -107,9 +108,7 @@ extension Transformer {
         let dx = Buffer(count: n * d)
         withoutActuallyEscaping(sink) { sink in
             let gradients = GradientContext(sink: sink, scratch: Buffer(count: largestLinearSize), allParameters: allParameters)
-            let dSelected = Buffer(count: headRows * d)
-            normBackward(architecture.finalNorm, dNormed.pointer, headCache.selected!.pointer, mean: headCache.mean!.pointer,
-                         rstd: headCache.rstd!.pointer, dx: dSelected.pointer, rows: headRows, gradients: gradients)
+            let dSelected = headBackward(dUnembedded, headCache, rows: headRows, gradients: gradients)
             for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
 
             for block in stride(from: blockCount - 1, through: 0, by: -1) {
@@ -118,19 +117,33 @@ extension Transformer {
             }
         }
 
-        // Embeddings: each token's row (and GPT-2's position rows) gather the input gradient.
+        // Embeddings: each token's row (and GPT-2's position rows) gather the input gradient,
+        // the token rows back through OPT-350m's project_in.
         if let embeddingGradient {
             let positionGradient = architecture.positionEmbedding.map { _ in Buffer(count: (config.contextLength + architecture.positionOffset) * d) }
             for (sequence, offset) in zip(batch.sequences, batch.offsets) {
-                for (position, token) in sequence.enumerated() {
+                for position in sequence.indices {
                     let source = dx.pointer + (offset + position) * d
                     // Gemma scales its embeddings, and so their gradient.
                     if let embeddingScale { for j in 0..<d { source[j] *= embeddingScale } }
-                    Ops.add(source, into: embeddingGradient.pointer + token * d, count: d)
                     if let positionGradient { Ops.add(source, into: positionGradient.pointer + (position + architecture.positionOffset) * d, count: d) }
                 }
             }
-            sink(architecture.tokenEmbedding, embeddingGradient.pointer, vocab * d)
+            var dTokens = dx
+            if let projectIn = architecture.projectIn {
+                // x = tokens · Wᵀ: dTokens = dx · W, dW = dxᵀ · tokens.
+                dTokens = Buffer(count: n * e)
+                BLAS.gemm(m: n, n: e, k: d, a: dx.pointer, lda: d, b: weights.model(projectIn).pointer, ldb: e, c: dTokens.pointer, ldc: e)
+                let tokens = tokenEmbeddings(batch), dProjectIn = Buffer(count: d * e)
+                BLAS.gemm(transA: true, m: d, n: e, k: n, a: dx.pointer, lda: d, b: tokens.pointer, ldb: e, c: dProjectIn.pointer, ldc: e)
+                sink(projectIn, dProjectIn.pointer, d * e)
+            }
+            for (sequence, offset) in zip(batch.sequences, batch.offsets) {
+                for (position, token) in sequence.enumerated() {
+                    Ops.add(dTokens.pointer + (offset + position) * e, into: embeddingGradient.pointer + token * e, count: e)
+                }
+            }
+            sink(architecture.tokenEmbedding, embeddingGradient.pointer, vocab * e)
             if let name = architecture.positionEmbedding, let positionGradient { sink(name, positionGradient.pointer, positionGradient.count) }
         }
         return GradientSummary(value: value, tokens: tokens)
@@ -171,18 +184,17 @@ extension Transformer {
             tokens.append(best)
             dLogits[i * vocab + best] = 1
         }
-        let dNormed = Buffer(count: rows.count * d)
+        let e = architecture.embeddingWidth
+        let dUnembedded = Buffer(count: rows.count * e)
         weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
-            BLAS.gemm(m: rows.count, n: d, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
-                      b: chunk, ldb: d, beta: 1, c: dNormed.pointer, ldc: d)
+            BLAS.gemm(m: rows.count, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
+                      b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
         }
         let dx = Buffer(count: n * d)
         withoutActuallyEscaping(sink) { sink in
             let perSequence = SequenceGradients(batch: batch, layout: architecture.layout, panelFloats: panelFloats, sink: sink)
             let gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false, sequences: perSequence)
-            let dSelected = Buffer(count: rows.count * d)
-            normBackward(architecture.finalNorm, dNormed.pointer, headCache.selected!.pointer, mean: headCache.mean!.pointer,
-                         rstd: headCache.rstd!.pointer, dx: dSelected.pointer, rows: rows.count, gradients: gradients)
+            let dSelected = headBackward(dUnembedded, headCache, rows: rows.count, gradients: gradients)
             for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
             for block in stride(from: blockCount - 1, through: 0, by: -1) {
                 x.pointer.update(from: inputs[block].pointer, count: n * d)
@@ -191,6 +203,28 @@ extension Transformer {
             }
         }
         return GradientSummary(value: value, tokens: tokens)
+    }
+
+    /// From the gradient of what the unembedding read to that of the stream's selected rows: back
+    /// through OPT-350m's project_out (its gradient to the sink when training) and the final norm.
+    func headBackward(_ dUnembedded: Buffer, _ cache: HeadCache, rows: Int, gradients: GradientContext) -> Buffer {
+        let d = hiddenSize, e = architecture.embeddingWidth
+        var dNormed = dUnembedded
+        if let projectOut = architecture.projectOut {
+            // unembedded = normed · Wᵀ: dNormed = dUnembedded · W, dW = dUnembeddedᵀ · normed.
+            dNormed = Buffer(count: rows * d)
+            BLAS.gemm(m: rows, n: d, k: e, a: dUnembedded.pointer, lda: e, b: weights.model(projectOut).pointer, ldb: d, c: dNormed.pointer, ldc: d)
+            if gradients.allParameters {
+                let dProjectOut = Buffer(count: e * d)
+                BLAS.gemm(transA: true, m: e, n: d, k: rows, a: dUnembedded.pointer, lda: e, b: cache.normed!.pointer, ldb: d, c: dProjectOut.pointer, ldc: d)
+                gradients.sink(projectOut, dProjectOut.pointer, e * d)
+            }
+        }
+        guard let finalNorm = architecture.finalNorm else { return dNormed }
+        let dSelected = Buffer(count: rows * d)
+        normBackward(finalNorm, dNormed.pointer, cache.selected!.pointer, mean: cache.mean!.pointer, rstd: cache.rstd!.pointer,
+                     dx: dSelected.pointer, rows: rows, gradients: gradients)
+        return dSelected
     }
 
     /// −log softmax(logits)[target]; with `gradient`, also writes scale · (softmax − onehot(target)) there.

@@ -230,20 +230,40 @@ public final class Transformer {
         return (x, mlpInput)
     }
 
-    /// Token (and for GPT-2, position) embeddings, `[tokens, hidden]`; Gemma's scaled.
+    /// Token (and for GPT-2, position) embeddings, `[tokens, hidden]`; Gemma's scaled, OPT-350m's
+    /// projected in.
     func embed(_ batch: Batch) -> Buffer {
         let d = hiddenSize
-        let x = Buffer(uninitializedCount: batch.tokenCount * d)
+        let x: Buffer
+        if let projectIn = architecture.projectIn {
+            let e = architecture.embeddingWidth
+            let tokens = tokenEmbeddings(batch)
+            x = Buffer(uninitializedCount: batch.tokenCount * d)
+            BLAS.gemm(transB: true, m: batch.tokenCount, n: d, k: e, a: tokens.pointer, lda: e,
+                      b: weights.model(projectIn).pointer, ldb: e, c: x.pointer, ldc: d)
+            withExtendedLifetime(tokens) {}
+        } else {
+            x = tokenEmbeddings(batch)
+        }
         let positions = architecture.positionEmbedding.map { weights.model($0) }
         for (sequence, (offset, prefix)) in zip(batch.sequences, zip(batch.offsets, batch.prefixLengths)) {
-            for (i, token) in sequence.enumerated() {
+            for i in sequence.indices {
                 let row = x.pointer + (offset + i) * d
-                weights.row(architecture.tokenEmbedding, token, into: row)
                 if let embeddingScale { for j in 0..<d { row[j] *= embeddingScale } }
                 if let positions { Ops.add(positions.pointer + (prefix + i + architecture.positionOffset) * d, into: row, count: d) }
             }
         }
         return x
+    }
+
+    /// Each token's row of the token embedding, `[tokens, embedding width]`.
+    func tokenEmbeddings(_ batch: Batch) -> Buffer {
+        let e = architecture.embeddingWidth
+        let rows = Buffer(uninitializedCount: batch.tokenCount * e)
+        for (sequence, offset) in zip(batch.sequences, batch.offsets) {
+            for (i, token) in sequence.enumerated() { weights.row(architecture.tokenEmbedding, token, into: rows.pointer + (offset + i) * e) }
+        }
+        return rows
     }
 
     private func run(_ x: Buffer, _ batch: Batch, from first: Int, logits: LogitRows, ablation: Ablation,
@@ -264,7 +284,7 @@ public final class Transformer {
         return head(x, batch, needed?.logits ?? logits, cache: nil)
     }
 
-    /// Final norm and unembedding for the rows asked for.
+    /// Final norm, OPT-350m's project_out and the unembedding for the rows asked for.
     func head(_ x: Buffer, _ batch: Batch, _ which: LogitRows, cache: HeadCache?) -> Buffer? {
         let rows: [Int]
         switch which {
@@ -278,12 +298,23 @@ public final class Transformer {
         for (i, row) in rows.enumerated() { (selected.pointer + i * d).update(from: x.pointer + row * d, count: d) }
         let normed = Buffer(uninitializedCount: rows.count * d)
         let mean = Buffer(uninitializedCount: rows.count), rstd = Buffer(uninitializedCount: rows.count)
-        norm(architecture.finalNorm, selected.pointer, normed.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: rows.count)
-        cache?.store(selected: selected, normed: normed, mean: mean, rstd: rstd)
+        if let finalNorm = architecture.finalNorm {
+            norm(finalNorm, selected.pointer, normed.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: rows.count)
+        } else {
+            normed.pointer.update(from: selected.pointer, count: rows.count * d)
+        }
+        let e = architecture.embeddingWidth
+        var unembedded = normed
+        if let projectOut = architecture.projectOut {
+            unembedded = Buffer(uninitializedCount: rows.count * e)
+            BLAS.gemm(transB: true, m: rows.count, n: e, k: d, a: normed.pointer, lda: d, b: weights.model(projectOut).pointer, ldb: d,
+                      c: unembedded.pointer, ldc: e)
+        }
+        cache?.store(selected: selected, normed: normed, mean: mean, rstd: rstd, unembedded: unembedded)
         let vocab = vocabSize
         let logits = Buffer(uninitializedCount: rows.count * vocab)
         weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
-            BLAS.gemm(transB: true, m: rows.count, n: range.count, k: d, a: normed.pointer, lda: d, b: chunk, ldb: d,
+            BLAS.gemm(transB: true, m: rows.count, n: range.count, k: e, a: unembedded.pointer, lda: e, b: chunk, ldb: e,
                       c: logits.pointer + range.lowerBound, ldc: vocab)
         }
         if let bias = architecture.unembeddingBias { Ops.addBias(logits.pointer, weights.model(bias).pointer, rows: rows.count, width: vocab) }
@@ -488,6 +519,11 @@ public final class Transformer {
         }
         // A parallel block adds attention and MLP to its input together.
         if !description.parallel { Ops.add(attended.pointer, into: y.pointer, count: m * d) }
+        if let after = description.normAfterAttentionAdd {
+            let sum = c.extra(.attentionSum, n * d)
+            sum.pointer.update(from: y.pointer, count: m * d)
+            norm(after, sum.pointer, y.pointer, mean: c.extra(.attentionSumMean, n).pointer, rstd: c.extra(.attentionSumRstd, n).pointer, rows: m, block: w)
+        }
 
         // MLP: its input is the middle stream, or in a parallel block the block's input (through
         // its own norm, or the attention's normed input when it has none).
@@ -516,6 +552,11 @@ public final class Transformer {
         }
         if description.parallel { Ops.add(attended.pointer, into: y.pointer, count: m * d) }
         Ops.add(mlpOutput.pointer, into: y.pointer, count: m * d)
+        if let after = description.normAfterMLPAdd {
+            let sum = c.extra(.mlpSum, n * d)
+            sum.pointer.update(from: y.pointer, count: m * d)
+            norm(after, sum.pointer, y.pointer, mean: c.extra(.mlpSumMean, n).pointer, rstd: c.extra(.mlpSumRstd, n).pointer, rows: m, block: w)
+        }
         return y
     }
 
@@ -556,11 +597,25 @@ public final class Transformer {
     /// coefficients changes: Σᵢ (valueᵢ − mᵢ)·vᵢ per row, with mᵢ recomputed from the MLP's normed
     /// input (`[rows, hidden]`) through those neurons' own weights only. A block with a norm after
     /// its MLP (Gemma 2/3, OLMo 2) is not linear in its coefficients: there the MLP's output is
-    /// recomputed whole, with and without the replacements, and the difference added.
+    /// recomputed whole, with and without the replacements, and the difference added. A block
+    /// that normalises the stream after the MLP's add (OPT-350m) has its MLP read the middle
+    /// stream as it is: its output is recomputed whole from that input.
     private func addAblationChange(_ index: Int, to x: Buffer, mlpInput: Buffer, rows n: Int, replacements: [(Int, Float)]) {
         guard !replacements.isEmpty else { return }
         let description = architecture.blocks[index]
         let w = weights.block(index)
+        if let after = description.normAfterMLPAdd {
+            let f = mlpWidth, d = hiddenSize
+            let gate = Buffer(uninitializedCount: description.mlpInput.isGated ? n * f : 0)
+            let up = Buffer(uninitializedCount: n * f), coefficients = Buffer(uninitializedCount: n * f)
+            mlpCoefficients(description, w, input: mlpInput.pointer, gate: gate, up: up, coefficients: coefficients, rows: n, fused: nil)
+            for (neuron, value) in replacements { for row in 0..<n { coefficients[row * f + neuron] = value } }
+            let sum = Buffer(uninitializedCount: n * d), statistics = Buffer(uninitializedCount: 2 * n)
+            linearForward(description.down, w, coefficients.pointer, sum.pointer, rows: n)
+            Ops.add(mlpInput.pointer, into: sum.pointer, count: n * d)
+            norm(after, sum.pointer, x.pointer, mean: statistics.pointer, rstd: statistics.pointer + n, rows: n, block: w)
+            return
+        }
         if let post = description.postMLPNorm {
             let f = mlpWidth, d = hiddenSize
             let gate = Buffer(uninitializedCount: description.mlpInput.isGated ? n * f : 0)
@@ -759,6 +814,12 @@ public final class Transformer {
         // MLP path is kept apart until the end); in a sequential one through the middle stream,
         // which the MLP's path adds to first.
         let dOutput = dx
+        if let after = description.normAfterMLPAdd {
+            let dSum = Buffer(count: n * d)
+            normBackward(after, dx.pointer, c.extra(.mlpSum, n * d).pointer, mean: c.extra(.mlpSumMean, n).pointer, rstd: c.extra(.mlpSumRstd, n).pointer,
+                         dx: dSum.pointer, rows: n, block: w, gradients: gradients)
+            dx.pointer.update(from: dSum.pointer, count: n * d)
+        }
 
         // MLP: out = stream + [postNorm](down(coefficients(mlpNorm(stream)))).
         var dMLPOutput = dx
@@ -811,6 +872,13 @@ public final class Transformer {
             Ops.add(dNormed2.pointer, into: dNormed1.pointer, count: n * d)
         } else {
             Ops.add(dNormed2.pointer, into: dx.pointer, count: n * d)
+        }
+
+        if let after = description.normAfterAttentionAdd {
+            let dSum = Buffer(count: n * d)
+            normBackward(after, dx.pointer, c.extra(.attentionSum, n * d).pointer, mean: c.extra(.attentionSumMean, n).pointer,
+                         rstd: c.extra(.attentionSumRstd, n).pointer, dx: dSum.pointer, rows: n, block: w, gradients: gradients)
+            dx.pointer.update(from: dSum.pointer, count: n * d)
         }
 
         // Attention: out = stream + [postNorm](o(attention(qkv(attentionNorm(stream))))).
@@ -1034,7 +1102,10 @@ final class BlockCache {
     let input, normed1, mean1, rstd1, q, k, v, attention, middle, normed2, mean2, rstd2, gate, up, coefficients: Buffer
     let qBeforeNorm, kBeforeNorm, qRstd, kRstd: Buffer
     /// Buffers only some families need, made on first use and kept with the cache.
-    enum Extra: Hashable { case clipMask, attentionOutput, postAttentionMean, postAttentionRstd, mlpOutput, postMLPMean, postMLPRstd, fusedGateUp }
+    enum Extra: Hashable {
+        case clipMask, attentionOutput, postAttentionMean, postAttentionRstd, mlpOutput, postMLPMean, postMLPRstd, fusedGateUp
+        case attentionSum, attentionSumMean, attentionSumRstd, mlpSum, mlpSumMean, mlpSumRstd
+    }
     private var extras: [Extra: Buffer] = [:]
     private let probabilityOffsets: [Int]
     private let heads: Int
@@ -1087,11 +1158,14 @@ final class HeadCache {
     private(set) var normed: Buffer?
     private(set) var mean: Buffer?
     private(set) var rstd: Buffer?
+    /// What the unembedding reads: `normed`, or its projection out.
+    private(set) var unembedded: Buffer?
 
-    func store(selected: Buffer, normed: Buffer, mean: Buffer, rstd: Buffer) {
+    func store(selected: Buffer, normed: Buffer, mean: Buffer, rstd: Buffer, unembedded: Buffer) {
         self.selected = selected
         self.normed = normed
         self.mean = mean
         self.rstd = rstd
+        self.unembedded = unembedded
     }
 }

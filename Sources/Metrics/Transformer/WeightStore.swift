@@ -258,7 +258,7 @@ final class WeightStore {
     func row(_ name: String, _ index: Int, into destination: UnsafeMutablePointer<Float>) {
         switch source {
         case .memory(let parameters):
-            let width = architecture.config.hiddenSize
+            let width = architecture.embeddingWidth
             destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
         case .checkpoint(let checkpoint):
             stored(checkpoint, name).widen(index..<(index + 1), into: destination)

@@ -5,7 +5,10 @@ import Foundation
 /// `new_decoder_architecture` (40B, 180B): grouped keys and values, q|k|v fused per group
 /// (the group's query heads, its key, its value), `ln_attn` and `ln_mlp` (or one
 /// `input_layernorm` when `num_ln_in_parallel_attn` is 1). Without `parallel_attn`
-/// (Falcon-RW): sequential blocks, q|k|v interleaved per head. Rotary positions; ALiBi is refused.
+/// (Falcon-RW): sequential blocks, q|k|v interleaved per head. Rotary positions, or with `alibi`
+/// (Falcon-RW) BLOOM's ALiBi slopes, added once to the scaled scores: what the original Falcon-RW
+/// code and transformers' SDPA path compute. transformers' eager path adds it twice (before the
+/// scaling and again in its mask); neurotop does not follow that.
 extension ModelConfig {
     mutating func readFalcon(_ keys: ConfigKeys) throws {
         family = .falcon
@@ -26,9 +29,7 @@ extension ModelConfig {
         mlpBias = attentionBias
         parallelResidual = keys.bool("parallel_attn", default: true)
         parallelNorms = falconNewArchitecture ? keys.optionalInt("num_ln_in_parallel_attn") ?? 2 : 1
-        if keys.bool("alibi", default: false) {
-            throw InputError(keys.path, "Falcon with alibi: true is not supported (no released Falcon uses it; the rotary layout runs)")
-        }
+        falconALiBi = keys.bool("alibi", default: false)
         rope = try keys.rope()
     }
 }
@@ -58,10 +59,12 @@ extension Architecture {
             order = nil
         }
         func layerNorm(_ name: String) -> BlockDescription.Norm { .layer(weight: name + ".weight", bias: name + ".bias") }
+        // Added to the scaled scores: transformers' bias slope · position, divided by √head_dim.
+        let slopes = config.falconALiBi ? alibiSlopes(heads: heads).map { $0 * attentionScale(config) } : nil
         let blocks = (0..<config.layerCount).map { l in
             let b = "transformer.h.\(l)."
             let twoNorms = config.parallelResidual && config.parallelNorms == 2
-            return BlockDescription(
+            var block = BlockDescription(
                 attentionNorm: layerNorm(b + (twoNorms ? "ln_attn" : "input_layernorm")),
                 qkv: .fused(linear(b, "self_attention.query_key_value", d, qWidth + 2 * kvWidth, biased: config.attentionBias), order: order),
                 queryKeyNorm: nil,
@@ -72,10 +75,28 @@ extension Architecture {
                 mlpInput: .plain(linear(b, "mlp.dense_h_to_4h", d, f, biased: config.mlpBias)),
                 down: linear(b, "mlp.dense_4h_to_h", f, d, biased: config.mlpBias),
                 postMLPNorm: nil,
-                attentionScale: attentionScale(config), attentionSoftCap: nil, slidingWindow: nil, rotary: .init(local: false), clipQKV: nil)
+                attentionScale: attentionScale(config), attentionSoftCap: nil, slidingWindow: nil,
+                rotary: slopes == nil ? .init(local: false) : nil, clipQKV: nil)
+            block.alibiSlopes = slopes
+            return block
         }
         return Architecture(config: config, layout: .outIn, activation: activation, tokenEmbedding: "transformer.word_embeddings.weight",
                             finalNorm: layerNorm("transformer.ln_f"), unembedding: untied("lm_head.weight", config, tensorNames),
-                            usesRotary: true, blocks: blocks)
+                            usesRotary: slopes == nil, blocks: blocks)
+    }
+
+    /// BLOOM's slopes, as Falcon builds them: 2^(−8k/p) for k = 1...p, p the heads rounded down
+    /// to a power of two; then 2^(−4k/p) for odd k, for the heads beyond p. transformers rounds
+    /// slope · position to bfloat16, exact for slopes that are powers of two (up to 8 heads, or
+    /// 6) and positions below 256; neurotop keeps them in float32.
+    static func alibiSlopes(heads: Int) -> [Float] {
+        var power = 1
+        while power * 2 <= heads { power *= 2 }
+        var slopes = (1...power).map { Float(pow(2, -8 * Double($0) / Double(power))) }
+        let extra = min(power, heads - power)
+        if extra > 0 {
+            slopes += stride(from: 1, to: 2 * extra, by: 2).map { Float(pow(2, -4 * Double($0) / Double(power))) }
+        }
+        return slopes
     }
 }
