@@ -69,7 +69,7 @@ import Testing
         #expect(again.status == 0, "\(again.stderr)")
         // The rerun starts from what the killed run stored, not from zero: the engine's first line
         // (after the plan and the model load) says so.
-        let firstLine = again.stderrLines.first { $0.hasSuffix("resuming from the store") }.map(String.init) ?? ""
+        let firstLine = again.stderrLines.first { $0.contains("resuming from the store") }.map(String.init) ?? ""
         let firstPercent = Int(firstLine.split(separator: "%").first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
         #expect(firstPercent >= 30, "the rerun began at: \(firstLine)")
 
@@ -103,7 +103,7 @@ import Testing
         #expect(sums.count == 1, "the sums file beside the store: \(sums)")
         let again = try Neurotop.run(["analyze"] + Self.arguments(probes, resumed, samples: 16))
         #expect(again.status == 0, "\(again.stderr)")
-        let firstLine = String(again.stderrLines.first ?? "")
+        let firstLine = again.stderrLines.first { $0.contains("resuming from the store") }.map(String.init) ?? ""
         let step = firstLine.components(separatedBy: "activation patterns from step ").dropFirst().first
             .flatMap { Int($0.prefix { $0.isNumber }) }
         #expect(step.map { (1..<8).contains($0) } == true, "the rerun began at: \(firstLine)")

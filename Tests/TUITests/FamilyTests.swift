@@ -14,6 +14,10 @@ import TUI
                                              domains: Scenario.fixtures.appendingPathComponent("domains").path)
         var options = AnalysisOptions()
         options.patterns.samples = 2
+        // The tiny fixtures know almost none of the probes: PSS over all questions against all
+        // other concepts measures every concept, so that every family's masked evaluation runs.
+        options.controlSet = .all
+        options.pssQuestions = .all
         let snapshot = try AnalysisEngine(inputs: inputs, options: options, store: nil).runToEnd { _ in }
         #expect(snapshot.progress.state == .finished)
         let specialization = try #require(snapshot.specialization)
