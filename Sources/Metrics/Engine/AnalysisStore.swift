@@ -401,7 +401,6 @@ public final class AnalysisStore: @unchecked Sendable {
                 // An empty Data has no base address, which SQLite would bind as NULL.
                 status = data.isEmpty ? sqlite3_bind_zeroblob(statement, position, 0)
                     : data.withUnsafeBytes { sqlite3_bind_blob64(statement, position, $0.baseAddress, sqlite3_uint64($0.count), neurotop_sqlite_transient()) }
-            case .null: status = sqlite3_bind_null(statement, position)
             }
             guard status == SQLITE_OK else {
                 let error = failure("cannot bind value \(position) of a statement")
