@@ -65,14 +65,7 @@ extension Transformer {
         var tokens: [Int] = []
         switch objective {
         case .topLogit:
-            for i in 0..<rows.count {
-                let l = logits.pointer + i * vocab
-                var best = 0
-                for j in 1..<vocab where l[j] > l[best] { best = j }
-                value += l[best]
-                tokens.append(best)
-                dLogits[i * vocab + best] = 1
-            }
+            (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocab, into: dLogits)
         case .nextTokenLoss:
             var loss = 0.0
             for (i, target) in targets.enumerated() {
@@ -174,16 +167,7 @@ extension Transformer {
         let headCache = HeadCache()
         let logits = head(x, batch, .rows(rows), cache: headCache)!
         let dLogits = Buffer(count: rows.count * vocab)
-        var value: Float = 0
-        var tokens: [Int] = []
-        for i in 0..<rows.count {
-            let l = logits.pointer + i * vocab
-            var best = 0
-            for j in 1..<vocab where l[j] > l[best] { best = j }
-            value += l[best]
-            tokens.append(best)
-            dLogits[i * vocab + best] = 1
-        }
+        let (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocab, into: dLogits)
         let e = architecture.embeddingWidth
         let dUnembedded = Buffer(count: rows.count * e)
         weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
@@ -228,6 +212,21 @@ extension Transformer {
     }
 
     /// −log softmax(logits)[target]; with `gradient`, also writes scale · (softmax − onehot(target)) there.
+    /// D = the sum of each row's largest logit: its value, the tokens, and dD/dlogits (one 1 a row).
+    static func seedTopLogits(_ logits: Buffer, rows: Int, vocab: Int, into dLogits: Buffer) -> (value: Float, tokens: [Int]) {
+        var value: Float = 0
+        var tokens: [Int] = []
+        for i in 0..<rows {
+            let l = logits.pointer + i * vocab
+            var best = 0
+            for j in 1..<vocab where l[j] > l[best] { best = j }
+            value += l[best]
+            tokens.append(best)
+            dLogits[i * vocab + best] = 1
+        }
+        return (value, tokens)
+    }
+
     static func crossEntropy(_ logits: UnsafePointer<Float>, vocab: Int, target: Int,
                              gradient: UnsafeMutablePointer<Float>? = nil, scale: Float = 1) -> Double {
         var largest = -Float.infinity
