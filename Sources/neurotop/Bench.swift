@@ -17,6 +17,9 @@ struct Bench: ParsableCommand {
     @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
     var threads: Int?
 
+    @Flag(help: "Widen half-precision and quantized matrices a panel at a time before each GEMM, even when their float32 copies would fit (the default keeps them when they take at most half the available memory).")
+    var panels = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -30,7 +33,7 @@ struct Bench: ParsableCommand {
         // What the process holds before any model: the runtime, libraries and OpenBLAS's buffers.
         let baseline = peakResidentBytes()
         let checkpoint = try Checkpoint(location: resolveModel(model))
-        let transformer = try Transformer(checkpoint: checkpoint)
+        let transformer = try Transformer(checkpoint: checkpoint, widening: panels ? .panels : .automatic)
         guard tokens <= transformer.config.contextLength else {
             throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
         }
@@ -66,16 +69,20 @@ struct Bench: ParsableCommand {
                 "forward_gflops": forwardSpeed, "forward_backward_gflops": backwardSpeed,
                 "sgemm_peak_gflops": peak, "forward_fraction_of_peak": forwardSpeed / peak,
                 "peak_rss_bytes": rss, "baseline_rss_bytes": baseline, "file_bytes": fileBytes, "activation_bytes": activationBytes,
-                "largest_block_f32_bytes": transformer.largestBlockBytes,
+                "largest_block_f32_bytes": transformer.largestBlockBytes, "widened_copy_bytes": transformer.widenedCopyBytes ?? 0,
             ])
         } else {
             print("model              \(checkpoint.folder)")
             print("tokens             \(tokens) (OpenBLAS threads \(BLAS.threads), median of \(runs))")
+            if checkpoint.bytesByDType.keys.contains(where: { $0 != "F32" }) {
+                print("widening           " + (transformer.widenedCopyBytes.map { "float32 copies kept (\(ModelSummary.formatBytes($0)), file-backed)" } ?? "a panel at a time before each GEMM"))
+            }
             print(String(format: "forward            %8.1f ms  %6.1f GFLOP/s  (%2.0f%% of sgemm peak)", forward, forwardSpeed, 100 * forwardSpeed / peak))
             print(String(format: "forward+backward   %8.1f ms  %6.1f GFLOP/s  (%2.0f%% of sgemm peak)", backward, backwardSpeed, 100 * backwardSpeed / peak))
             print(String(format: "sgemm peak         %8.1f GFLOP/s (1536² measured now)", peak))
-            let bound = baseline + fileBytes + activationBytes + transformer.largestBlockBytes
-            print("peak RSS           \(ModelSummary.formatBytes(rss)); bound \(ModelSummary.formatBytes(bound)) = process at start \(ModelSummary.formatBytes(baseline)) + file \(ModelSummary.formatBytes(fileBytes)) + activations \(ModelSummary.formatBytes(activationBytes)) + one F32 block \(ModelSummary.formatBytes(transformer.largestBlockBytes))")
+            let copies = transformer.widenedCopyBytes ?? 0
+            let bound = baseline + fileBytes + activationBytes + transformer.largestBlockBytes + copies
+            print("peak RSS           \(ModelSummary.formatBytes(rss)); bound \(ModelSummary.formatBytes(bound)) = process at start \(ModelSummary.formatBytes(baseline)) + file \(ModelSummary.formatBytes(fileBytes)) + activations \(ModelSummary.formatBytes(activationBytes)) + one F32 block \(ModelSummary.formatBytes(transformer.largestBlockBytes))" + (copies > 0 ? " + float32 copies \(ModelSummary.formatBytes(copies)) (file-backed)" : ""))
         }
     }
 }

@@ -28,10 +28,12 @@ import Testing
 
     /// A BF16 or F16 checkpoint computes what the same (rounded) weights stored as F32 compute:
     /// logits, every block-weight gradient, value vectors and a live ablation, for both storage
-    /// layouts, with matrices large enough to be widened in several panels.
-    @Test(arguments: [("gpt2", DType.bf16), ("gpt2", .f16), ("llama", .bf16), ("llama", .f16)])
-    func halfPrecisionEqualsTheSameWeightsInF32(_ family: String, _ dtype: DType) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("neurotop-half-\(family)-\(dtype.rawValue)-\(getpid())")
+    /// layouts, with matrices large enough to be widened in several panels, and with the widened
+    /// copies kept as well as widened panel by panel.
+    @Test(arguments: [("gpt2", DType.bf16), ("gpt2", .f16), ("llama", .bf16), ("llama", .f16)], [Widening.automatic, .panels])
+    func halfPrecisionEqualsTheSameWeightsInF32(_ model: (family: String, dtype: DType), _ widening: Widening) throws {
+        let (family, dtype) = model
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("neurotop-half-\(family)-\(dtype.rawValue)-\(widening)-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (config, shapes) = Self.model(family)
         var generator = SeededGenerator(seed: 3)
@@ -52,7 +54,8 @@ import Testing
             try write(path.appendingPathComponent("model.safetensors").path)
         }
         let f32 = try Transformer(checkpoint: Checkpoint(folder: folder.appendingPathComponent("f32").path))
-        let half = try Transformer(checkpoint: Checkpoint(folder: folder.appendingPathComponent("half").path))
+        let half = try Transformer(checkpoint: Checkpoint(folder: folder.appendingPathComponent("half").path), widening: widening)
+        #expect((half.widenedCopyBytes != nil) == (widening == .automatic), "widened copies kept only when asked for")
 
         let batch = Batch([(0..<24).map { ($0 * 7) % 64 }])
         let logits = (try #require(try f32.forward(batch, logits: .all)), try #require(try half.forward(batch, logits: .all)))

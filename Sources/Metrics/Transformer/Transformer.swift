@@ -69,10 +69,10 @@ public final class Transformer {
     /// Gemma's embedding multiplier √hidden, rounded to the embedding's dtype as transformers does.
     let embeddingScale: Float?
 
-    public init(checkpoint: Checkpoint) throws {
+    public init(checkpoint: Checkpoint, widening: Widening = .automatic) throws {
         config = checkpoint.config
         architecture = try Architecture(config: config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.configPath)
-        weights = try WeightStore(source: .checkpoint(checkpoint), architecture: architecture)
+        weights = try WeightStore(source: .checkpoint(checkpoint), architecture: architecture, widening: widening)
         embeddingScale = Self.embeddingScale(architecture, dtype: checkpoint.tensor(architecture.tokenEmbedding)?.dtype ?? .f32)
     }
 
@@ -96,6 +96,10 @@ public final class Transformer {
         default: return scale
         }
     }
+
+    /// The size of the float32 copies kept of matrices not stored as float32 (nil: none kept,
+    /// they are widened a panel at a time).
+    public var widenedCopyBytes: Int? { weights.widenedCopyBytes }
 
     public var blockCount: Int { config.layerCount }
     public var mlpWidth: Int { config.intermediateSize }

@@ -116,8 +116,9 @@ public final class ParameterSet {
 }
 
 /// Hands out weights as float32. From a checkpoint, F32 tensors are used in place from the mapped
-/// file; F16 and BF16 matrices are widened a panel at a time right before each GEMM (and small
-/// tensors once), so that a half-precision model never sits in memory twice, whatever its size.
+/// file; F16, BF16 and quantized matrices are widened once into `WidenedCopies` when the machine
+/// has the room, else a panel at a time right before each GEMM (small tensors once), so that a
+/// half-precision model never sits in anonymous memory twice, whatever its size.
 /// From a `ParameterSet`, the buffers themselves are used (and a trainer may change them between passes).
 final class WeightStore {
     enum Source {
@@ -129,11 +130,14 @@ final class WeightStore {
     let architecture: Architecture
     private var blocks: [Int: BlockWeights] = [:]
     private var models: [String: Buffer] = [:]
+    /// Float32 copies of the matrices not stored as float32, when kept (`Widening.automatic`).
+    private let copies: WidenedCopies?
+    var widenedCopyBytes: Int? { copies?.bytes }
     /// The engine runs passes on two threads at once (analysis and live ablation): the caches
     /// above are shared between them.
     private let lock = NSLock()
 
-    init(source: Source, architecture: Architecture) throws {
+    init(source: Source, architecture: Architecture, widening: Widening = .automatic) throws {
         self.source = source
         self.architecture = architecture
         for (name, shape) in architecture.expectedShapes {
@@ -156,10 +160,17 @@ final class WeightStore {
                 }
             }
         }
+        if case .checkpoint(let checkpoint) = source, widening == .automatic {
+            let names = architecture.blocks.flatMap { $0.linears.map(\.weight) } + [architecture.unembedding ?? architecture.tokenEmbedding]
+            let widened = names.map { ($0, Self.stored(checkpoint, $0)) }.filter { !$0.1.isPlainFloat32 }
+            copies = WidenedCopies(matrices: widened.map { ($0.0, $0.1.rows * $0.1.width) })
+        } else {
+            copies = nil
+        }
     }
 
     /// A checkpoint's tensor as a matrix of rows (a 1-D tensor is one row).
-    private func stored(_ checkpoint: Checkpoint, _ name: String) -> StoredMatrix {
+    private static func stored(_ checkpoint: Checkpoint, _ name: String) -> StoredMatrix {
         if let gguf = checkpoint.gguf {
             let tensor = gguf.tensors[name]!
             var matrix = StoredMatrix(rows: tensor.rowCount, width: tensor.rowWidth, dtype: .f32,
@@ -180,11 +191,12 @@ final class WeightStore {
         case .memory(let parameters):
             return parameters.values[name]!
         case .checkpoint(let checkpoint):
-            let matrix = stored(checkpoint, name)
+            let matrix = Self.stored(checkpoint, name)
             if matrix.isPlainFloat32, Int(bitPattern: matrix.bytes) % MemoryLayout<Float>.alignment == 0 {
                 return Buffer(borrowing: UnsafeMutableRawPointer(mutating: matrix.bytes).assumingMemoryBound(to: Float.self),
                               count: matrix.rows * matrix.width, owner: matrix.owner)
             }
+            if let copies, copies.holds(name) { return copies.copy(name, of: matrix) }
             let buffer = Buffer(uninitializedCount: matrix.rows * matrix.width)
             matrix.widen(0..<matrix.rows, into: buffer.pointer)
             return buffer
@@ -221,7 +233,7 @@ final class WeightStore {
         guard index <= architecture.blocks.count else { return }
         let names = index < architecture.blocks.count ? architecture.blocks[index].linears.map(\.weight)
             : [architecture.unembedding ?? architecture.tokenEmbedding]
-        for name in names { stored(checkpoint, name).prefetch() }
+        for name in names { Self.stored(checkpoint, name).prefetch() }
     }
 
     private func makeBlock(_ index: Int, checkpoint: Checkpoint?) -> BlockWeights {
@@ -229,7 +241,11 @@ final class WeightStore {
         let matrices = Set(architecture.blocks[index].linears.map(\.weight))
         for name in architecture.blocks[index].tensorNames {
             if let checkpoint, matrices.contains(name), checkpoint.tensor(name)?.dtype != .f32 {
-                weights.set(name, stored(checkpoint, name))
+                if let copies, copies.holds(name) {
+                    weights.set(name, copies.copy(name, of: Self.stored(checkpoint, name)))
+                } else {
+                    weights.set(name, Self.stored(checkpoint, name))
+                }
             } else {
                 weights.set(name, load(name))
             }
@@ -246,9 +262,12 @@ final class WeightStore {
             body(0..<(shape.first ?? 1), load(name).pointer)
             return
         }
-        let matrix = stored(checkpoint, name)
+        let matrix = Self.stored(checkpoint, name)
         if matrix.isPlainFloat32 {
             body(0..<matrix.rows, model(name).pointer)
+        } else if let copies, copies.holds(name) {
+            let copy = copies.copy(name, of: matrix)
+            withExtendedLifetime(copy) { body(0..<matrix.rows, copy.pointer) }
         } else {
             matrix.forEachPanel(body)
         }
@@ -261,7 +280,7 @@ final class WeightStore {
             let width = architecture.embeddingWidth
             destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
         case .checkpoint(let checkpoint):
-            stored(checkpoint, name).widen(index..<(index + 1), into: destination)
+            Self.stored(checkpoint, name).widen(index..<(index + 1), into: destination)
         }
     }
 }

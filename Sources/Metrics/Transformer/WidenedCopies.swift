@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// How a checkpoint's half-precision and quantized matrices become the float32 the GEMMs read.
+public enum Widening: Sendable {
+    /// Float32 copies kept when the machine has the room for them (see `WidenedCopies`), panels
+    /// otherwise.
+    case automatic
+    /// Always a cache-sized panel right before each GEMM: memory stays at the stored size.
+    case panels
+}
+
+/// Float32 copies of a checkpoint's matrices that are not stored as float32, made once on first
+/// use and then read in place by every pass, exactly as an F32 checkpoint's are: widening a panel
+/// before each GEMM costs every pass a conversion and smaller GEMMs, which made BF16 slower than
+/// F32. The copies live in a file-backed map (an unlinked file in the cache folder), like the
+/// pattern sums: page cache the kernel can write out and drop, not anonymous memory. They are
+/// kept only when they take at most half the memory available at open (a 0.5B model's 2 GB here,
+/// not a 7B model's 27 GB) and the disk has the room.
+final class WidenedCopies: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<Float>
+    let bytes: Int
+    private let descriptor: Int32
+    /// Each matrix's first element in the map.
+    private let offsets: [String: Int]
+    private var widened: Set<String> = []
+    /// Two engine threads may ask for the same matrix: the first widens it, the other waits.
+    private let lock = NSLock()
+
+    /// nil when there is nothing to widen, the copies would take more than half of the memory
+    /// available now, or the file cannot be made and reserved.
+    init?(matrices: [(name: String, elements: Int)]) {
+        var offsets: [String: Int] = [:]
+        var total = 0
+        for (name, elements) in matrices where offsets[name] == nil {
+            offsets[name] = total
+            total += elements
+        }
+        bytes = total * MemoryLayout<Float>.stride
+        guard bytes > 0, let available = Self.memoryAvailable(), bytes <= available / 2 else { return nil }
+        let folder = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { $0 + "/neurotop" }
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/neurotop")
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var fd: Int32 = -1
+        for directory in [folder, NSTemporaryDirectory()] where fd < 0 {
+            var template = Array(((directory as NSString).appendingPathComponent("neurotop-widened-XXXXXX")).utf8CString)
+            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if fd >= 0 { unlink(String(cString: template)) }
+        }
+        guard fd >= 0 else { return nil }
+        // Reserved now: a full disk means panels, not a SIGBUS in the middle of a pass.
+        guard ftruncate(fd, off_t(bytes)) == 0, posix_fallocate(fd, 0, off_t(bytes)) == 0,
+              let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+            close(fd)
+            return nil
+        }
+        descriptor = fd
+        base = mapped.assumingMemoryBound(to: Float.self)
+        self.offsets = offsets
+    }
+
+    deinit {
+        munmap(base, bytes)
+        close(descriptor)
+    }
+
+    func holds(_ name: String) -> Bool { offsets[name] != nil }
+
+    /// The float32 copy of `matrix` (stored as `name`), widened the first time it is asked for.
+    func copy(_ name: String, of matrix: StoredMatrix) -> Buffer {
+        let start = base + offsets[name]!
+        lock.withLock {
+            if !widened.contains(name) {
+                matrix.widen(0..<matrix.rows, into: start)
+                widened.insert(name)
+            }
+        }
+        return Buffer(borrowing: start, count: matrix.rows * matrix.width, owner: self)
+    }
+
+    /// MemAvailable from /proc/meminfo, in bytes.
+    private static func memoryAvailable() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+        return nil
+    }
+}
