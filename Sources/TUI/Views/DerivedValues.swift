@@ -53,3 +53,13 @@ public final class DerivedValues: @unchecked Sendable {
         return made
     }
 }
+
+/// A `DerivedValues` for each model of the Compare page, made as they are first asked for.
+final class DerivedValuesList: @unchecked Sendable {
+    private var values: [DerivedValues] = []
+
+    subscript(index: Int) -> DerivedValues {
+        while values.count <= index { values.append(DerivedValues()) }
+        return values[index]
+    }
+}

@@ -25,7 +25,9 @@ public enum Screen {
     /// Where a page draws: everything but the tab row and the two bottom rows.
     static func pageArea(width: Int, height: Int) -> Rect { Rect(x: 0, y: 1, width: width, height: height - 3) }
 
-    public static func render(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext) -> Frame {
+    /// `compared`: the other models of the Compare page, beside `snapshot`'s.
+    public static func render(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext,
+                              compared: [AnalysisSnapshot] = []) -> Frame {
         var frame = Frame(buffer: CellBuffer(width: state.width, height: state.height, style: context[.screen]))
         guard state.width >= minimumWidth, state.height >= minimumHeight else {
             tooSmall(state, &frame, context)
@@ -40,6 +42,7 @@ public enum Screen {
         case .neuron: NeuronPage.draw(state, snapshot, context, area, &frame)
         case .concepts: ConceptsPage.draw(state, snapshot, context, area, &frame)
         case .ablations: AblationsPage.draw(state, snapshot, context, area, &frame)
+        case .compare: ComparePage.draw(state, [snapshot] + compared, context, area, &frame)
         }
         status(state, snapshot, &frame, context, y: state.height - 2)
         bottomLine(state, &frame, context, y: state.height - 1)
