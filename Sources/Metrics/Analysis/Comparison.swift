@@ -31,8 +31,10 @@ public struct Comparison: Sendable {
         names = summaries.map(\.name)
         var rows: [Row] = []
         func heading(_ text: String) { rows.append(Row(kind: .heading, label: text, cells: summaries.map { _ in "" }, values: summaries.map { _ in nil })) }
-        func figure(_ label: String, _ cell: (AnalysisSummary) -> (String, Double?)) {
+        /// `binned`: a relative-depth bin, left out where no model has a block in it.
+        func figure(_ label: String, binned: Bool = false, _ cell: (AnalysisSummary) -> (String, Double?)) {
             let made = summaries.map(cell)
+            if binned, made.allSatisfy({ $0.1 == nil && $0.0 == Self.absent }) { return }
             rows.append(Row(kind: .figure, label: label, cells: made.map(\.0), values: made.map(\.1)))
         }
         func percent(_ x: Double?) -> (String, Double?) { (x.map { String(format: "%.1f%%", 100 * $0) } ?? Self.notComputed, x) }
@@ -81,7 +83,7 @@ public struct Comparison: Sendable {
 
         heading("s by relative depth (mean of the layer summaries in each tenth)")
         for bin in 0..<RelativeDepth.bins {
-            figure(Self.binLabel(bin)) { s in
+            figure(Self.binLabel(bin), binned: true) { s in
                 guard let layers = s.layerSpecialization else { return (Self.notComputed, nil) }
                 return fixed(RelativeDepth.binned(layers)[bin], pending: false)
             }
@@ -104,7 +106,7 @@ public struct Comparison: Sendable {
         for domain in domains {
             heading("activated density by relative depth: \(domain)")
             for bin in 0..<RelativeDepth.bins {
-                figure(Self.binLabel(bin)) { s in
+                figure(Self.binLabel(bin), binned: true) { s in
                     guard let p = s.patterns else { return (Self.notComputed, nil) }
                     guard let d = p.domains.firstIndex(of: domain) else { return (Self.absent, nil) }
                     let value = RelativeDepth.binned(p.density.density.map { $0[d] })[bin]
