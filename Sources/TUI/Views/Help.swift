@@ -97,9 +97,9 @@ enum Help {
             frame.buffer.text(title, x: inner.x + 1, y: y, style: context[.title], limit: inner.maxX)
             y += 1
             for (key, text) in keys where y < inner.maxY {
-                frame.buffer.text(key, x: inner.x + 2, y: y, style: context[.key], limit: inner.maxX)
-                frame.buffer.text(text, x: inner.x + keyWidth + 4, y: y, style: context[.text], limit: inner.maxX - 1)
-                y += 1
+                frame.buffer.words(key, x: inner.x + 2, y: y, style: context[.key], limit: inner.maxX)
+                // A description too long for the box goes on under itself.
+                y = frame.buffer.wrapped(text, x: inner.x + keyWidth + 4, y: y, style: context[.text], limit: inner.maxX - 1, maxY: inner.maxY)
             }
             y += 1
         }

@@ -30,7 +30,7 @@ enum NeuronPage {
     private static func focus(_ neuron: NeuronID, _ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
         let inner = frame.buffer.box(area, title: "Knowledge focus: share of max(Δ, 0) by concept", context: context)
         guard let specialization = snapshot.specialization else {
-            frame.buffer.text("computing… Δ needs every probe prompt run once", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX)
+            frame.buffer.wrapped("computing… Δ needs every probe prompt run once", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY)
             return
         }
         let focus = specialization.focus(neuron)
@@ -73,7 +73,7 @@ enum NeuronPage {
         let (top, rest) = area.splitTop(min(area.height - 6, 8 + questionRows))
         let inner = frame.buffer.box(top, title: "Tokens its value vector promotes / suppresses (W_U·v)", context: context)
         guard let detail = snapshot.details[neuron] else {
-            frame.buffer.text("computing… (what you look at is computed first)", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX)
+            frame.buffer.wrapped("computing… (what you look at is computed first)", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY)
             return rest
         }
         let half = inner.width / 2
@@ -110,12 +110,12 @@ enum NeuronPage {
         let inner = frame.buffer.box(area, title: "Activity u_d per domain (active: top 5 % of neurons)", context: context)
         guard inner.height > 0 else { return }
         guard let patterns = snapshot.patterns else {
-            frame.buffer.text("computing… no sample's gradients are in yet", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX)
+            frame.buffer.wrapped("computing… no sample's gradients are in yet", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY)
             return
         }
         var y = inner.y
         if patterns.samplesDone < patterns.samplesWanted {
-            frame.buffer.text("from \(patterns.samplesDone) of \(patterns.samplesWanted) samples a domain (partial)", x: inner.x + 1, y: y, style: context[.accent], limit: inner.maxX)
+            frame.buffer.words("from \(patterns.samplesDone) of \(patterns.samplesWanted) samples a domain (partial)", x: inner.x + 1, y: y, style: context[.accent], limit: inner.maxX)
             y += 1
         }
         let values = patterns.activity.map { $0[safe: index] ?? 0 }
