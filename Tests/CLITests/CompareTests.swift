@@ -30,7 +30,11 @@ import Testing
         #expect(sections.count == 2)
         for (model, section) in zip([llama, gpt2], sections) {
             let own = try json(Neurotop.run(["analyze", model, "--json"] + options(store)))
-            #expect(NSDictionary(dictionary: own).isEqual(to: section), "\(model)\n\(own)\n\(section)")
+            // Compared as canonical JSON text: every key and value the same.
+            func canonical(_ object: [String: Any]) throws -> String {
+                String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            }
+            #expect(try canonical(own) == canonical(section), "\(model)")
             #expect(section["complete"] as? Bool == true && section["store"] as? String == store)
         }
         // The per-block figures on the relative depth: 2 blocks land in the first and the last tenth.
