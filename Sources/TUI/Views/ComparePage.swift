@@ -28,7 +28,7 @@ enum ComparePage {
         let heading = snapshots.count == 1
             ? "One model: neurotop compare MODEL MODEL… puts others beside it"
             : "\(snapshots.count) models side by side · blocks on a relative depth, 0 the first, 1 the last"
-        frame.buffer.text(heading, x: x, y: y, style: context[.dim], limit: limit)
+        frame.buffer.words(heading, x: x, y: y, style: context[.dim], limit: limit)
         y += 2
 
         let labelWidth = min(28, (comparison.rows.filter { $0.kind == .figure }.map { DisplayWidth.of($0.label) }.max() ?? 10) + 4)
@@ -38,46 +38,50 @@ enum ComparePage {
         let fitting = max(1, (limit - x - labelWidth) / cellWidth)
         let first = min(state.compareColumn, max(0, snapshots.count - fitting))
         let shown = Array(first..<min(snapshots.count, first + fitting))
-        // Model names, then where each engine is.
-        for (column, m) in shown.enumerated() {
-            let cx = x + labelWidth + column * cellWidth
-            frame.buffer.text(DisplayWidth.padLeft(DisplayWidth.fit(comparison.names[m], cellWidth - 1), cellWidth - 1), x: cx, y: y,
-                              style: context[.title])
-            let progress = snapshots[m].progress
-            let status: String, style: Style
-            switch progress.state {
-            case .finished: (status, style) = ("finished", context[.good])
-            case .failed: (status, style) = ("failed", context[.bad])
-            case .working:
-                (status, style) = ("\(progress.done)/\(progress.total)", context[.accent])
-            }
-            frame.buffer.text(DisplayWidth.padLeft(status, cellWidth - 1), x: cx, y: y + 1, style: style)
-        }
+        // On a wide screen the rows flow on into more panels side by side, as a newspaper's columns.
+        let panelWidth = labelWidth + shown.count * cellWidth + 3
+        let panels = max(1, min(3, (limit - x + 3) / panelWidth))
         let more = [first > 0 ? "← \(first) more" : "", shown.last.map { $0 < snapshots.count - 1 ? "\(snapshots.count - 1 - $0) more →" : "" } ?? ""]
             .filter { !$0.isEmpty }.joined(separator: "  ")
-        frame.buffer.text(more.isEmpty ? "model" : more, x: x, y: y, style: context[.dim], limit: x + labelWidth - 1)
-        frame.buffer.text("engine", x: x, y: y + 1, style: context[.dim])
-        y += 2
-
-        let visible = max(1, area.maxY - y - 1)
-        let top = min(state.compareRow, max(0, comparison.rows.count - visible))
-        for row in comparison.rows[top..<min(comparison.rows.count, top + visible)] {
-            switch row.kind {
-            case .heading:
-                frame.buffer.text(row.label, x: x, y: y, style: context[.accent], limit: limit)
-            case .figure:
-                frame.buffer.text(DisplayWidth.fit(row.label, labelWidth - 2), x: x + 1, y: y, style: context[.dim])
-                for (column, m) in shown.enumerated() {
-                    let cell = row.cells[m]
-                    let pending = cell == Comparison.notComputed
-                    frame.buffer.text(DisplayWidth.padLeft(cell, cellWidth - 1), x: x + labelWidth + column * cellWidth, y: y,
-                                      style: pending ? context[.dim] : context[.text])
+        let visible = max(1, area.maxY - y - 3)
+        let top = min(state.compareRow, max(0, comparison.rows.count - visible * panels))
+        for panel in 0..<panels {
+            let px = x + panel * panelWidth
+            // Model names, then where each engine is.
+            for (column, m) in shown.enumerated() {
+                let cx = px + labelWidth + column * cellWidth
+                frame.buffer.text(DisplayWidth.padLeft(DisplayWidth.fit(comparison.names[m], cellWidth - 1), cellWidth - 1), x: cx, y: y,
+                                  style: context[.title])
+                let progress = snapshots[m].progress
+                let status: String, style: Style
+                switch progress.state {
+                case .finished: (status, style) = ("finished", context[.good])
+                case .failed: (status, style) = ("failed", context[.bad])
+                case .working: (status, style) = ("\(progress.done)/\(progress.total)", context[.accent])
                 }
+                frame.buffer.text(DisplayWidth.padLeft(status, cellWidth - 1), x: cx, y: y + 1, style: style)
             }
-            y += 1
+            frame.buffer.words(more.isEmpty ? "model" : more, x: px, y: y, style: context[.dim], limit: px + labelWidth - 1)
+            frame.buffer.text("engine", x: px, y: y + 1, style: context[.dim])
+            var ry = y + 2
+            let count = comparison.rows.count
+            for row in comparison.rows[min(top + panel * visible, count)..<min(count, top + (panel + 1) * visible)] {
+                switch row.kind {
+                case .heading:
+                    frame.buffer.words(row.label, x: px, y: ry, style: context[.accent], limit: panel == panels - 1 ? limit : px + panelWidth - 2)
+                case .figure:
+                    frame.buffer.text(DisplayWidth.fit(row.label, labelWidth - 2), x: px + 1, y: ry, style: context[.dim])
+                    for (column, m) in shown.enumerated() {
+                        let cell = row.cells[m]
+                        frame.buffer.text(DisplayWidth.padLeft(cell, cellWidth - 1), x: px + labelWidth + column * cellWidth, y: ry,
+                                          style: cell == Comparison.notComputed ? context[.dim] : context[.text])
+                    }
+                }
+                ry += 1
+            }
         }
-        let position = "rows \(top + 1)–\(min(comparison.rows.count, top + visible)) of \(comparison.rows.count)"
-            + (comparison.rows.count > visible ? " · ↑↓ scroll" : "")
-        frame.buffer.text(position, x: x, y: area.maxY - 1, style: context[.dim], limit: limit)
+        let shownRows = min(comparison.rows.count, top + visible * panels)
+        let position = "rows \(top + 1)–\(shownRows) of \(comparison.rows.count)" + (comparison.rows.count > shownRows || top > 0 ? " · ↑↓ scroll" : "")
+        frame.buffer.words(position, x: x, y: area.maxY - 1, style: context[.dim], limit: limit)
     }
 }
