@@ -81,11 +81,11 @@ public enum Figures {
         var plot = Plot(title: "Accuracy (open) and PSS at the peak ratio, by popularity tier", xLabel: "popularity tier",
                         yLabel: "accuracy · PSS", x: (0, Double(max(names.count, 1))), y: (0, 1),
                         caption: caption(settings, models: summaries.map(\.name)))
-        plot.yTicks = Plot.ticks(upTo: 1)
         guard !names.isEmpty else {
             plot.empty("No tiers: the probe set gives no question a `tier` (high, medium, low), so there is nothing to split by.")
             return plot.svg
         }
+        plot.yTicks = Plot.ticks(upTo: 1)
         plot.xTicks = names.enumerated().map { (Double($0.offset) + 0.5, $0.element) }
         // Per tier: a bar a model for accuracy (solid) and one for PSS (hatched with a lighter fill).
         let slots = Double(summaries.count * 2), groupWidth = 0.8
@@ -262,8 +262,21 @@ struct Plot {
 
     /// Instead of data: a sentence in the middle of the empty plotting area.
     mutating func empty(_ text: String) {
-        body += String(format: "<text class=\"empty\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#555555\">%@</text>\n",
-                       Self.plotLeft + Self.plotWidth / 2, Self.plotTop + Self.plotHeight / 2, Self.escape(text))
+        // Lines of at most 70 characters, so that the sentence stays inside the plotting area.
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ") {
+            if !current.isEmpty, current.count + word.count + 1 > 70 {
+                lines.append(current)
+                current = String(word)
+            } else {
+                current = current.isEmpty ? String(word) : current + " " + word
+            }
+        }
+        lines.append(current)
+        for (index, line) in lines.enumerated() {
+            body += String(format: "<text class=\"empty\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#555555\">%@</text>\n",
+                           Self.plotLeft + Self.plotWidth / 2, Self.plotTop + Self.plotHeight / 2 + 16 * Double(index), Self.escape(line))
+        }
     }
 
     /// The chart's elements, shifted down by `offset` (for stacked panels).
