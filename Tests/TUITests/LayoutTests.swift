@@ -104,3 +104,16 @@ import TUI
         #expect(text.contains("knowledge specialization") && text.contains("rows 1–"))
     }
 }
+
+@Suite struct FittingTests {
+    /// Shortened where a reader can stop: at a double space, before " · " or " (", else between
+    /// words, never leaving a parenthesis open; wrapped at spaces.
+    @Test func wholeWordsAndLines() {
+        #expect(DisplayWidth.whole("0.725 at r = 0.1%  (35 of 336 runs so far)", 30) == "0.725 at r = 0.1%")
+        #expect(DisplayWidth.whole("s by relative depth (mean of the layer summaries in each tenth)", 48) == "s by relative depth")
+        #expect(DisplayWidth.whole("open 100.0%   multiple choice 66.7%", 20) == "open 100.0%")
+        #expect(DisplayWidth.whole("specialization: Tavessa at 2.0 %", 25) == "specialization: Tavessa")
+        #expect(DisplayWidth.whole("Quellport", 5) == "")
+        #expect(DisplayWidth.wrap("(384 questions, 48 concepts)", 16) == ["(384 questions,", "48 concepts)"])
+    }
+}

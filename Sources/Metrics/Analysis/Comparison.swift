@@ -138,7 +138,7 @@ public struct Comparison: Sendable {
     /// The table as plain text, the labels in a column and a column a model, each as wide as its
     /// widest cell.
     public var text: String {
-        let labelWidth = max(20, (rows.map { $0.kind == .figure ? $0.label.count + 2 : 0 }.max() ?? 0))
+        let labelWidth = max(20, (rows.map { $0.kind == .figure ? $0.label.count + 4 : 0 }.max() ?? 0))
         let widths = names.indices.map { m in max(names[m].count, rows.map { $0.cells[m].count }.max() ?? 0) + 2 }
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         var lines = [pad("", labelWidth) + names.indices.map { pad(names[$0], widths[$0]) }.joined()]

@@ -28,6 +28,13 @@ extension DisplayWidth {
             }
         }
         if let best, best * 2 >= (bestSpace ?? 0) { return prefix(best) }
+        // Never an opened parenthesis left unclosed: stop before it instead.
+        if let bestSpace {
+            let kept = prefix(bestSpace)
+            if kept.filter({ $0 == "(" }).count > kept.filter({ $0 == ")" }).count, let open = kept.range(of: " (", options: .backwards) {
+                return prefix(kept[..<open.lowerBound].unicodeScalars.count)
+            }
+        }
         return bestSpace.map(prefix) ?? ""
     }
 

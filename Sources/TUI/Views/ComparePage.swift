@@ -33,7 +33,7 @@ enum ComparePage {
 
         let labelWidth = min(28, (comparison.rows.filter { $0.kind == .figure }.map { DisplayWidth.of($0.label) }.max() ?? 10) + 4)
         let cellWidth = snapshots.indices.map { m in
-            max(10, min(16, (comparison.rows.map { DisplayWidth.of($0.cells[m]) }.max() ?? 0) + 2))
+            max(10, min(16, (comparison.rows.map { DisplayWidth.of($0.cells[m]) } + [DisplayWidth.of(comparison.names[m])]).max()! + 2))
         }.max() ?? 12
         let fitting = max(1, (limit - x - labelWidth) / cellWidth)
         let first = min(state.compareColumn, max(0, snapshots.count - fitting))
