@@ -138,9 +138,13 @@ enum OverviewPage {
             // Seven columns of 7 fit the headline box at 120 columns (the whole sweep); in a
             // narrower one, columns of 6, as many as fit.
             let step = inner.width < 60 ? 6 : 7
-            for (index, ratio) in score.ratios.enumerated() {
-                let cx = valueX + index * step
-                guard cx + 6 <= limit else { break }
+            // When not every ratio fits, a run of them that holds the peak.
+            let fitting = max(1, (limit - valueX + 1) / step)
+            let peakIndex = score.peak.flatMap { peak in score.ratios.firstIndex(of: peak.ratio) } ?? 0
+            let first = max(0, min(score.ratios.count - fitting, peakIndex - fitting + 2))
+            for (index, ratio) in score.ratios.enumerated() where index >= first {
+                let cx = valueX + (index - first) * step
+                guard cx + step - 1 <= limit else { break }
                 let count = score.entries.filter { $0.ratio == ratio }.count
                 let value = score.modelScores[index].score ?? 0
                 frame.buffer.text(DisplayWidth.padLeft(Format.compact(ratio * 100) + "%", step - 1), x: cx, y: y, style: context[.dim])
@@ -198,16 +202,18 @@ enum OverviewPage {
         let done = patterns.samplesDone
         let partial = done < patterns.samplesWanted
         frame.buffer.text("samples", x: x, y: y, style: context[.dim])
-        let valueX = x + (inner.width < 60 ? 12 : 18)
+        // In a narrow box, no blank lines and no explanations: the figures first.
+        let narrow = inner.width < 60
+        let valueX = x + (narrow ? 12 : 18)
         y = frame.buffer.wrapped("\(done) of \(patterns.samplesWanted) a domain" + (partial ? " so far — partial" : ""),
-                                 x: valueX, y: y, style: partial ? context[.accent] : context[.text], limit: limit, maxY: inner.maxY) + 1
+                                 x: valueX, y: y, style: partial ? context[.accent] : context[.text], limit: limit, maxY: inner.maxY) + (narrow ? 0 : 1)
         let density = patterns.density.density
         let all = density.flatMap { $0 }
         let high = max(all.max() ?? 0, 1e-12)
-        y = frame.buffer.wrapped("density by block 0 → \(snapshot.card.blocks - 1) (share of each block's weights activated)", x: x, y: y,
+        y = frame.buffer.wrapped("density by block 0 → \(snapshot.card.blocks - 1)" + (narrow ? "" : " (share of each block's weights activated)"), x: x, y: y,
                                  style: context[.dim], limit: limit, maxY: inner.maxY)
         let nameWidth = min(16, (patterns.domains.map { DisplayWidth.of($0) }.max() ?? 8) + 2)
-        for (d, domain) in patterns.domains.enumerated() where y < inner.maxY - 3 {
+        for (d, domain) in patterns.domains.enumerated() where y < inner.maxY - (narrow ? 2 : 3) {
             frame.buffer.text(DisplayWidth.fit(domain, nameWidth - 2), x: x + 1, y: y, style: context[.text])
             let values = density.map { $0[d] }
             let sparkWidth = min(values.count, max(0, limit - x - nameWidth - 20))
@@ -216,7 +222,7 @@ enum OverviewPage {
             frame.buffer.words("\(Format.percent(first)) → \(Format.percent(last))", x: x + nameWidth + sparkWidth + 2, y: y, style: context[.text], limit: limit)
             y += 1
         }
-        y += 1
+        if !narrow { y += 1 }
         guard y < inner.maxY else { return }
         let matrix = patterns.domainMatrix
         var same: [Double] = [], different: [Double] = []
@@ -231,7 +237,7 @@ enum OverviewPage {
         }
         func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
         let blocks = patterns.deepBlocks
-        y = frame.buffer.wrapped("deep-block similarity (mean cos over blocks \(blocks.lowerBound)–\(blocks.upperBound - 1))", x: x, y: y,
+        y = frame.buffer.wrapped((narrow ? "deep blocks \(blocks.lowerBound)–\(blocks.upperBound - 1), mean cos" : "deep-block similarity (mean cos over blocks \(blocks.lowerBound)–\(blocks.upperBound - 1))"), x: x, y: y,
                                  style: context[.dim], limit: limit, maxY: inner.maxY)
         if y < inner.maxY {
             y = frame.buffer.wrapped("same domain \(Format.fixed(mean(same), 3))   different domains \(Format.fixed(mean(different), 3))", x: x + 1, y: y,
