@@ -146,6 +146,13 @@ import Testing
         #expect(pss.contains(">0.1%</text>") && pss.contains(">10%</text>"), "a tick a ratio of the sweep")
         #expect(pss.contains("llama: no PSS measured (no concept has enough questions)"))
 
+        // The comparison's rows per tier: the same accuracy.
+        let table = try Neurotop.run(["compare", llama, gpt2, "--text"] + options(store, probes: tiered))
+        let france = try #require(concepts["France"]?["open_accuracy"] as? Double)
+        let high = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix("  high: open") }, "\(table.stdout)")
+        #expect(high.contains(String(format: "%.1f%%", 100 * france)), "\(high)")
+        #expect(table.stdout.contains("by popularity tier") && table.stdout.contains("  low: PSS"))
+
         // Without tiers in the probe set, the tier figure says so.
         let plain = temporary("plain")
         _ = try Neurotop.run(["export", llama, "--format", "svg", "--out", plain] + options(store))

@@ -11,7 +11,8 @@ enum ComparePage {
             let layers = snapshot.specialization.flatMap { specialization in
                 snapshot.specializations.map { derived.layerSpecialization(specialization, specializations: $0) }
             }
-            return AnalysisSummary(snapshot: snapshot, conceptTiers: [:], layerSpecialization: layers)
+            return AnalysisSummary(snapshot: snapshot, conceptTiers: state.comparedDerived.conceptTiers(snapshot.probes.path),
+                                   layerSpecialization: layers)
         }
     }
 
