@@ -44,9 +44,19 @@ import TUI
                                 details: [:])
     }()
 
+    /// `demoSized` with the neuron under the cursor inspected: its tokens and the questions that
+    /// drive it most (the Neuron page's long lines).
+    static let inspected: AnalysisSnapshot = {
+        let detail = NeuronDetail(neuron: NeuronID(block: 0, neuron: 0),
+                                  promoted: [.init(token: " Quillfeather", value: 1.25), .init(token: " Tavessa", value: 0.5)],
+                                  suppressed: [.init(token: " Berlin", value: -0.75)],
+                                  topQuestions: (0..<5).map { .init(question: $0 * 9, pooled: 3.5 - Float($0) / 4) })
+        return Scenario.copy(demoSized, details: [detail.neuron: detail])
+    }()
+
     static let snapshots: [(String, AnalysisSnapshot)] = [
         ("finished", Scenario.finished), ("partial", Scenario.partial), ("empty", Scenario.empty),
-        ("ablated", Scenario.ablatedAndInspected), ("demo-sized", demoSized),
+        ("ablated", Scenario.ablatedAndInspected), ("demo-sized", demoSized), ("inspected", inspected),
     ]
 
     @Test(arguments: 1...7) func everyPageFitsEightyByTwentyFour(page: Int) {
@@ -114,6 +124,7 @@ import TUI
         #expect(DisplayWidth.whole("open 100.0%   multiple choice 66.7%", 20) == "open 100.0%")
         #expect(DisplayWidth.whole("specialization: Tavessa at 2.0 %", 25) == "specialization: Tavessa")
         #expect(DisplayWidth.whole("Quellport", 5) == "")
+        #expect(DisplayWidth.whole("Knowledge focus: share of max(Δ, 0) over concepts", 34) == "Knowledge focus: share of")
         #expect(DisplayWidth.wrap("(384 questions, 48 concepts)", 16) == ["(384 questions,", "48 concepts)"])
     }
 }

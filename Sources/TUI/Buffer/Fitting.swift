@@ -27,15 +27,15 @@ extension DisplayWidth {
                 break
             }
         }
-        if let best, best * 2 >= (bestSpace ?? 0) { return prefix(best) }
-        // Never an opened parenthesis left unclosed: stop before it instead.
-        if let bestSpace {
-            let kept = prefix(bestSpace)
-            if kept.filter({ $0 == "(" }).count > kept.filter({ $0 == ")" }).count, let open = kept.range(of: " (", options: .backwards) {
-                return prefix(kept[..<open.lowerBound].unicodeScalars.count)
-            }
+        guard let bestSpace else { return "" }
+        var kept = prefix(best.map { $0 * 2 >= bestSpace ? $0 : bestSpace } ?? bestSpace)
+        // Never an opened parenthesis left unclosed: stop at the space before it instead.
+        while kept.filter({ $0 == "(" }).count > kept.filter({ $0 == ")" }).count, let open = kept.lastIndex(of: "(") {
+            guard let space = kept[..<open].lastIndex(of: " ") else { return "" }
+            kept = String(kept[..<space])
+            while kept.last == " " { kept.removeLast() }
         }
-        return bestSpace.map(prefix) ?? ""
+        return kept
     }
 
     /// `text` in lines of at most `columns`, broken at spaces; a word longer than a line is

@@ -92,13 +92,15 @@ enum DomainsPage {
         guard inner.height >= 2 else { return }
         let selected = patterns.pairs[safe: pairIndex]
         let nameWidth = 14
-        for (b, domain) in patterns.domains.enumerated() {
+        // The columns that fit the box, whole.
+        let columns = min(patterns.domains.count, max(0, (inner.maxX - 1 - inner.x - nameWidth) / densityWidth))
+        for (b, domain) in patterns.domains.enumerated() where b < columns {
             frame.buffer.text(DisplayWidth.padLeft(DisplayWidth.fit(domain, densityWidth - 1), densityWidth - 1), x: inner.x + nameWidth + b * densityWidth, y: inner.y, style: context[.dim])
         }
         for (a, domain) in patterns.domains.enumerated() where inner.y + 1 + a < inner.maxY {
             let y = inner.y + 1 + a
             frame.buffer.text(DisplayWidth.fit(domain, nameWidth - 1), x: inner.x + 1, y: y, style: context[.dim])
-            for b in patterns.domains.indices {
+            for b in patterns.domains.indices where b < columns {
                 let isSelected = selected.map { ($0.a == a && $0.b == b) || ($0.a == b && $0.b == a) } ?? false
                 frame.buffer.tile(String(format: "%.2f", patterns.domainMatrix[a][b]), value: patterns.domainMatrix[a][b], x: inner.x + nameWidth + b * densityWidth, y: y,
                                   width: densityWidth, scale: scale, context: context, mark: isSelected ? context[.selection] : nil)

@@ -15,9 +15,9 @@ enum NeuronPage {
             x = frame.buffer.text(String(format: "  ·  s = %.3f", s), x: x, y: area.y, style: context[.text])
         }
         if state.isAblated(neuron) {
-            frame.buffer.text("  × ABLATED (Space restores it)", x: x, y: area.y, style: context[.marked], limit: area.maxX)
+            frame.buffer.words("  × ABLATED (Space restores it)", x: x, y: area.y, style: context[.marked], limit: area.maxX)
         } else {
-            frame.buffer.text("  (Space ablates it)", x: x, y: area.y, style: context[.dim], limit: area.maxX)
+            frame.buffer.words("  (Space ablates it)", x: x, y: area.y, style: context[.dim], limit: area.maxX)
         }
         let body = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1)
         let (left, right) = body.splitLeft(body.width / 2)
@@ -88,14 +88,14 @@ enum NeuronPage {
         }
         var y = inner.y + 7
         guard y < inner.maxY else { return rest }
-        frame.buffer.text("questions that drive it most (largest pooled |m|)", x: inner.x + 1, y: y, style: context[.dim], limit: inner.maxX)
+        frame.buffer.words("questions that drive it most (largest pooled |m|)", x: inner.x + 1, y: y, style: context[.dim], limit: inner.maxX)
         y += 1
         for question in detail.topQuestions where y < inner.maxY {
             guard let q = snapshot.probes.questions[safe: question.question] else { continue }
             let p = String(format: "%.3f ", question.pooled)
             let x = frame.buffer.text(p, x: inner.x + 1, y: y, style: context[.dim])
             let concept = q.prompt.contains(q.concept) ? "" : "  [\(q.concept)]"
-            frame.buffer.text("\(q.prompt) →\(q.answer)" + concept, x: x, y: y, style: context[.text], limit: inner.maxX - 1)
+            frame.buffer.words("\(q.prompt) →\(q.answer)" + concept, x: x, y: y, style: context[.text], limit: inner.maxX - 1)
             y += 1
         }
         return rest
@@ -126,7 +126,7 @@ enum NeuronPage {
             frame.buffer.text(DisplayWidth.fit(domain, nameWidth - 1), x: inner.x + 1, y: y, style: context[.text])
             frame.buffer.bar(x: inner.x + 1 + nameWidth, y: y, width: barWidth, fraction: values[d] / high, style: context[.bar], context: context)
             let active = patterns.active[safe: d]?[safe: index] ?? false
-            frame.buffer.text(" " + Format.compact(values[d]) + (active ? "  active" : ""), x: inner.x + 1 + nameWidth + barWidth, y: y,
+            frame.buffer.words(" " + Format.compact(values[d]) + (active ? "  active" : ""), x: inner.x + 1 + nameWidth + barWidth, y: y,
                               style: active ? context[.accent] : context[.dim], limit: inner.maxX)
             y += 1
         }
