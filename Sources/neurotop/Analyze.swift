@@ -21,28 +21,7 @@ struct Analyze: ParsableCommand {
         let plan = score.plan
 
         if json {
-            let modelScores: [[String: Any]] = score.modelScores.map { ["ratio": $0.ratio, "pss": $0.score ?? NSNull()] }
-            let peak: Any = score.peak.map { ["ratio": $0.ratio, "pss": $0.score] } ?? NSNull()
-            var concepts: Any = NSNull()
-            if let plan {
-                let (fewOwn, fewControl) = plan.leftOut
-                concepts = ["concepts": plan.own.count, "measured": plan.measuredConcepts.count, "left_out": fewOwn + fewControl,
-                            "left_out_too_few_own_questions": fewOwn, "left_out_too_few_control_questions": fewControl,
-                            "summary": plan.summary] as [String: Any]
-            }
-            let densityRows: [[String: Any]] = density.density.enumerated().map { block, row in
-                ["block": block, "domains": Dictionary(uniqueKeysWithValues: zip(patterns.domains, row).map { ($0, $1) })]
-            }
-            let domainMatrix: [String: [String: Double]] = Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { a, name in
-                (name, Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { ($1, matrix[a][$0]) }))
-            })
-            try printJSON([
-                "model": engine.inputs.checkpoint.folder, "probes": probeSet.path, "domains": patterns.domains, "metric": accuracyMetric.rawValue,
-                "control_set": engine.options.controlSet.rawValue, "pss_questions": engine.options.pssQuestions.rawValue,
-                "threshold": gamma.map { "absolute \($0)" } ?? "quantile 0.05",
-                "store": engine.store?.path ?? NSNull(), "fingerprint": engine.fingerprint.id,
-                "pss": modelScores, "peak_pss": peak, "pss_concepts": concepts, "density": densityRows, "domain_matrix": domainMatrix,
-            ])
+            try printJSON(Self.summary(engine, snapshot))
             return
         }
         print("model        \(engine.inputs.checkpoint.folder)")
@@ -68,6 +47,24 @@ struct Analyze: ParsableCommand {
         for (a, name) in patterns.domains.enumerated() {
             print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + matrix[a].map { String(format: "%-13.3f", $0) }.joined())
         }
+    }
+}
+
+extension Analyze {
+    /// What `analyze --json` prints, and `compare --json` for each model: the analysis's figures
+    /// (`AnalysisSummary`) with the model, inputs and settings they come from.
+    static func summary(_ engine: AnalysisEngine, _ snapshot: AnalysisSnapshot) -> [String: Any] {
+        let options = engine.options
+        let threshold: String
+        switch options.patterns.threshold {
+        case .absolute(let gamma): threshold = "absolute \(gamma)"
+        case .quantile(let share): threshold = "quantile \(share)"
+        }
+        return AnalysisSummary(snapshot: snapshot).json(about: [
+            "model": engine.inputs.checkpoint.folder, "probes": snapshot.probes.path, "metric": options.metric.rawValue,
+            "control_set": options.controlSet.rawValue, "pss_questions": options.pssQuestions.rawValue, "threshold": threshold,
+            "store": engine.store?.path ?? NSNull(), "fingerprint": engine.fingerprint.id,
+        ])
     }
 }
 

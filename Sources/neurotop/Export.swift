@@ -40,7 +40,10 @@ struct Export: ParsableCommand {
             let object = Dictionary(uniqueKeysWithValues: export.tables.map { ($0.name, $0.json as Any) })
             try write("analysis.json", JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
         default:
-            for (name, text) in export.svgs { try write(name + ".svg", Data(text.utf8)) }
+            // The heatmaps, then the figures as the papers draw them.
+            for (name, text) in export.svgs + Figures.analysis(AnalysisSummary(snapshot: snapshot), settings: settings) {
+                try write(name + ".svg", Data(text.utf8))
+            }
         }
     }
 }

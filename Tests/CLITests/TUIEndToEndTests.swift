@@ -65,6 +65,23 @@ private struct Tmux {
 /// The acceptance test of the terminal front end: neurotop on the demo in tmux at 120×40.
 @Suite(.enabled(if: Tmux.path != nil, "tmux is not installed: scripts/setup installs it"))
 struct TUIEndToEndTests {
+    /// `compare` on a terminal: the front end opens on its Compare page, a column a fixture model,
+    /// both engines computing into it until both are finished; q quits.
+    @Test func compareOpensTheComparePage() throws {
+        let tmux = Tmux()
+        defer { _ = try? tmux.run(["kill-server"]) }
+        let llama = Neurotop.fixture("checkpoints/llama"), gpt2 = Neurotop.fixture("checkpoints/gpt2")
+        try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "80", "-y", "24",
+                      "'\(Neurotop.binary)' compare '\(llama)' '\(gpt2)' --probes '\(Neurotop.fixture("probes/tiny-llama.jsonl"))'"
+                        + " --domains '\(Neurotop.fixture("domains"))' --samples 4 --no-store; echo EXIT=$?; sleep 60"])
+        let screen = try tmux.waitFor("both engines finished") { $0.range(of: "engine +finished +finished", options: .regularExpression) != nil }
+        for expected in ["7 Compare", "2 models side by side", "llama", "gpt2", "accuracy open"] {
+            #expect(screen.contains(expected), "\(expected)\n\(screen)")
+        }
+        try tmux.keys("q")
+        try tmux.waitFor("EXIT=0")
+    }
+
     @Test func browseAblateHelpResizeAndQuit() throws {
         let tmux = Tmux()
         defer { _ = try? tmux.run(["kill-server"]) }

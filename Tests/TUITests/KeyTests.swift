@@ -19,6 +19,8 @@ import TUI
         _ = press(&state, [.tab])
         #expect(state.page == .neurons)
         _ = press(&state, [.backTab, .backTab])
+        #expect(state.page == .compare)
+        _ = press(&state, [.backTab])
         #expect(state.page == .ablations)
         _ = type(&state, "2")
         let effects = press(&state, [.enter])

@@ -223,10 +223,10 @@ import TUI
         let small = Scenario.render(Scenario.state(width: 60, height: 20)).buffer.text
         #expect(small.contains("The terminal is too small: 60×20."))
         #expect(small.contains("neurotop needs at least 80×24."))
-        // Every page fits 80×24 without a crash, and shows its tab bar.
-        for page in "123456" {
+        // Every page fits 80×24 without a crash, and shows its tab bar (every tab, so without the name).
+        for page in "1234567" {
             let text = Scenario.render(Scenario.state(Scenario.keys(String(page)), width: 80, height: 24)).buffer.text
-            #expect(text.hasPrefix(" neurotop "))
+            #expect(text.hasPrefix(" 1 Overview ") && text.split(separator: "\n")[0].hasSuffix(" 7 Compare"), "\(text)")
         }
     }
 
@@ -234,11 +234,11 @@ import TUI
         for theme in Scenario.themes.themes {
             for mode in ColorMode.allCases {
                 for (width, height) in [(80, 24), (120, 40), (200, 60)] {
-                    for page in "123456" {
+                    for page in "1234567" {
                         let state = stateWithAblation(Scenario.keys(String(page)), width: width, height: height)
                         let frame = Screen.render(state, ablated, RenderContext(theme: theme, colorMode: mode))
                         #expect(frame.buffer.width == width && frame.buffer.height == height)
-                        #expect(frame.buffer.line(0).hasPrefix(" neurotop "))
+                        #expect(frame.buffer.line(0).hasPrefix(width >= 90 ? " neurotop " : " 1 Overview "))
                         #expect(frame.buffer.line(height - 2).contains("engine: finished"))
                     }
                 }

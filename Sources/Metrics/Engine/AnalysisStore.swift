@@ -120,6 +120,7 @@ public final class AnalysisStore: @unchecked Sendable {
                                                             PRIMARY KEY (fingerprint, block));
                 CREATE TABLE IF NOT EXISTS baseline (fingerprint TEXT, question INTEGER, open_correct INTEGER, mcq_correct INTEGER,
                                                      log_probabilities BLOB, PRIMARY KEY (fingerprint, question));
+                \(Self.writtenTable);
                 COMMIT;
                 """) }
             tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
@@ -135,8 +136,13 @@ public final class AnalysisStore: @unchecked Sendable {
         guard meta["version"] == String(Self.format) else {
             throw InputError(path, "an analysis store of format \(meta["version"] ?? "?"), this neurotop reads format \(Self.format); choose another file with --store (this one was not changed)")
         }
-        if !isReadOnly { try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL") } }
+        if !isReadOnly { try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL; \(Self.writtenTable)") } }
     }
+
+    /// When each analysis was last written to. Added to format 2 without changing it: a store made
+    /// before it gets the table when next opened for writing, and reads without it say "not recorded".
+    static let writtenTable = "CREATE TABLE IF NOT EXISTS written (fingerprint TEXT PRIMARY KEY, at TEXT NOT NULL)"
+
 
     /// SQLite answers a change of journal mode with SQLITE_BUSY at once, without its busy
     /// timeout, while another connection holds a write lock on the file (as one creating the
@@ -155,10 +161,11 @@ public final class AnalysisStore: @unchecked Sendable {
     // MARK: What is stored for one analysis
 
     public func register(_ fingerprint: AnalysisFingerprint) throws {
-        try transaction {
+        // Opening an analysis is not writing a result: `written` stays as it was.
+        try transaction(writing: nil) {
             try run("INSERT OR IGNORE INTO analyses VALUES (?, ?, ?, ?, ?, ?)",
                     [.text(fingerprint.id), .text(fingerprint.model), .text(fingerprint.probes), .text(fingerprint.domains),
-                     .text(fingerprint.options), .text(ISO8601DateFormatter().string(from: Date()))])
+                     .text(fingerprint.options), .text(Self.timestamp())])
         }
     }
 
@@ -171,7 +178,7 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     public func savePooled(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int, values: ArraySlice<Float>) throws {
-        try transaction {
+        try transaction(writing: fingerprint) {
             try run("INSERT OR REPLACE INTO pooled VALUES (?, ?, ?, ?, ?)",
                     [.text(fingerprint.id), .integer(first), .integer(questions), .integer(neurons), .blob(Self.bytes(Array(values)))])
         }
@@ -186,7 +193,7 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     public func save(_ fingerprint: AnalysisFingerprint, entries: [SpecializationScore.Entry]) throws {
-        try transaction {
+        try transaction(writing: fingerprint) {
             for entry in entries {
                 try run("INSERT OR REPLACE INTO pss VALUES (?, ?, ?, ?, ?, ?)",
                         [.text(fingerprint.id), .integer(entry.concept), .real(entry.ratio), .real(entry.conceptAccuracy),
@@ -210,7 +217,7 @@ public final class AnalysisStore: @unchecked Sendable {
 
     /// Writes the unmasked evaluation, all questions in one transaction.
     public func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult]) throws {
-        try transaction {
+        try transaction(writing: fingerprint) {
             for (question, result) in results.enumerated() {
                 try run("INSERT OR REPLACE INTO baseline VALUES (?, ?, ?, ?, ?)",
                         [.text(fingerprint.id), .integer(question), .integer(result.openCorrect ? 1 : 0),
@@ -273,7 +280,7 @@ public final class AnalysisStore: @unchecked Sendable {
     /// step's). Rows of later steps, left by a run that started over, go.
     public func save(_ fingerprint: AnalysisFingerprint, patternStep record: ActivationPatterns.StepRecord) throws {
         let id = Value.text(fingerprint.id), step = record.stepsDone
-        try transaction {
+        try transaction(writing: fingerprint) {
             try run("DELETE FROM pattern_steps WHERE fingerprint = ? AND step >= ?", [id, .integer(step)])
             try run("DELETE FROM pattern_cosines WHERE fingerprint = ? AND step >= ?", [id, .integer(step)])
             try run("INSERT INTO pattern_steps VALUES (?, ?, ?, ?, ?)",
@@ -289,6 +296,46 @@ public final class AnalysisStore: @unchecked Sendable {
                         [id, .integer(block), .integer(step), .blob(Self.bytes(counts.map { Int64($0) })), .blob(Self.bytes(activity))])
             }
         }
+    }
+
+    static func timestamp() -> String { ISO8601DateFormatter().string(from: Date()) }
+
+    /// One analysis the store holds: what it was made from and how much of each kind of unit is stored.
+    public struct Stored: Sendable {
+        public let fingerprint: String
+        public let model: String
+        public let probes: String
+        public let domains: String
+        /// The settings as the fingerprint records them (`key=value; ...`).
+        public let options: String
+        public let created: String
+        /// When a unit was last written; nil in a store made before this was recorded.
+        public let written: String?
+        public let pooledBatches: Int
+        public let baselineQuestions: Int
+        public let pssEntries: Int
+        public let patternSteps: Int
+    }
+
+    /// Every analysis in the store, the most recently written first.
+    public func analyses() throws -> [Stored] {
+        let tables = try query("SELECT name FROM sqlite_master WHERE type = 'table'") { String(cString: sqlite3_column_text($0, 0)) }
+        let written = tables.contains("written") ? "(SELECT at FROM written w WHERE w.fingerprint = a.fingerprint)" : "NULL"
+        func count(_ table: String, _ what: String = "COUNT(*)") -> String {
+            "(SELECT \(what) FROM \(table) t WHERE t.fingerprint = a.fingerprint)"
+        }
+        let sql = "SELECT fingerprint, model, probes, domains, options, created, \(written), \(count("pooled")), \(count("baseline")), "
+            + "\(count("pss")), \(count("pattern_steps", "COALESCE(MAX(step), 0)")) FROM analyses a"
+        func text(_ s: OpaquePointer, _ column: Int32) -> String? {
+            sqlite3_column_type(s, column) == SQLITE_NULL ? nil : String(cString: sqlite3_column_text(s, column))
+        }
+        let rows = try query(sql) { s in
+            Stored(fingerprint: text(s, 0) ?? "", model: text(s, 1) ?? "", probes: text(s, 2) ?? "", domains: text(s, 3) ?? "",
+                   options: text(s, 4) ?? "", created: text(s, 5) ?? "", written: text(s, 6), pooledBatches: Int(sqlite3_column_int64(s, 7)),
+                   baselineQuestions: Int(sqlite3_column_int64(s, 8)), pssEntries: Int(sqlite3_column_int64(s, 9)),
+                   patternSteps: Int(sqlite3_column_int64(s, 10)))
+        }
+        return rows.sorted { ($0.written ?? $0.created) > ($1.written ?? $1.created) }
     }
 
     // MARK: Encoding
@@ -370,12 +417,14 @@ public final class AnalysisStore: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` in one transaction: everything it writes lands together or not at all.
-    private func transaction(_ body: () throws -> Void) throws {
+    /// Runs `body` in one transaction, noting when `fingerprint`'s analysis was written (unless nil):
+    /// everything it writes lands together or not at all.
+    private func transaction(writing fingerprint: AnalysisFingerprint?, _ body: () throws -> Void) throws {
         try lock.withLock {
             guard sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
             do {
                 try body()
+                if let fingerprint { try run("INSERT OR REPLACE INTO written VALUES (?, ?)", [.text(fingerprint.id), .text(Self.timestamp())]) }
                 guard sqlite3_exec(db, "COMMIT", nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
             } catch {
                 sqlite3_exec(db, "ROLLBACK", nil, nil, nil)

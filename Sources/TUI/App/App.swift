@@ -24,6 +24,8 @@ public final class App {
     }
 
     private let source: AnalysisSource
+    /// The other models of the Compare page.
+    private let compared: [AnalysisSource]
     private let themes: ThemeSet
     private var state: AppState
     private var frame: Frame?
@@ -31,10 +33,12 @@ public final class App {
     /// Set when something on screen must change before the next wait.
     private var dirty = true
 
-    public init(source: AnalysisSource, themes: ThemeSet, themeIndex: Int) {
+    public init(source: AnalysisSource, themes: ThemeSet, themeIndex: Int, compared: [AnalysisSource] = [], page: Page = .overview) {
         self.source = source
+        self.compared = compared
         self.themes = themes
         state = AppState(width: 80, height: 24, themeNames: themes.themes.map(\.name), themeIndex: themeIndex)
+        state.show(page)
     }
 
     /// Fails with a clear message unless stdin and stdout are a terminal: checked before anything
@@ -88,13 +92,14 @@ public final class App {
         }
         state.width = terminal.width
         state.height = terminal.height
-        var drawnGeneration = -1
+        var drawnGenerations: [Int] = []
         dirty = true
         while !state.quitting && signalReceived == 0 {
             let snapshot = source.snapshot
-            if dirty || snapshot.generation != drawnGeneration {
+            let generations = [snapshot.generation] + compared.map(\.snapshot.generation)
+            if dirty || generations != drawnGenerations {
                 draw(snapshot, terminal)
-                drawnGeneration = snapshot.generation
+                drawnGenerations = generations
                 dirty = false
             }
             wait()
@@ -139,7 +144,7 @@ public final class App {
 
     private func draw(_ snapshot: AnalysisSnapshot, _ terminal: Terminal) {
         let theme = terminal.colorMode == .monochrome ? themes.monochrome : themes.themes[state.themeIndex]
-        let rendered = Screen.render(state, snapshot, RenderContext(theme: theme, colorMode: terminal.colorMode))
+        let rendered = Screen.render(state, snapshot, RenderContext(theme: theme, colorMode: terminal.colorMode), compared: compared.map(\.snapshot))
         terminal.draw(rendered.buffer)
         frame = rendered
     }

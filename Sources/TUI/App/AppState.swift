@@ -3,7 +3,7 @@ import Metrics
 
 /// The pages of the front end, in tab order.
 public enum Page: Int, CaseIterable, Sendable {
-    case overview, neurons, domains, neuron, concepts, ablations
+    case overview, neurons, domains, neuron, concepts, ablations, compare
 
     public var title: String {
         switch self {
@@ -13,6 +13,7 @@ public enum Page: Int, CaseIterable, Sendable {
         case .neuron: return "Neuron"
         case .concepts: return "Concepts"
         case .ablations: return "Ablations"
+        case .compare: return "Compare"
         }
     }
 }
@@ -58,6 +59,9 @@ public struct AppState: Sendable {
     public internal(set) var pairIndex = 0
     public internal(set) var domainBlock = 0
     public internal(set) var ablationRow = 0
+    /// The Compare page's first row shown, and its first model column.
+    public internal(set) var compareRow = 0
+    public internal(set) var compareColumn = 0
 
     /// Ablated neurons in the order they were marked.
     public internal(set) var ablated: [NeuronID] = [] { didSet { ablatedSet = Set(ablated) } }
@@ -80,6 +84,8 @@ public struct AppState: Sendable {
     public internal(set) var quitting = false
     /// Slow figures already computed, shared by the key handling and the views.
     let derived = DerivedValues()
+    /// The same for each model of the Compare page, in its order.
+    let comparedDerived = DerivedValuesList()
 
     public init(width: Int, height: Int, themeNames: [String] = ["default"], themeIndex: Int = 0) {
         self.width = width
@@ -127,7 +133,7 @@ public struct AppState: Sendable {
         return ratios[min(ratioIndex ?? (ratios.firstIndex(of: 0.01) ?? ratios.count / 2), ratios.count - 1)]
     }
 
-    mutating func show(_ page: Page) { stack = [page] }
+    public mutating func show(_ page: Page) { stack = [page] }
     mutating func push(_ page: Page) { if self.page != page { stack.append(page) } }
     mutating func pop() { if stack.count > 1 { stack.removeLast() } }
 }

@@ -84,7 +84,7 @@ extension AppState {
         case .ablations: ablationRow = match
         case .neurons: light(match, snapshot: snapshot)
         case .concepts: conceptRow = match
-        case .overview, .neuron:
+        case .overview, .neuron, .compare:
             conceptRow = match
             show(.concepts)
         }

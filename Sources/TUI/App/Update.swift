@@ -79,7 +79,7 @@ extension AppState {
         case .backTab:
             show(Page(rawValue: (page.rawValue + Page.allCases.count - 1) % Page.allCases.count)!)
             return []
-        case .character(let c) where ("1"..."6").contains(c):
+        case .character(let c) where ("1"..."7").contains(c):
             show(Page(rawValue: Int(String(c))! - 1)!)
             return []
         case .character("n"), .character("N"):
@@ -113,6 +113,7 @@ extension AppState {
         case .neuron: return neuronKey(key, snapshot: snapshot)
         case .concepts: return conceptsKey(key, snapshot: snapshot)
         case .ablations: return ablationsKey(key, snapshot: snapshot)
+        case .compare: return compareKey(key)
         }
     }
 
@@ -136,6 +137,16 @@ extension AppState {
         }
     }
 
+    /// ← → bring other models' columns into view when they do not all fit.
+    private mutating func compareKey(_ key: Key) -> [Effect] {
+        switch key {
+        case .left, .character("h"): compareColumn = max(compareColumn - 1, 0)
+        case .right, .character("l"): compareColumn += 1
+        default: break
+        }
+        return []
+    }
+
     private mutating func overviewKey(_ key: Key) -> [Effect] {
         if key == .enter { push(.neurons) }
         return []
@@ -157,6 +168,7 @@ extension AppState {
         case .concepts: conceptRow = clamp(conceptRow + steps, snapshot.probes.concepts.count)
         case .domains: domainBlock = clamp(domainBlock + steps, snapshot.card.blocks)
         case .ablations: ablationRow = clamp(ablationRow + steps, ablated.count)
+        case .compare: compareRow = clamp(compareRow + steps, ComparePage.rowCount(self, snapshot))
         case .overview: break
         }
     }

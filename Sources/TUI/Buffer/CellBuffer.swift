@@ -80,6 +80,9 @@ public struct CellBuffer: Equatable, Sendable {
     public let width: Int
     public let height: Int
     public private(set) var cells: [Cell]
+    /// Texts `text(_:x:y:style:limit:)` had to cut at their limit: part shown, part not. A layout
+    /// that fits its texts (or abbreviates them with `…` itself) leaves this empty.
+    public private(set) var cut: [String] = []
 
     public init(width: Int, height: Int, style: Style = .plain) {
         self.width = max(0, width)
@@ -113,11 +116,15 @@ public struct CellBuffer: Equatable, Sendable {
     public mutating func text(_ text: String, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
         let end = min(limit ?? width, width)
         var column = x
-        for scalar in text.unicodeScalars {
+        for (offset, scalar) in text.unicodeScalars.enumerated() {
             let shown = DisplayWidth.isControl(scalar) ? "·" : scalar
             let columns = DisplayWidth.of(shown)
             if columns == 0 { continue }
-            if column + columns > end { break }
+            if column + columns > end {
+                let rest = String(String.UnicodeScalarView(text.unicodeScalars.dropFirst(offset)))
+                if column > x, y >= 0, y < height, rest.contains(where: { $0 != " " }) { cut.append("row \(y): \(text)") }
+                break
+            }
             put(shown, x: column, y: y, style: style)
             if columns == 2 { put(Cell.continuation, x: column + 1, y: y, style: style) }
             column += columns

@@ -87,7 +87,9 @@ extension CellBuffer {
         put("└", x: rect.x, y: rect.maxY - 1, style: border)
         put("┘", x: rect.maxX - 1, y: rect.maxY - 1, style: border)
         if let title, rect.width > 6 {
-            text(" " + DisplayWidth.fit(title, rect.width - 6) + " ", x: rect.x + 2, y: rect.y, style: context[.title], limit: rect.maxX - 2)
+            // Shortened where a reader can stop (never a number cut), else abbreviated.
+            let shortened = DisplayWidth.whole(title, rect.width - 6)
+            text(" " + (shortened.isEmpty ? DisplayWidth.fit(title, rect.width - 6) : shortened) + " ", x: rect.x + 2, y: rect.y, style: context[.title], limit: rect.maxX - 2)
         }
         return rect.inset(by: 1)
     }

@@ -14,11 +14,10 @@ enum AblationsPage {
         let inner = frame.buffer.box(area, title: "\(state.ablated.count) ablated neurons (zeroed)", context: context)
         guard inner.height > 0 else { return }
         if state.ablated.isEmpty {
-            let lines = ["Nothing is ablated.", "", "Space ablates the neuron under the", "cursor (Neurons, Neuron) or a concept's",
-                         "knowledge vectors (Concepts).", "", "o or :load PATH reads a saved set."]
-            for (offset, line) in lines.enumerated() where offset < inner.height {
-                frame.buffer.text(line, x: inner.x + 1, y: inner.y + offset, style: context[.dim], limit: inner.maxX)
-            }
+            var y = frame.buffer.wrapped("Nothing is ablated.", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY) + 1
+            y = frame.buffer.wrapped("Space ablates the neuron under the cursor (Neurons, Neuron) or a concept's knowledge vectors (Concepts).",
+                                     x: inner.x + 1, y: y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY) + 1
+            frame.buffer.wrapped("o or :load PATH reads a saved set.", x: inner.x + 1, y: y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY)
             return
         }
         let rows = inner.height
@@ -48,13 +47,13 @@ enum AblationsPage {
         guard inner.height > 0 else { return }
         let x = inner.x + 1, limit = inner.maxX - 1
         guard let baseline = snapshot.baseline else {
-            frame.buffer.text("computing… the accuracy with nothing ablated comes first", x: x, y: inner.y, style: context[.dim], limit: limit)
+            frame.buffer.wrapped("computing… the accuracy with nothing ablated comes first", x: x, y: inner.y, style: context[.dim], limit: limit, maxY: inner.maxY)
             return
         }
         var y = inner.y
         let current = state.accuracyNow(snapshot)
         if current == nil {
-            frame.buffer.text("evaluating \(state.ablated.count) ablated neurons… (the figures appear when the engine has them)", x: x, y: y, style: context[.accent], limit: limit)
+            frame.buffer.words("evaluating \(state.ablated.count) ablated neurons… (the figures appear when the engine has them)", x: x, y: y, style: context[.accent], limit: limit)
         } else if let live = snapshot.live, !state.ablated.isEmpty {
             frame.buffer.text(String(format: "evaluated in %.0f ms", live.milliseconds), x: x, y: y, style: context[.dim], limit: limit)
         }
@@ -68,7 +67,7 @@ enum AblationsPage {
             }
             var cx = frame.buffer.text(" " + DisplayWidth.padLeft(Format.percent(before), 6) + " → " + DisplayWidth.padLeft(Format.percent(after), 6),
                                        x: x + nameWidth + barWidth, y: y, style: context[.text], limit: limit)
-            if let after { cx = frame.buffer.text("  " + Format.points(after - before), x: cx, y: y, style: after < before - 1e-9 ? context[.bad] : (after > before + 1e-9 ? context[.good] : context[.dim]), limit: limit) }
+            if let after { cx = frame.buffer.words("  " + Format.points(after - before), x: cx, y: y, style: after < before - 1e-9 ? context[.bad] : (after > before + 1e-9 ? context[.good] : context[.dim]), limit: limit) }
             y += 1
         }
         row("overall", baseline.overall.open, current?.overall.open, context[.title])

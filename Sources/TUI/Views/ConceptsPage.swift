@@ -19,10 +19,20 @@ enum ConceptsPage {
         let nameWidth = min(20, max(10, (probes.concepts.map { DisplayWidth.of($0) }.max() ?? 10) + 2))
         let categoryWidth = min(12, max(9, (probes.categories.map { DisplayWidth.of($0) }.max() ?? 8) + 2))
         let barWidth = 12
-        // Multiple choice is shown when the engine evaluates it (PSS from mcq accuracy).
-        let showsChoice = snapshot.baseline?.overall.multipleChoice != nil
-        let columns: [(String, Int)] = [("concept", nameWidth), ("category", categoryWidth), ("q", 4), ("open before → now", 22), ("", barWidth + 2)]
-            + (showsChoice ? [("choice before → now", 22)] : []) + [("PSS(c,r)", 10), ("K_c ablated", 12)]
+        // Columns that do not fit the width are left out whole, the least needed first: the bar,
+        // multiple choice (shown when the engine evaluates it), the category, K_c.
+        var room = limit - x0 - nameWidth - 4 - 22 - 10
+        func fits(_ width: Int) -> Bool {
+            guard width <= room else { return false }
+            room -= width
+            return true
+        }
+        let showsKc = fits(12), showsCategory = fits(categoryWidth)
+        let showsChoice = snapshot.baseline?.overall.multipleChoice != nil && fits(22)
+        let showsBar = fits(barWidth + 2)
+        let columns: [(String, Int)] = [("concept", nameWidth)] + (showsCategory ? [("category", categoryWidth)] : []) + [("q", 4), ("open before → now", 22)]
+            + (showsBar ? [("", barWidth + 2)] : []) + (showsChoice ? [("choice before → now", 22)] : []) + [("PSS(c,r)", 10)]
+            + (showsKc ? [("K_c ablated", 12)] : [])
         var x = x0
         for (header, width) in columns {
             frame.buffer.text(header, x: x, y: area.y + 1, style: context[.dim], limit: min(x + width, limit))
@@ -41,16 +51,18 @@ enum ConceptsPage {
             let lit = state.litConcept == offset
             frame.buffer.text(DisplayWidth.fit((lit ? "• " : "") + concept, nameWidth - 1), x: x, y: y, style: lit ? context[.lit] : text)
             x += nameWidth
-            frame.buffer.text(DisplayWidth.fit(probes.category(of: concept), categoryWidth - 1), x: x, y: y, style: selected ? text : context[.dim])
-            x += categoryWidth
+            if showsCategory {
+                frame.buffer.text(DisplayWidth.fit(probes.category(of: concept), categoryWidth - 1), x: x, y: y, style: selected ? text : context[.dim])
+                x += categoryWidth
+            }
             let before = snapshot.baseline?.concept(concept), after = now?.concept(concept)
             frame.buffer.text(DisplayWidth.padLeft("\(before?.questions ?? probes.questionIndices[concept]?.count ?? 0)", 3), x: x, y: y, style: text)
             x += 4
             x = change(before?.open, after?.open, x: x, y: y, width: 22, text: text, context: context, &frame)
-            if let after {
+            if let after, showsBar {
                 frame.buffer.bar(x: x, y: y, width: barWidth, fraction: after.open, style: (before.map { after.open < $0.open } ?? false) ? context[.bad] : context[.bar], context: context)
             }
-            x += barWidth + 2
+            if showsBar { x += barWidth + 2 }
             if showsChoice {
                 x = change(before?.multipleChoice, after?.multipleChoice, x: x, y: y, width: 22, text: text, context: context, &frame,
                            missing: before?.multipleChoice == nil)
@@ -60,7 +72,8 @@ enum ConceptsPage {
             frame.buffer.text(leftOut ? "left out" : entry.map { String(format: "%.3f", $0.score) } ?? "…", x: x, y: y,
                               style: entry == nil ? context[.dim] : text)
             x += 10
-            if let specialization {
+            if !showsKc {
+            } else if let specialization {
                 // Ranking every neuron for K_c is only needed when something is ablated.
                 let count = min(specialization.neurons, Int((ratio * Double(specialization.neurons)).rounded(.up)))
                 let marked = state.ablated.isEmpty ? 0 : state.derived.knowledgeNeurons(specialization, concept: offset, ratio: ratio).filter(state.isAblated).count
@@ -74,7 +87,7 @@ enum ConceptsPage {
             titleLimit = limit - DisplayWidth.of(range) - 2
             frame.buffer.text(range, x: limit - DisplayWidth.of(range), y: area.y, style: context[.dim])
         }
-        frame.buffer.text(title, x: x0, y: area.y, style: context[.title], limit: titleLimit)
+        frame.buffer.words(title, x: x0, y: area.y, style: context[.title], limit: titleLimit)
         let detail = Rect(x: area.x, y: area.maxY - detailHeight, width: area.width, height: detailHeight)
         selectedConcept(state, snapshot, row, ratio, context, detail, &frame)
     }
@@ -104,7 +117,7 @@ enum ConceptsPage {
         if let specialization = snapshot.specialization {
             let neurons = state.derived.knowledgeNeurons(specialization, concept: row, ratio: ratio)
             let marked = neurons.filter(state.isAblated).count
-            let cx = frame.buffer.text("knowledge vectors K_c at r = \(Format.compact(ratio * 100))%: \(neurons.count) neurons, \(marked) ablated: ", x: x, y: y, style: context[.dim], limit: limit)
+            let cx = frame.buffer.words("knowledge vectors K_c at r = \(Format.compact(ratio * 100))%: \(neurons.count) neurons, \(marked) ablated:", x: x, y: y, style: context[.dim], limit: limit) + 1
             var nx = cx
             for neuron in neurons {
                 let label = neuron.description + " "
@@ -115,7 +128,7 @@ enum ConceptsPage {
                 nx = frame.buffer.text(label, x: nx, y: y, style: state.isAblated(neuron) ? context[.marked] : context[.text])
             }
         } else {
-            frame.buffer.text("knowledge vectors: computing… (Δ needs every probe prompt run once)", x: x, y: y, style: context[.dim], limit: limit)
+            frame.buffer.words("knowledge vectors: computing… (Δ needs every probe prompt run once)", x: x, y: y, style: context[.dim], limit: limit)
         }
         y += 1
         // PSS(c, r) over the sweep, as measured by the engine.
@@ -123,8 +136,11 @@ enum ConceptsPage {
         let index = snapshot.specialization?.concepts.firstIndex(of: concept)
         for r in snapshot.score.ratios {
             let entry = snapshot.score.entries.first { $0.concept == index && $0.ratio == r }
-            px = frame.buffer.text("\(Format.compact(r * 100))%: ", x: px, y: y, style: context[.dim], limit: limit)
-            px = frame.buffer.text((entry.map { String(format: "%.3f", $0.score) } ?? "…") + "  ", x: px, y: y, style: r == ratio ? context[.title] : context[.text], limit: limit)
+            let label = "\(Format.compact(r * 100))%: ", value = entry.map { String(format: "%.3f", $0.score) } ?? "…"
+            // A ratio and its value together, or neither.
+            guard px + DisplayWidth.of(label + value) <= limit else { break }
+            px = frame.buffer.text(label, x: px, y: y, style: context[.dim])
+            px = frame.buffer.text(value + "  ", x: px, y: y, style: r == ratio ? context[.title] : context[.text], limit: limit)
         }
         y += 1
         // PSS under the current ablation, from the live accuracy, on the questions the engine's
@@ -133,8 +149,8 @@ enum ConceptsPage {
             let metric = snapshot.score.metric
             if !plan.measured(row) {
                 let kind = plan.questions == .known ? "known questions" : "questions"
-                frame.buffer.text("PSS: left out (\(plan.own[row].count) \(kind) of its own, \(plan.control[row].count) in its control set; at least \(SpecializationScore.fewestOwnQuestions) and \(SpecializationScore.fewestControlQuestions) needed)",
-                                  x: x, y: y, style: context[.dim], limit: limit)
+                frame.buffer.words("PSS: left out (\(plan.own[row].count) \(kind) of its own, \(plan.control[row].count) in its control set; at least \(SpecializationScore.fewestOwnQuestions) and \(SpecializationScore.fewestControlQuestions) needed)",
+                                   x: x, y: y, style: context[.dim], limit: limit)
             } else if let now = state.accuracyNow(snapshot) {
                 func accuracy(_ questions: [Int]) -> Double {
                     let right = questions.filter { q in metric == .open ? now.results[safe: q]?.openCorrect == true : now.results[safe: q]?.multipleChoiceCorrect == true }
@@ -142,16 +158,18 @@ enum ConceptsPage {
                 }
                 let own = accuracy(plan.own[row]), others = accuracy(plan.control[row])
                 let pss = plan.baseline > 0 ? abs(others - own) / plan.baseline : 0
-                let formula = String(format: "PSS now: |Acc(control set) %.2f − Acc(%@) %.2f| / Acc(all, nothing ablated) %.2f = ",
-                                     others, concept, own, plan.baseline)
+                let long = String(format: "PSS now: |Acc(control set) %.2f − Acc(%@) %.2f| / Acc(all, nothing ablated) %.2f = ",
+                                  others, concept, own, plan.baseline)
+                let short = String(format: "PSS now: |%.2f − %.2f| / %.2f = ", others, own, plan.baseline)
+                let formula = DisplayWidth.of(long) + 5 <= limit - x ? long : short
                 let fx = frame.buffer.text(formula, x: x, y: y, style: context[.dim], limit: limit)
                 frame.buffer.text(String(format: "%.3f", pss), x: fx, y: y, style: context[.title], limit: limit)
                 let controls = plan.controlSet == .all ? "every other concept" : plan.controlConcepts[row].compactMap { snapshot.probes.concepts[safe: $0] }.joined(separator: ", ")
                 let kind = plan.questions == .known ? "known questions" : "questions"
-                frame.buffer.text("control set: \(controls) (\(kind): \(plan.own[row].count) of its own, \(plan.control[row].count) of theirs)",
-                                  x: x, y: y + 1, style: context[.dim], limit: limit)
+                frame.buffer.words("control set: \(controls) (\(kind): \(plan.own[row].count) of its own, \(plan.control[row].count) of theirs)",
+                                   x: x, y: y + 1, style: context[.dim], limit: limit)
             } else {
-                frame.buffer.text("PSS now: evaluating the current ablation…", x: x, y: y, style: context[.dim], limit: limit)
+                frame.buffer.words("PSS now: evaluating the current ablation…", x: x, y: y, style: context[.dim], limit: limit)
             }
         }
         y += 2
@@ -168,7 +186,7 @@ enum ConceptsPage {
             var qx = frame.buffer.text(mark(before), x: x, y: y, style: before == false ? context[.bad] : context[.good])
             qx = frame.buffer.text(" → ", x: qx, y: y, style: context[.dim])
             qx = frame.buffer.text(mark(after) + "  ", x: qx, y: y, style: after == false ? context[.bad] : (after == nil ? context[.dim] : context[.good]))
-            frame.buffer.text("\(question.prompt) →\(question.answer)", x: qx, y: y, style: context[.text], limit: limit)
+            frame.buffer.words("\(question.prompt) →\(question.answer)", x: qx, y: y, style: context[.text], limit: limit)
             y += 1
         }
     }

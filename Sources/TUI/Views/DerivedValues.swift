@@ -53,3 +53,22 @@ public final class DerivedValues: @unchecked Sendable {
         return made
     }
 }
+
+/// A `DerivedValues` for each model of the Compare page, made as they are first asked for, and
+/// each probe set's concept tiers (read from its file once, not on every frame).
+final class DerivedValuesList: @unchecked Sendable {
+    private var values: [DerivedValues] = []
+    private var tiers: [String: [String: String]] = [:]
+
+    func conceptTiers(_ path: String) -> [String: String] {
+        if let known = tiers[path] { return known }
+        let read = TierBreakdown.conceptTiers(path: path)
+        tiers[path] = read
+        return read
+    }
+
+    subscript(index: Int) -> DerivedValues {
+        while values.count <= index { values.append(DerivedValues()) }
+        return values[index]
+    }
+}

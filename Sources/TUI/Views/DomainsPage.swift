@@ -12,12 +12,13 @@ enum DomainsPage {
         let x0 = area.x + 1, limit = area.maxX - 1
         guard let patterns = snapshot.patterns else {
             frame.buffer.text("Activation patterns", x: x0, y: area.y, style: context[.title])
-            frame.buffer.text("Not computed yet: no sample's gradients are in. The engine is at: \(snapshot.progress.doing).", x: x0, y: area.y + 2, style: context[.dim], limit: limit)
+            frame.buffer.wrapped("Not computed yet: no sample's gradients are in. The engine is at: \(snapshot.progress.doing).", x: x0, y: area.y + 2,
+                                 style: context[.dim], limit: limit, maxY: area.maxY)
             return
         }
         let done = patterns.samplesDone, wanted = patterns.samplesWanted
         let note = done < wanted ? "from \(done) of \(wanted) samples a domain — partial, sharpening as samples come in" : "from all \(wanted) samples a domain"
-        frame.buffer.text("Activation patterns · " + note, x: x0, y: area.y, style: done < wanted ? context[.accent] : context[.title], limit: limit)
+        frame.buffer.words("Activation patterns · " + note, x: x0, y: area.y, style: done < wanted ? context[.accent] : context[.title], limit: limit)
 
         let blocks = snapshot.card.blocks
         let pairIndex = min(state.pairIndex, max(patterns.pairs.count - 1, 0))
@@ -42,7 +43,11 @@ enum DomainsPage {
         let pairColumns = max(1, (limit - pairX) / pairWidth)
         let firstPair = min(max(pairIndex - pairColumns / 2, 0), max(patterns.pairs.count - pairColumns, 0))
         let shownPairs = firstPair..<min(firstPair + pairColumns, patterns.pairs.count)
-        frame.buffer.text("similarity: mean cos_l of the pair's samples" + (shownPairs.count < patterns.pairs.count ? " (← → for more pairs)" : ""), x: pairX, y: headerY, style: context[.dim], limit: limit)
+        // The longest heading that fits above the pairs' columns.
+        let more = shownPairs.count < patterns.pairs.count ? " (← → for more pairs)" : ""
+        let heading = ["similarity: mean cos_l of the pair's samples" + more, "similarity: mean cos_l" + more, "mean cos_l" + more, "mean cos_l"]
+            .first { DisplayWidth.of($0) <= limit - pairX } ?? ""
+        frame.buffer.text(heading, x: pairX, y: headerY, style: context[.dim], limit: limit)
         for (column, p) in shownPairs.enumerated() {
             let pair = patterns.pairs[p]
             let label = short(patterns.domains[pair.a]) + "·" + short(patterns.domains[pair.b])
@@ -87,13 +92,15 @@ enum DomainsPage {
         guard inner.height >= 2 else { return }
         let selected = patterns.pairs[safe: pairIndex]
         let nameWidth = 14
-        for (b, domain) in patterns.domains.enumerated() {
+        // The columns that fit the box, whole.
+        let columns = min(patterns.domains.count, max(0, (inner.maxX - 1 - inner.x - nameWidth) / densityWidth))
+        for (b, domain) in patterns.domains.enumerated() where b < columns {
             frame.buffer.text(DisplayWidth.padLeft(DisplayWidth.fit(domain, densityWidth - 1), densityWidth - 1), x: inner.x + nameWidth + b * densityWidth, y: inner.y, style: context[.dim])
         }
         for (a, domain) in patterns.domains.enumerated() where inner.y + 1 + a < inner.maxY {
             let y = inner.y + 1 + a
             frame.buffer.text(DisplayWidth.fit(domain, nameWidth - 1), x: inner.x + 1, y: y, style: context[.dim])
-            for b in patterns.domains.indices {
+            for b in patterns.domains.indices where b < columns {
                 let isSelected = selected.map { ($0.a == a && $0.b == b) || ($0.a == b && $0.b == a) } ?? false
                 frame.buffer.tile(String(format: "%.2f", patterns.domainMatrix[a][b]), value: patterns.domainMatrix[a][b], x: inner.x + nameWidth + b * densityWidth, y: y,
                                   width: densityWidth, scale: scale, context: context, mark: isSelected ? context[.selection] : nil)
@@ -113,13 +120,13 @@ enum DomainsPage {
         guard inner.height >= 2 else { return }
         let x = inner.x + 1
         let plotWidth = max(10, min(40, inner.width - 24))
-        frame.buffer.text("cos_l on 0 … 1:  ├ min  █ quartiles  ┃ median  ┤ max", x: x, y: inner.y, style: context[.dim], limit: inner.maxX)
+        frame.buffer.words("cos_l on 0 … 1:  ├ min  █ quartiles  ┃ median  ┤ max", x: x, y: inner.y, style: context[.dim], limit: inner.maxX)
         var y = inner.y + 1
         for block in blocks where y < inner.maxY {
             frame.buffer.text(DisplayWidth.padLeft("\(block)", 4), x: x, y: y, style: block == state.domainBlock ? context[.selection] : context[.dim])
             if let spread = patterns.similarity[safe: block]?[pair] {
                 boxPlot(spread, x: x + 6, y: y, width: plotWidth, context: context, &frame)
-                frame.buffer.text(String(format: "mean %.2f  n %d", spread.mean, spread.count), x: x + 7 + plotWidth, y: y, style: context[.text], limit: inner.maxX)
+                frame.buffer.words(String(format: "mean %.2f  n %d", spread.mean, spread.count), x: x + 7 + plotWidth, y: y, style: context[.text], limit: inner.maxX)
             } else {
                 frame.buffer.text("… no samples yet", x: x + 6, y: y, style: context[.dim])
             }

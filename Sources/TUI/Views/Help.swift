@@ -45,11 +45,15 @@ enum Help {
                     ("w", "save the set to a file (:save PATH)"),
                     ("o", "load a set from a file (:load PATH)"),
                     ("/", "find a neuron")]
+        case .compare:
+            return [("↑ ↓ j k", "scroll the figures"),
+                    ("g G PgUp PgDn", "top / bottom, a page up / down"),
+                    ("← → h l", "earlier / later models, when they do not all fit")]
         }
     }
 
     static let globalKeys: [(String, String)] = [
-        ("Tab S-Tab 1-6", "next / previous page, or page N"),
+        ("Tab S-Tab 1-7", "next / previous page, or page N"),
         ("Esc q", "back one page; q on a top page quits"),
         ("Ctrl-c", "quit, always"),
         ("Ctrl-z", "suspend to the shell; fg resumes"),
@@ -71,6 +75,7 @@ enum Help {
         case .neuron: pageHints = [("←→", "neuron"), ("↑↓", "block"), ("Space", "ablate")]
         case .concepts: pageHints = [("↑↓", "concept"), ("Enter", "light"), ("Space", "ablate K_c"), ("+ -", "ratio")]
         case .ablations: pageHints = [("↑↓", "neuron"), ("Space", "restore"), ("u", "undo"), ("c", "clear"), ("w o", "save/load")]
+        case .compare: pageHints = [("↑↓", "scroll"), ("←→", "models")]
         }
         return pageHints + [("Tab", "page"), ("/", "search"), (":", "command"), ("?", "help"), ("q", "back/quit")]
     }
@@ -92,9 +97,9 @@ enum Help {
             frame.buffer.text(title, x: inner.x + 1, y: y, style: context[.title], limit: inner.maxX)
             y += 1
             for (key, text) in keys where y < inner.maxY {
-                frame.buffer.text(key, x: inner.x + 2, y: y, style: context[.key], limit: inner.maxX)
-                frame.buffer.text(text, x: inner.x + keyWidth + 4, y: y, style: context[.text], limit: inner.maxX - 1)
-                y += 1
+                frame.buffer.words(key, x: inner.x + 2, y: y, style: context[.key], limit: inner.maxX)
+                // A description too long for the box goes on under itself.
+                y = frame.buffer.wrapped(text, x: inner.x + keyWidth + 4, y: y, style: context[.text], limit: inner.maxX - 1, maxY: inner.maxY)
             }
             y += 1
         }

@@ -15,9 +15,9 @@ enum NeuronPage {
             x = frame.buffer.text(String(format: "  ·  s = %.3f", s), x: x, y: area.y, style: context[.text])
         }
         if state.isAblated(neuron) {
-            frame.buffer.text("  × ABLATED (Space restores it)", x: x, y: area.y, style: context[.marked], limit: area.maxX)
+            frame.buffer.words("  × ABLATED (Space restores it)", x: x, y: area.y, style: context[.marked], limit: area.maxX)
         } else {
-            frame.buffer.text("  (Space ablates it)", x: x, y: area.y, style: context[.dim], limit: area.maxX)
+            frame.buffer.words("  (Space ablates it)", x: x, y: area.y, style: context[.dim], limit: area.maxX)
         }
         let body = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1)
         let (left, right) = body.splitLeft(body.width / 2)
@@ -30,7 +30,7 @@ enum NeuronPage {
     private static func focus(_ neuron: NeuronID, _ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
         let inner = frame.buffer.box(area, title: "Knowledge focus: share of max(Δ, 0) by concept", context: context)
         guard let specialization = snapshot.specialization else {
-            frame.buffer.text("computing… Δ needs every probe prompt run once", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX)
+            frame.buffer.wrapped("computing… Δ needs every probe prompt run once", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY)
             return
         }
         let focus = specialization.focus(neuron)
@@ -73,7 +73,7 @@ enum NeuronPage {
         let (top, rest) = area.splitTop(min(area.height - 6, 8 + questionRows))
         let inner = frame.buffer.box(top, title: "Tokens its value vector promotes / suppresses (W_U·v)", context: context)
         guard let detail = snapshot.details[neuron] else {
-            frame.buffer.text("computing… (what you look at is computed first)", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX)
+            frame.buffer.wrapped("computing… (what you look at is computed first)", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY)
             return rest
         }
         let half = inner.width / 2
@@ -88,14 +88,14 @@ enum NeuronPage {
         }
         var y = inner.y + 7
         guard y < inner.maxY else { return rest }
-        frame.buffer.text("questions that drive it most (largest pooled |m|)", x: inner.x + 1, y: y, style: context[.dim], limit: inner.maxX)
+        frame.buffer.words("questions that drive it most (largest pooled |m|)", x: inner.x + 1, y: y, style: context[.dim], limit: inner.maxX)
         y += 1
         for question in detail.topQuestions where y < inner.maxY {
             guard let q = snapshot.probes.questions[safe: question.question] else { continue }
             let p = String(format: "%.3f ", question.pooled)
             let x = frame.buffer.text(p, x: inner.x + 1, y: y, style: context[.dim])
             let concept = q.prompt.contains(q.concept) ? "" : "  [\(q.concept)]"
-            frame.buffer.text("\(q.prompt) →\(q.answer)" + concept, x: x, y: y, style: context[.text], limit: inner.maxX - 1)
+            frame.buffer.words("\(q.prompt) →\(q.answer)" + concept, x: x, y: y, style: context[.text], limit: inner.maxX - 1)
             y += 1
         }
         return rest
@@ -110,12 +110,12 @@ enum NeuronPage {
         let inner = frame.buffer.box(area, title: "Activity u_d per domain (active: top 5 % of neurons)", context: context)
         guard inner.height > 0 else { return }
         guard let patterns = snapshot.patterns else {
-            frame.buffer.text("computing… no sample's gradients are in yet", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX)
+            frame.buffer.wrapped("computing… no sample's gradients are in yet", x: inner.x + 1, y: inner.y, style: context[.dim], limit: inner.maxX - 1, maxY: inner.maxY)
             return
         }
         var y = inner.y
         if patterns.samplesDone < patterns.samplesWanted {
-            frame.buffer.text("from \(patterns.samplesDone) of \(patterns.samplesWanted) samples a domain (partial)", x: inner.x + 1, y: y, style: context[.accent], limit: inner.maxX)
+            frame.buffer.words("from \(patterns.samplesDone) of \(patterns.samplesWanted) samples a domain (partial)", x: inner.x + 1, y: y, style: context[.accent], limit: inner.maxX)
             y += 1
         }
         let values = patterns.activity.map { $0[safe: index] ?? 0 }
@@ -126,7 +126,7 @@ enum NeuronPage {
             frame.buffer.text(DisplayWidth.fit(domain, nameWidth - 1), x: inner.x + 1, y: y, style: context[.text])
             frame.buffer.bar(x: inner.x + 1 + nameWidth, y: y, width: barWidth, fraction: values[d] / high, style: context[.bar], context: context)
             let active = patterns.active[safe: d]?[safe: index] ?? false
-            frame.buffer.text(" " + Format.compact(values[d]) + (active ? "  active" : ""), x: inner.x + 1 + nameWidth + barWidth, y: y,
+            frame.buffer.words(" " + Format.compact(values[d]) + (active ? "  active" : ""), x: inner.x + 1 + nameWidth + barWidth, y: y,
                               style: active ? context[.accent] : context[.dim], limit: inner.maxX)
             y += 1
         }

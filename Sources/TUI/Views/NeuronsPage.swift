@@ -68,10 +68,10 @@ enum NeuronsPage {
         let litName = state.litConcept.flatMap { snapshot.probes.concepts[safe: $0] }
         for (mark, label) in [(HeatMark.cursor, "cursor"), (.marked, "ablated"), (.lit, litName.map { "knowledge vectors of \($0)" } ?? "knowledge vectors (Enter on a concept)")] {
             frame.buffer.put(mark.glyph, x: keyX, y: legendY + 1, style: context.markStyle(mark))
-            keyX = frame.buffer.text(" " + label + "   ", x: keyX + 1, y: legendY + 1, style: context[.dim], limit: limit)
+            keyX = frame.buffer.words(" " + label, x: keyX + 1, y: legendY + 1, style: context[.dim], limit: limit) + 3
         }
         let binNote = grid.bin > 1 ? "\(grid.bin) neurons a column, each showing its strongest · + zooms in" : "one neuron a column" + (grid.bins.count > 1 ? " · - zooms out" : "")
-        frame.buffer.text(binNote, x: x0 + legendWidth + 3, y: legendY + 2, style: context[.dim], limit: limit)
+        frame.buffer.words(binNote, x: x0 + legendWidth + 3, y: legendY + 2, style: context[.dim], limit: limit)
     }
 
     static func measureName(_ measure: Measure, _ snapshot: AnalysisSnapshot) -> String {
@@ -94,9 +94,10 @@ enum NeuronsPage {
         case .activity:
             why = "Not computed yet: u_d needs the first samples' gradients of the activation patterns."
         }
-        frame.buffer.text(why, x: rect.x, y: rect.y, style: context[.dim], limit: rect.maxX)
-        frame.buffer.text("The engine is at: \(snapshot.progress.doing) (\(snapshot.progress.done)/\(snapshot.progress.total)). m switches the measure.",
-                          x: rect.x, y: rect.y + 1, style: context[.dim], limit: rect.maxX)
+        var y = frame.buffer.wrapped(why, x: rect.x, y: rect.y, style: context[.dim], limit: rect.maxX, maxY: rect.maxY)
+        y = frame.buffer.wrapped("The engine is at: \(snapshot.progress.doing) (\(snapshot.progress.done)/\(snapshot.progress.total)).",
+                                 x: rect.x, y: y, style: context[.dim], limit: rect.maxX, maxY: rect.maxY)
+        frame.buffer.wrapped("m switches the measure.", x: rect.x, y: y, style: context[.dim], limit: rect.maxX, maxY: rect.maxY)
     }
 
     /// Neuron numbers above the heatmap, every 16 columns or so.
@@ -182,13 +183,13 @@ enum NeuronsPage {
         }
         if case .activity = state.measure { facts.append("u_d " + Format.compact(values.values[index])) }
         if case .association(let c) = state.measure, let name = snapshot.probes.concepts[safe: c] { facts.append("Δ(\(name)) " + Format.signed(values.values[index])) }
-        frame.buffer.text("  " + facts.joined(separator: " · "), x: x, y: y, style: context[.text], limit: area.maxX - 1)
+        frame.buffer.words("  " + facts.joined(separator: " · "), x: x, y: y, style: context[.text], limit: area.maxX - 1)
         y += 1
         var second = grid.bin > 1 ? "column: neurons \(grid.neurons(inColumn: neuron.neuron / grid.bin).lowerBound)–\(grid.neurons(inColumn: neuron.neuron / grid.bin).upperBound - 1), the cursor on the strongest" : ""
         if let concept = state.litConcept, let name = snapshot.probes.concepts[safe: concept], !lit.isEmpty {
             let ratio = state.ratio(snapshot.score.ratios)
             second += (second.isEmpty ? "" : " · ") + "lit: \(name)'s \(lit.count) knowledge vectors at r = \(Format.compact(ratio * 100))%"
         }
-        frame.buffer.text(second, x: area.x + 1, y: y, style: context[.dim], limit: area.maxX - 1)
+        frame.buffer.words(second, x: area.x + 1, y: y, style: context[.dim], limit: area.maxX - 1)
     }
 }

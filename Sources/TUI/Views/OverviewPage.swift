@@ -14,12 +14,17 @@ enum OverviewPage {
         patterns(snapshot, context, bottom, &frame)
     }
 
-    /// Rows of `label  value` in a box; returns what is left below it.
+    /// Rows of `label  value` in a box, a value too long for its line wrapped onto the next;
+    /// returns what is left below it.
     private static func table(_ title: String, _ rows: [(String, String)], _ context: RenderContext, _ area: Rect, _ frame: inout Frame) -> Rect {
-        let (boxRect, rest) = area.splitTop(rows.count + 2)
-        let inner = frame.buffer.box(boxRect, title: title, context: context)
         let labelWidth = (rows.map { DisplayWidth.of($0.0) }.max() ?? 0) + 2
-        for (offset, (label, value)) in rows.enumerated() where offset < inner.height {
+        let valueWidth = area.width - 4 - labelWidth
+        let lines = rows.flatMap { label, value in
+            DisplayWidth.wrap(value, valueWidth).enumerated().map { ($0.offset == 0 ? label : "", $0.element) }
+        }
+        let (boxRect, rest) = area.splitTop(lines.count + 2)
+        let inner = frame.buffer.box(boxRect, title: title, context: context)
+        for (offset, (label, value)) in lines.enumerated() where offset < inner.height {
             frame.buffer.text(label, x: inner.x + 1, y: inner.y + offset, style: context[.dim], limit: inner.maxX)
             frame.buffer.text(value, x: inner.x + 1 + labelWidth, y: inner.y + offset, style: context[.text], limit: inner.maxX - 1)
         }
@@ -71,8 +76,8 @@ enum OverviewPage {
         case .finished: state = "finished: every figure computed"
         case .failed(let why): state = "failed: \(why)"
         }
-        frame.buffer.text(state, x: inner.x + 1, y: inner.y, style: progress.state == .working ? context[.accent] : (progress.state == .finished ? context[.good] : context[.bad]), limit: inner.maxX - 1)
-        if progress.state == .working { frame.buffer.text(progress.doing, x: inner.x + 1, y: inner.y + 1, style: context[.text], limit: inner.maxX - 1) }
+        frame.buffer.words(state, x: inner.x + 1, y: inner.y, style: progress.state == .working ? context[.accent] : (progress.state == .finished ? context[.good] : context[.bad]), limit: inner.maxX - 1)
+        if progress.state == .working { frame.buffer.words(progress.doing, x: inner.x + 1, y: inner.y + 1, style: context[.text], limit: inner.maxX - 1) }
         let fraction = progress.total > 0 ? Double(progress.done) / Double(progress.total) : 0
         let counts = " \(progress.done)/\(progress.total)"
         let barWidth = max(0, inner.width - 2 - DisplayWidth.of(counts))
@@ -80,10 +85,10 @@ enum OverviewPage {
         frame.buffer.text(counts, x: inner.x + 1 + barWidth, y: inner.y + 2, style: context[.text], limit: inner.maxX)
         if inner.height >= 4 {
             let left = progress.state != .working ? "" : progress.secondsLeft.map { "\(Format.duration($0)) left" } ?? "estimating time left…"
-            frame.buffer.text(left, x: inner.x + 1, y: inner.y + 3, style: context[.dim], limit: inner.maxX - 1)
+            frame.buffer.words(left, x: inner.x + 1, y: inner.y + 3, style: context[.dim], limit: inner.maxX - 1)
         }
         if let why = progress.notSaving, inner.height >= 5 {
-            frame.buffer.text(why, x: inner.x + 1, y: inner.y + 4, style: context[.bad], limit: inner.maxX - 1)
+            frame.buffer.words(why, x: inner.x + 1, y: inner.y + 4, style: context[.bad], limit: inner.maxX - 1)
         }
     }
 
@@ -92,11 +97,12 @@ enum OverviewPage {
         guard inner.height > 0 else { return }
         var y = inner.y
         let x = inner.x + 1, limit = inner.maxX - 1
+        // The values' column: narrower in a narrow box, so that values need fewer lines.
+        let valueX = x + (inner.width < 60 ? 12 : 18)
         func line(_ label: String, _ value: String, _ style: Style? = nil) {
             guard y < inner.maxY else { return }
             frame.buffer.text(label, x: x, y: y, style: context[.dim], limit: limit)
-            frame.buffer.text(value, x: x + 18, y: y, style: style ?? context[.text], limit: limit)
-            y += 1
+            y = frame.buffer.wrapped(value, x: valueX, y: y, style: style ?? context[.text], limit: limit, maxY: inner.maxY)
         }
         if let baseline = snapshot.baseline {
             let choice = baseline.overall.multipleChoice.map { "   multiple choice \(Format.percent($0))" } ?? ""
@@ -118,7 +124,7 @@ enum OverviewPage {
         if let plan = score.plan {
             // On two lines where one is too narrow: the count, then why concepts were left out.
             let summary = plan.summary
-            if DisplayWidth.of(summary) > limit - x - 18, let colon = summary.range(of: ": ") {
+            if DisplayWidth.of(summary) > limit - valueX, let colon = summary.range(of: ": ") {
                 line("PSS on", String(summary[..<colon.lowerBound]) + ":")
                 line("", String(summary[colon.upperBound...]))
             } else {
@@ -129,16 +135,22 @@ enum OverviewPage {
         if y + 2 < inner.maxY {
             frame.buffer.text("PSS(r)", x: x, y: y, style: context[.dim])
             let peakValue = max(score.peak?.score ?? 0, 1e-9)
-            for (index, ratio) in score.ratios.enumerated() {
-                // Seven columns of 7 fit the headline box at 120 columns (the whole sweep).
-                let cx = x + 18 + index * 7
-                guard cx + 6 <= limit else { break }
+            // Seven columns of 7 fit the headline box at 120 columns (the whole sweep); in a
+            // narrower one, columns of 6, as many as fit.
+            let step = inner.width < 60 ? 6 : 7
+            // When not every ratio fits, a run of them that holds the peak.
+            let fitting = max(1, (limit - valueX + 1) / step)
+            let peakIndex = score.peak.flatMap { peak in score.ratios.firstIndex(of: peak.ratio) } ?? 0
+            let first = max(0, min(score.ratios.count - fitting, peakIndex - fitting + 2))
+            for (index, ratio) in score.ratios.enumerated() where index >= first {
+                let cx = valueX + (index - first) * step
+                guard cx + step - 1 <= limit else { break }
                 let count = score.entries.filter { $0.ratio == ratio }.count
                 let value = score.modelScores[index].score ?? 0
-                frame.buffer.text(DisplayWidth.padLeft(Format.compact(ratio * 100) + "%", 6), x: cx, y: y, style: context[.dim])
-                frame.buffer.text(DisplayWidth.padLeft(count > 0 ? String(format: "%.3f", value) : "…", 6), x: cx, y: y + 1,
+                frame.buffer.text(DisplayWidth.padLeft(Format.compact(ratio * 100) + "%", step - 1), x: cx, y: y, style: context[.dim])
+                frame.buffer.text(DisplayWidth.padLeft(count > 0 ? String(format: "%.3f", value) : "…", step - 1), x: cx, y: y + 1,
                                   style: count > 0 && count < measuredConcepts ? context[.dim] : context[.text])
-                if count > 0 { frame.buffer.bar(x: cx + 1, y: y + 2, width: 5, fraction: value / peakValue, style: context[.bar], context: context) }
+                if count > 0 { frame.buffer.bar(x: cx + step - 6, y: y + 2, width: 5, fraction: value / peakValue, style: context[.bar], context: context) }
             }
             y += 3
         }
@@ -148,9 +160,9 @@ enum OverviewPage {
             if y < inner.maxY {
                 frame.buffer.text("s by block", x: x, y: y, style: context[.dim])
                 let sparkWidth = min(layers.count, max(0, limit - x - 40))
-                frame.buffer.sparkline(Array(layers.prefix(sparkWidth)).map { $0 }, x: x + 18, y: y, low: 0, high: max(layers.max() ?? 0, 1e-9), style: context[.accent])
+                frame.buffer.sparkline(Array(layers.prefix(sparkWidth)).map { $0 }, x: valueX, y: y, low: 0, high: max(layers.max() ?? 0, 1e-9), style: context[.accent])
                 let numbers = layers.count <= 6 ? layers.map { String(format: "%.3f", $0) }.joined(separator: " ") : "\(Format.fixed(layers.min(), 3)) … \(Format.fixed(layers.max(), 3))"
-                frame.buffer.text(numbers, x: x + 20 + sparkWidth, y: y, style: context[.text], limit: limit)
+                frame.buffer.words(numbers, x: valueX + 2 + sparkWidth, y: y, style: context[.text], limit: limit)
                 y += 1
             }
             line("", "(mean s of each block's top 100 neurons by Δ)", context[.dim])
@@ -167,7 +179,7 @@ enum OverviewPage {
                 var text = label
                 for (index, entry) in entries.prefix(3).enumerated() {
                     let item = (index == 0 ? " " : ", ") + "\(names[safe: entry.concept] ?? "?") \(String(format: "%.2f", entry.score))"
-                    if DisplayWidth.of(text + item) > limit - x - 18 { break }
+                    if DisplayWidth.of(text + item) > limit - valueX { break }
                     text += item
                 }
                 return text
@@ -184,31 +196,33 @@ enum OverviewPage {
         let x = inner.x + 1, limit = inner.maxX - 1
         var y = inner.y
         guard let patterns = snapshot.patterns else {
-            frame.buffer.text("computing… no sample's gradients are in yet", x: x, y: y, style: context[.dim], limit: limit)
+            frame.buffer.wrapped("computing… no sample's gradients are in yet", x: x, y: y, style: context[.dim], limit: limit, maxY: inner.maxY)
             return
         }
         let done = patterns.samplesDone
         let partial = done < patterns.samplesWanted
         frame.buffer.text("samples", x: x, y: y, style: context[.dim])
-        frame.buffer.text("\(done) of \(patterns.samplesWanted) a domain" + (partial ? " so far — partial" : ""),
-                          x: x + 18, y: y, style: partial ? context[.accent] : context[.text], limit: limit)
-        y += 2
+        // In a narrow box, no blank lines and no explanations: the figures first.
+        let narrow = inner.width < 60
+        let valueX = x + (narrow ? 12 : 18)
+        y = frame.buffer.wrapped("\(done) of \(patterns.samplesWanted) a domain" + (partial ? " so far — partial" : ""),
+                                 x: valueX, y: y, style: partial ? context[.accent] : context[.text], limit: limit, maxY: inner.maxY) + (narrow ? 0 : 1)
         let density = patterns.density.density
         let all = density.flatMap { $0 }
         let high = max(all.max() ?? 0, 1e-12)
-        frame.buffer.text("density by block 0 → \(snapshot.card.blocks - 1) (share of each block's weights activated)", x: x, y: y, style: context[.dim], limit: limit)
-        y += 1
+        y = frame.buffer.wrapped("density by block 0 → \(snapshot.card.blocks - 1)" + (narrow ? "" : " (share of each block's weights activated)"), x: x, y: y,
+                                 style: context[.dim], limit: limit, maxY: inner.maxY)
         let nameWidth = min(16, (patterns.domains.map { DisplayWidth.of($0) }.max() ?? 8) + 2)
-        for (d, domain) in patterns.domains.enumerated() where y < inner.maxY - 3 {
+        for (d, domain) in patterns.domains.enumerated() where y < inner.maxY - (narrow ? 2 : 3) {
             frame.buffer.text(DisplayWidth.fit(domain, nameWidth - 2), x: x + 1, y: y, style: context[.text])
             let values = density.map { $0[d] }
             let sparkWidth = min(values.count, max(0, limit - x - nameWidth - 20))
             frame.buffer.sparkline(Array(values.prefix(sparkWidth)).map { $0 }, x: x + nameWidth, y: y, low: 0, high: high, style: context[.accent])
             let first = values.first ?? 0, last = values.last ?? 0
-            frame.buffer.text("\(Format.percent(first)) → \(Format.percent(last))", x: x + nameWidth + sparkWidth + 2, y: y, style: context[.text], limit: limit)
+            frame.buffer.words("\(Format.percent(first)) → \(Format.percent(last))", x: x + nameWidth + sparkWidth + 2, y: y, style: context[.text], limit: limit)
             y += 1
         }
-        y += 1
+        if !narrow { y += 1 }
         guard y < inner.maxY else { return }
         let matrix = patterns.domainMatrix
         var same: [Double] = [], different: [Double] = []
@@ -223,17 +237,16 @@ enum OverviewPage {
         }
         func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
         let blocks = patterns.deepBlocks
-        frame.buffer.text("deep-block similarity (mean cos over blocks \(blocks.lowerBound)–\(blocks.upperBound - 1))", x: x, y: y, style: context[.dim], limit: limit)
-        y += 1
+        y = frame.buffer.wrapped((narrow ? "deep blocks \(blocks.lowerBound)–\(blocks.upperBound - 1), mean cos" : "deep-block similarity (mean cos over blocks \(blocks.lowerBound)–\(blocks.upperBound - 1))"), x: x, y: y,
+                                 style: context[.dim], limit: limit, maxY: inner.maxY)
         if y < inner.maxY {
-            frame.buffer.text("same domain \(Format.fixed(mean(same), 3))   different domains \(Format.fixed(mean(different), 3))", x: x + 1, y: y, style: context[.text], limit: limit)
-            y += 1
+            y = frame.buffer.wrapped("same domain \(Format.fixed(mean(same), 3))   different domains \(Format.fixed(mean(different), 3))", x: x + 1, y: y,
+                                     style: context[.text], limit: limit, maxY: inner.maxY)
         }
         let sorted = pairs.sorted { $0.1 > $1.1 }
         if let most = sorted.first, let least = sorted.last {
             for (label, pair) in [("most alike ", most), ("least alike", least)] where y < inner.maxY {
-                frame.buffer.text("\(label) \(pair.0) \(Format.fixed(pair.1, 3))", x: x + 1, y: y, style: context[.text], limit: limit)
-                y += 1
+                y = frame.buffer.wrapped("\(label) \(pair.0) \(Format.fixed(pair.1, 3))", x: x + 1, y: y, style: context[.text], limit: limit, maxY: inner.maxY)
             }
         }
     }

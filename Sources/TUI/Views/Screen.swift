@@ -25,7 +25,9 @@ public enum Screen {
     /// Where a page draws: everything but the tab row and the two bottom rows.
     static func pageArea(width: Int, height: Int) -> Rect { Rect(x: 0, y: 1, width: width, height: height - 3) }
 
-    public static func render(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext) -> Frame {
+    /// `compared`: the other models of the Compare page, beside `snapshot`'s.
+    public static func render(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext,
+                              compared: [AnalysisSnapshot] = []) -> Frame {
         var frame = Frame(buffer: CellBuffer(width: state.width, height: state.height, style: context[.screen]))
         guard state.width >= minimumWidth, state.height >= minimumHeight else {
             tooSmall(state, &frame, context)
@@ -40,6 +42,7 @@ public enum Screen {
         case .neuron: NeuronPage.draw(state, snapshot, context, area, &frame)
         case .concepts: ConceptsPage.draw(state, snapshot, context, area, &frame)
         case .ablations: AblationsPage.draw(state, snapshot, context, area, &frame)
+        case .compare: ComparePage.draw(state, [snapshot] + compared, context, area, &frame)
         }
         status(state, snapshot, &frame, context, y: state.height - 2)
         bottomLine(state, &frame, context, y: state.height - 1)
@@ -60,9 +63,12 @@ public enum Screen {
 
     private static func tabs(_ state: AppState, _ snapshot: AnalysisSnapshot, _ frame: inout Frame, _ context: RenderContext) {
         frame.buffer.fill(Rect(x: 0, y: 0, width: state.width, height: 1), style: context[.tabs])
-        var x = frame.buffer.text(" neurotop ", x: 0, y: 0, style: context[.tabs].adding(.bold))
-        for page in Page.allCases {
-            let label = " \(page.rawValue + 1) \(page.title) "
+        // The name first when every tab still fits beside it (at 80 columns the tabs take the row).
+        let labels = Page.allCases.map { " \($0.rawValue + 1) \($0.title) " }
+        let brand = " neurotop "
+        var x = labels.reduce(DisplayWidth.of(brand)) { $0 + DisplayWidth.of($1) } <= state.width
+            ? frame.buffer.text(brand, x: 0, y: 0, style: context[.tabs].adding(.bold)) : 0
+        for (page, label) in zip(Page.allCases, labels) {
             let start = x
             x = frame.buffer.text(label, x: x, y: 0, style: page == state.page ? context[.tabActive] : context[.tabs])
             frame.region(Rect(x: start, y: 0, width: x - start, height: 1), .page(page))
@@ -99,9 +105,9 @@ public enum Screen {
         let limit = state.width - rightWidth - 1
         switch progress.state {
         case .failed(let why):
-            frame.buffer.text("engine failed: " + why, x: x, y: y, style: style, limit: limit)
+            frame.buffer.words("engine failed: " + why, x: x, y: y, style: style, limit: limit)
         case .finished:
-            frame.buffer.text("engine: finished, every figure computed", x: x, y: y, style: style, limit: limit)
+            frame.buffer.words("engine: finished, every figure computed", x: x, y: y, style: style, limit: limit)
         case .working:
             x = frame.buffer.text("engine: ", x: x, y: y, style: style, limit: limit)
             let fraction = progress.total > 0 ? Double(progress.done) / Double(progress.total) : 0
@@ -112,8 +118,8 @@ public enum Screen {
             }
             var counts = "\(progress.done)/\(progress.total) \(Int((100 * fraction).rounded(.down)))%"
             if let left = progress.secondsLeft { counts += " · \(Format.duration(left)) left" }
-            x = frame.buffer.text(counts + "  ", x: x, y: y, style: style, limit: limit)
-            frame.buffer.text(progress.doing, x: x, y: y, style: style, limit: limit)
+            x = frame.buffer.words(counts + "  ", x: x, y: y, style: style, limit: limit)
+            frame.buffer.words(progress.doing, x: x + 2, y: y, style: style, limit: limit)
         }
         frame.buffer.text(right, x: state.width - rightWidth, y: y, style: style)
     }

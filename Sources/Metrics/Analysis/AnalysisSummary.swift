@@ -1,0 +1,128 @@
+import Foundation
+
+/// The headline figures of one analysis as far as it has got: what `analyze --json` prints, what
+/// `compare` prints for each model, and what the Compare page draws. Made from a snapshot alone; a
+/// figure not computed yet is nil (null in JSON), never zero.
+public struct AnalysisSummary: Sendable {
+    public let name: String
+    public let blocks: Int
+    /// Accuracy with nothing ablated, over every question of the probe set.
+    public let accuracy: ProbeAccuracy.Score?
+    public let ratios: [Double]
+    /// PSS(r) per ratio of the sweep: the mean over the concepts measured so far at that ratio.
+    public let pss: [Double?]
+    public let peak: (ratio: Double, score: Double)?
+    /// Concept × ratio runs done, and how many the plan measures (nil before the unmasked evaluation).
+    public let pssRuns: (done: Int, wanted: Int?)
+    public let plan: SpecializationScore.Plan?
+    /// The layer summary of s per block (mean s of the block's 100 neurons with the largest Δ).
+    public let layerSpecialization: [Double]?
+    public let patterns: PatternResults?
+    /// Accuracy and PSS per popularity tier; no tiers when the probe set has none.
+    public let tiers: TierBreakdown
+
+    /// `conceptTiers`: each concept's tier (nil: read from the probe set's file);
+    /// `layerSpecialization`: the layer summary of s when already computed (nil: computed here).
+    public init(snapshot: AnalysisSnapshot, conceptTiers: [String: String]? = nil, layerSpecialization: [Double]? = nil) {
+        name = snapshot.card.name
+        blocks = snapshot.card.blocks
+        accuracy = snapshot.baseline?.overall
+        let score = snapshot.score
+        ratios = score.ratios
+        pss = score.modelScores.map(\.score)
+        peak = score.peak
+        plan = score.plan
+        pssRuns = (score.entries.count, score.plan.map { $0.measuredConcepts.count * score.ratios.count })
+        if let layerSpecialization {
+            self.layerSpecialization = layerSpecialization
+        } else if let specialization = snapshot.specialization, let s = snapshot.specializations {
+            self.layerSpecialization = (0..<specialization.blocks).map { specialization.layerSpecialization(block: $0, specializations: s) }
+        } else {
+            self.layerSpecialization = nil
+        }
+        patterns = snapshot.patterns
+        tiers = TierBreakdown(snapshot: snapshot, conceptTiers: conceptTiers ?? TierBreakdown.conceptTiers(path: snapshot.probes.path))
+    }
+
+    /// Every figure is in: every PSS run the plan measures, and every sample of every domain.
+    public var isComplete: Bool {
+        guard let wanted = pssRuns.wanted, pssRuns.done == wanted, layerSpecialization != nil, let patterns else { return false }
+        return patterns.samplesDone == patterns.samplesWanted
+    }
+
+    /// The figures as JSON values, with `about` (the model, inputs and settings) merged in.
+    public func json(about: [String: Any]) -> [String: Any] {
+        func value(_ x: Double?) -> Any { x.map { $0 as Any } ?? NSNull() }
+        var concepts: Any = NSNull()
+        if let plan {
+            let (fewOwn, fewControl) = plan.leftOut
+            concepts = ["concepts": plan.own.count, "measured": plan.measuredConcepts.count, "left_out": fewOwn + fewControl,
+                        "left_out_too_few_own_questions": fewOwn, "left_out_too_few_control_questions": fewControl,
+                        "summary": plan.summary] as [String: Any]
+        }
+        var object = about
+        object["blocks"] = blocks
+        object["accuracy"] = accuracy.map { ["open": $0.open, "mcq": value($0.multipleChoice), "questions": $0.questions] as [String: Any] } ?? NSNull()
+        object["pss"] = zip(ratios, pss).map { ["ratio": $0, "pss": value($1)] as [String: Any] }
+        object["peak_pss"] = peak.map { ["ratio": $0.ratio, "pss": $0.score] as [String: Any] } ?? NSNull()
+        object["pss_runs"] = ["done": pssRuns.done, "wanted": pssRuns.wanted.map { $0 as Any } ?? NSNull()] as [String: Any]
+        object["pss_concepts"] = concepts
+        object["s_by_block"] = layerSpecialization ?? NSNull()
+        if let patterns {
+            object["domains"] = patterns.domains
+            object["samples"] = ["done": patterns.samplesDone, "wanted": patterns.samplesWanted]
+            object["density"] = patterns.density.density.enumerated().map { block, row in
+                ["block": block, "domains": Dictionary(uniqueKeysWithValues: zip(patterns.domains, row).map { ($0, $1) })] as [String: Any]
+            }
+            let matrix = patterns.domainMatrix
+            object["domain_matrix"] = Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { a, name in
+                (name, Dictionary(uniqueKeysWithValues: patterns.domains.enumerated().map { ($1, matrix[a][$0]) }))
+            })
+            let similarity = patterns.deepBlockSimilarity
+            object["deep_block_similarity"] = ["blocks": [patterns.deepBlocks.lowerBound, patterns.deepBlocks.upperBound - 1],
+                                               "same_domain": value(similarity.same), "different_domains": value(similarity.different)] as [String: Any]
+        } else {
+            for key in ["samples", "density", "domain_matrix", "deep_block_similarity"] { object[key] = NSNull() }
+        }
+        object["complete"] = isComplete
+        return object
+    }
+}
+
+extension PatternResults {
+    /// The domain × domain matrix's mean on its diagonal (a domain's samples against each other)
+    /// and off it (different domains); nil where there is no such pair.
+    public var deepBlockSimilarity: (same: Double?, different: Double?) {
+        var same: [Double] = [], different: [Double] = []
+        for a in domainMatrix.indices {
+            for b in a..<domainMatrix.count { if a == b { same.append(domainMatrix[a][b]) } else { different.append(domainMatrix[a][b]) } }
+        }
+        func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+        return (mean(same), mean(different))
+    }
+}
+
+/// Blocks placed on a relative depth from 0 (the first block) to 1 (the last), so that models of
+/// different depths line up: block l of L sits at l / (L − 1).
+public enum RelativeDepth {
+    public static let bins = 10
+
+    public static func position(block: Int, of blocks: Int) -> Double { blocks > 1 ? Double(block) / Double(blocks - 1) : 0 }
+
+    /// The bin a block falls in: [b/bins, (b+1)/bins), the last bin closed.
+    public static func bin(block: Int, of blocks: Int, bins: Int = bins) -> Int {
+        min(Int(position(block: block, of: blocks) * Double(bins)), bins - 1)
+    }
+
+    /// The mean of the per-block values falling in each bin; nil for a bin no block falls in (a
+    /// model with fewer blocks than bins leaves some empty).
+    public static func binned(_ values: [Double], bins: Int = bins) -> [Double?] {
+        var sums = [Double](repeating: 0, count: bins), counts = [Int](repeating: 0, count: bins)
+        for (block, value) in values.enumerated() {
+            let b = bin(block: block, of: values.count, bins: bins)
+            sums[b] += value
+            counts[b] += 1
+        }
+        return zip(sums, counts).map { $1 > 0 ? $0 / Double($1) : nil }
+    }
+}
