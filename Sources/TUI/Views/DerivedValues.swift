@@ -13,8 +13,19 @@ public final class DerivedValues: @unchecked Sendable {
     private var source: (address: UnsafeRawPointer?, count: Int)?
     private var knowledge: [Key: (list: [NeuronID], set: Set<NeuronID>)] = [:]
     private var layers: [Double]?
+    /// Method 1 under the association the engine does not use, and the pooled storage it came from.
+    private var other: (address: UnsafeRawPointer?, specialization: Specialization)?
 
     public init() {}
+
+    /// Δ under `association` from the engine's pooled coefficients, computed once per snapshot's p.
+    func specialization(pooled: PooledCoefficients, probes: ProbeSet, blocks: Int, width: Int, association: Association) -> Specialization {
+        let address = pooled.values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        if let other, other.address == address, other.specialization.association == association { return other.specialization }
+        let made = Specialization(pooled: pooled, probes: probes, blocks: blocks, width: width, association: association)
+        other = (address, made)
+        return made
+    }
 
     private func check(_ specialization: Specialization) {
         let address = specialization.delta.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
