@@ -203,7 +203,7 @@ struct AnalysisArguments: ParsableArguments {
         let text = "analyzing \(checkpoint.folder) (\(c.family.rawValue), \(c.layerCount) blocks × \(c.intermediateSize) MLP neurons, \(size) parameters, \(dtype))"
             + "; method 1: \(options.metric.rawValue) accuracy on \(probeSet.name) (\(concepts) concepts, \(probeSet.questions.count) questions)"
             + ", PSS over \(options.pssQuestions == .known ? "known" : "all") questions against \(options.controlSet == .five ? "5 other concepts" : "all other concepts")"
-            + " at \(ratios) ratios; method 2: \(corpus.domains.count) domains × \(options.patterns.samples) samples"
+            + " at \(ratios) ratios, neurons ranked by \(options.association == .raw ? "raw Δ" : "standardized Δ/σ"); method 2: \(corpus.domains.count) domains × \(options.patterns.samples) samples"
             + "; units: 1 model load, 1 unmasked evaluation, \(count(batches, "pooling batch").replacingOccurrences(of: "batchs", with: "batches"))"
             + ", at most \(count(concepts * ratios, "PSS evaluation")) (\(concepts) concepts × \(ratios) ratios, fewer once the concepts left out are known)"
             + ", \(count(steps, "pattern step"))"

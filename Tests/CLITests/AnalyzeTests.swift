@@ -106,7 +106,7 @@ import Testing
         #expect(process.terminationStatus == 0, "\(lines.map(\.text))")
         let first = try #require(lines.first)
         #expect(first.seconds < 5, "the first line came after \(first.seconds) s")
-        for expected in ["analyzing", "data/models/demo", "48 concepts, 384 questions", "PSS over known questions against 5 other concepts",
+        for expected in ["analyzing", "data/models/demo", "48 concepts, 384 questions", "PSS over known questions against 5 other concepts", "neurons ranked by raw Δ",
                          "units: 1 model load, 1 unmasked evaluation, 6 pooling batches, at most 336 PSS evaluations", "4 pattern steps"] {
             #expect(first.text.contains(expected), "\(expected) in \(first.text)")
         }
