@@ -55,6 +55,9 @@ import TUI
         #expect(text.contains("knowledge vectors at r = 1% by raw Δ (s)"), "\(text)")
         var line = try #require(blocksLine(text), "\(text)")
         #expect(line.contains("by block (raw Δ, s switches): ") && line.contains(expected(raw)), "\(line)")
+        // At 80×24 the line keeps its figures whole.
+        let narrow = Scenario.render(Scenario.state(Scenario.keys("5"), width: 80, height: 24)).buffer.text
+        #expect(try #require(blocksLine(narrow), "\(narrow)").contains(expected(raw)), "\(narrow)")
         _ = state.handle(.key(.character("s")), snapshot: snapshot)
         #expect(state.message?.text == "knowledge vectors ranked by standardized Δ/σ (PSS stays the engine's, by raw Δ)")
         text = Scenario.render(state).buffer.text

@@ -21,9 +21,11 @@ enum ConceptsPage {
         let nameWidth = min(20, max(10, (probes.concepts.map { DisplayWidth.of($0) }.max() ?? 10) + 2))
         let categoryWidth = min(12, max(9, (probes.categories.map { DisplayWidth.of($0) }.max() ?? 8) + 2))
         let barWidth = 12
-        let tierWidth = probes.tiers.isEmpty ? 0 : 7
         // Multiple choice is shown when the engine evaluates it (PSS from mcq accuracy).
         let showsChoice = snapshot.baseline?.overall.multipleChoice != nil
+        // The tier column only where the whole table fits beside it (the detail box names the tier too).
+        let tableWidth = nameWidth + categoryWidth + 4 + 22 + barWidth + 2 + (showsChoice ? 22 : 0) + 10 + 12
+        let tierWidth = probes.tiers.isEmpty || tableWidth + 7 > area.width - 2 ? 0 : 7
         let columns: [(String, Int)] = [("concept", nameWidth), ("category", categoryWidth)] + (tierWidth > 0 ? [("tier", tierWidth)] : []) + [("q", 4), ("open before → now", 22), ("", barWidth + 2)]
             + (showsChoice ? [("choice before → now", 22)] : []) + [("PSS(c,r)", 10), ("K_c ablated", 12)]
         var x = x0
@@ -127,13 +129,18 @@ enum ConceptsPage {
             var counts = [Int](repeating: 0, count: specialization.blocks)
             for neuron in neurons { counts[neuron.block] += 1 }
             let deepest = max(counts.count / 4, 1)
-            let label = "by block (\(AppState.name(specialization.association)), s switches): "
-            let hx = frame.buffer.text(label, x: x, y: y, style: context[.dim], limit: limit)
-            let sparkWidth = min(counts.count, max(0, limit - hx - 30))
-            frame.buffer.sparkline(counts.prefix(sparkWidth).map { Double($0) }, x: hx, y: y, low: 0, high: Double(max(counts.max() ?? 0, 1)), style: context[.accent])
             let share = Double(counts.suffix(deepest).reduce(0, +)) / Double(max(neurons.count, 1))
-            frame.buffer.text(String(format: " %d%% in the last %d of %d blocks", Int((100 * share).rounded()), deepest, counts.count),
-                              x: hx + sparkWidth, y: y, style: context[.text], limit: limit)
+            let tail = String(format: " %d%% in the last %d of %d blocks", Int((100 * share).rounded()), deepest, counts.count)
+            // The long label where the line has room for it, every block and the tail; else the short one.
+            let long = "by block (\(AppState.name(specialization.association)), s switches): "
+            let label = DisplayWidth.of(long) + counts.count + DisplayWidth.of(tail) <= limit - x ? long
+                : "by block (" + (specialization.association == .raw ? "Δ" : "Δ/σ") + "): "
+            let hx = frame.buffer.text(label, x: x, y: y, style: context[.dim], limit: limit)
+            let sparkWidth = min(counts.count, max(0, limit - hx - DisplayWidth.of(tail)))
+            frame.buffer.sparkline(counts.prefix(sparkWidth).map { Double($0) }, x: hx, y: y, low: 0, high: Double(max(counts.max() ?? 0, 1)), style: context[.accent])
+            if hx + sparkWidth + DisplayWidth.of(tail) <= limit {
+                frame.buffer.text(tail, x: hx + sparkWidth, y: y, style: context[.text])
+            }
         } else {
             frame.buffer.text("knowledge vectors: computing… (Δ needs every probe prompt run once)", x: x, y: y, style: context[.dim], limit: limit)
         }
