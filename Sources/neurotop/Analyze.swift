@@ -69,8 +69,8 @@ struct Analyze: ParsableCommand {
         }
         print("PSS(r)       " + sweep(score.modelScores))
         print("association  \(association == .raw ? "raw Δ" : "standardized Δ/σ")")
-        print(String(format: "K_c by block at r = %g %%, all concepts (%d of %d in the last %d blocks, %.0f %%): ", byBlockRatio * 100,
-                     byBlock.suffix(deepest).reduce(0, +), byBlock.reduce(0, +), deepest, 100 * deepShare)
+        print(String(format: "K_c by block at r = %g %%, all concepts (%d of %d in the last %d of %d blocks, %.0f %%): ", byBlockRatio * 100,
+                     byBlock.suffix(deepest).reduce(0, +), byBlock.reduce(0, +), deepest, byBlock.count, 100 * deepShare)
               + byBlock.map(String.init).joined(separator: " "))
         if !tiers.isEmpty {
             print("\nby popularity tier (\(accuracyMetric == .open ? "open accuracy; multiple choice is scored with --metric mcq" : "open and multiple-choice accuracy"))")
