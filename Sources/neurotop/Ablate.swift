@@ -17,7 +17,7 @@ struct Ablate: ParsableCommand {
     @Option(help: "...at this ratio of all neurons, in percent (e.g. 1 for the top 1 %).")
     var ratio: Double?
 
-    @Option(help: "A shipped probe set (demo, world) or a JSON Lines file.")
+    @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @Option(help: "With --concept: the accuracy its PSS is computed from, open or mcq.")
@@ -29,6 +29,9 @@ struct Ablate: ParsableCommand {
     @Option(help: "With --concept: the questions PSS's accuracies are taken over, known (right with nothing masked) or all.")
     var questions = "known"
 
+    @Option(help: "With --concept: the association knowledge vectors are ranked by, raw (Δ) or standardized (Δ/σ).")
+    var association = "raw"
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -39,6 +42,7 @@ struct Ablate: ParsableCommand {
         if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
         if ControlSet(rawValue: control) == nil { throw ValidationError("--control is five or all") }
         if PSSQuestions(rawValue: questions) == nil { throw ValidationError("--questions is known or all") }
+        if Association(rawValue: association) == nil { throw ValidationError("--association is raw or standardized") }
     }
 
     func run() throws {
@@ -54,7 +58,8 @@ struct Ablate: ParsableCommand {
                 throw InputError(probeSet.path, "no concept '\(concept ?? "")' in the probe set")
             }
             let pooled = try PooledCoefficients.compute(model: transformer, tokenizer: tokenizer, probes: probeSet)
-            let specialization = Specialization(pooled: pooled, probes: probeSet, blocks: transformer.blockCount, width: transformer.mlpWidth)
+            let specialization = Specialization(pooled: pooled, probes: probeSet, blocks: transformer.blockCount, width: transformer.mlpWidth,
+                                                association: Association(rawValue: association) ?? .raw)
             chosen = specialization.knowledgeNeurons(concept: index, ratio: ratio / 100)
         }
         let ablation = Ablation(zeroing: chosen)
@@ -71,6 +76,7 @@ struct Ablate: ParsableCommand {
                                                 controlSet: ControlSet(rawValue: control) ?? .five, questions: PSSQuestions(rawValue: questions) ?? .known)
             let controls = plan.controlConcepts[c].map { probeSet.concepts[$0] }
             var object: [String: Any] = ["metric": accuracyMetric.rawValue, "control_set": control, "questions": questions, "ratio": ratio / 100,
+                                         "association": association,
                                          "control_concepts": controls, "concept_questions": plan.own[c].count, "control_questions": plan.control[c].count]
             let kind = plan.questions == .known ? "known questions" : "questions"
             if plan.measured(c) {

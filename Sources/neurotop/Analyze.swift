@@ -19,6 +19,13 @@ struct Analyze: ParsableCommand {
         let density = patterns.density
         let matrix = patterns.domainMatrix
         let plan = score.plan
+        let association = engine.options.association
+        // Where the knowledge vectors sit, at the front end's default ratio.
+        let byBlockRatio = KnowledgeVectorsByBlock.ratio
+        let byBlock = snapshot.knowledgeVectorsByBlock(ratio: byBlockRatio) ?? []
+        let deepest = KnowledgeVectorsByBlock.deepestBlocks(byBlock.count)
+        let deepShare = KnowledgeVectorsByBlock.deepestShare(byBlock)
+        let tiers = snapshot.tierFigures
 
         if json {
             try printJSON(Self.summary(engine, snapshot))
@@ -34,9 +41,25 @@ struct Analyze: ParsableCommand {
         } else {
             print("peak PSS     not measured: no concept has enough questions")
         }
-        print("PSS(r)       " + score.modelScores.map { item in
-            String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%.3f", $0) } ?? "–")
-        }.joined(separator: "  "))
+        func sweep(_ scores: [(ratio: Double, score: Double?)]) -> String {
+            scores.map { item in String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%.3f", $0) } ?? "–") }.joined(separator: "  ")
+        }
+        print("PSS(r)       " + sweep(score.modelScores))
+        print("association  \(association == .raw ? "raw Δ" : "standardized Δ/σ")")
+        print(String(format: "K_c by block at r = %g %%, all concepts (%d of %d in the last %d of %d blocks, %.0f %%): ", byBlockRatio * 100,
+                     byBlock.suffix(deepest).reduce(0, +), byBlock.reduce(0, +), deepest, byBlock.count, 100 * deepShare)
+              + byBlock.map(String.init).joined(separator: " "))
+        if !tiers.isEmpty {
+            print("\nby popularity tier (\(accuracyMetric == .open ? "open accuracy; multiple choice is scored with --metric mcq" : "open and multiple-choice accuracy"))")
+            for figures in tiers {
+                let accuracy = figures.accuracy.map { a in
+                    String(format: "open %5.1f %%", 100 * a.open) + (a.multipleChoice.map { String(format: "  mcq %5.1f %%", 100 * $0) } ?? "")
+                } ?? "accuracy not computed yet"
+                print("\(figures.tier.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(figures.concepts) concepts, \(figures.questions) questions: \(accuracy); PSS on \(figures.measured.map(String.init) ?? "–") concepts")
+                print("        peak PSS " + (figures.peak.map { String(format: "%.3f at r = %g %%", $0.score, $0.ratio * 100) } ?? "not measured")
+                      + "; PSS(r) " + sweep(figures.pss))
+            }
+        }
         print("\nactivated density per block (threshold \(gamma.map { "γ = \($0)" } ?? "top 5 % of each domain's weights"))")
         print("block  " + patterns.domains.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
         for (block, row) in density.density.enumerated() {
@@ -62,7 +85,8 @@ extension Analyze {
         }
         return AnalysisSummary(snapshot: snapshot).json(about: [
             "model": engine.inputs.checkpoint.folder, "probes": snapshot.probes.path, "metric": options.metric.rawValue,
-            "control_set": options.controlSet.rawValue, "pss_questions": options.pssQuestions.rawValue, "threshold": threshold,
+            "control_set": options.controlSet.rawValue, "pss_questions": options.pssQuestions.rawValue,
+            "association": options.association.rawValue, "threshold": threshold,
             "store": engine.store?.path ?? NSNull(), "fingerprint": engine.fingerprint.id,
         ])
     }
@@ -73,7 +97,7 @@ struct AnalysisArguments: ParsableArguments {
     @Argument(help: "A model folder or model id (default: the built-in model).")
     var model: String?
 
-    @Option(help: "A shipped probe set (demo, world) or a JSON Lines file.")
+    @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @Option(help: "A folder of domain corpora (default: the shipped ones).")
@@ -91,6 +115,9 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: "The questions PSS's accuracies are taken over: known (those answered correctly with nothing masked) or all.")
     var questions = "known"
 
+    @Option(help: "The association neurons are ranked by: raw (Δ, the default) or standardized (Δ/σ, σ the standard deviation of the pooled coefficient over all questions).")
+    var association = "raw"
+
     @Option(help: "An absolute activation threshold γ instead of the default quantile (the top 5 % of each domain's weights).")
     var gamma: Double?
 
@@ -104,6 +131,7 @@ struct AnalysisArguments: ParsableArguments {
         if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
         if ControlSet(rawValue: control) == nil { throw ValidationError("--control is five or all") }
         if PSSQuestions(rawValue: questions) == nil { throw ValidationError("--questions is known or all") }
+        if Association(rawValue: association) == nil { throw ValidationError("--association is raw or standardized") }
         if samples < 2 { throw ValidationError("--samples must be at least 2") }
         if noStore, store != nil { throw ValidationError("--store and --no-store exclude each other") }
     }
@@ -113,6 +141,7 @@ struct AnalysisArguments: ParsableArguments {
         options.metric = AccuracyMetric(rawValue: metric) ?? .open
         options.controlSet = ControlSet(rawValue: control) ?? .five
         options.pssQuestions = PSSQuestions(rawValue: questions) ?? .known
+        options.association = Association(rawValue: association) ?? .raw
         options.patterns.samples = samples
         if let gamma { options.patterns.threshold = .absolute(gamma) }
         return options
@@ -170,7 +199,7 @@ struct AnalysisArguments: ParsableArguments {
         let text = "analyzing \(checkpoint.folder) (\(c.family.rawValue), \(c.layerCount) blocks × \(c.intermediateSize) MLP neurons, \(size) parameters, \(dtype))"
             + "; method 1: \(options.metric.rawValue) accuracy on \(probeSet.name) (\(concepts) concepts, \(probeSet.questions.count) questions)"
             + ", PSS over \(options.pssQuestions == .known ? "known" : "all") questions against \(options.controlSet == .five ? "5 other concepts" : "all other concepts")"
-            + " at \(ratios) ratios; method 2: \(corpus.domains.count) domains × \(options.patterns.samples) samples"
+            + " at \(ratios) ratios, neurons ranked by \(options.association == .raw ? "raw Δ" : "standardized Δ/σ"); method 2: \(corpus.domains.count) domains × \(options.patterns.samples) samples"
             + "; units: 1 model load, 1 unmasked evaluation, \(count(batches, "pooling batch").replacingOccurrences(of: "batchs", with: "batches"))"
             + ", at most \(count(concepts * ratios, "PSS evaluation")) (\(concepts) concepts × \(ratios) ratios, fewer once the concepts left out are known)"
             + ", \(count(steps, "pattern step"))"

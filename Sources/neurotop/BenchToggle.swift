@@ -13,7 +13,7 @@ struct BenchToggle: ParsableCommand {
     @Option(help: "Timed multi-neuron masks on the demo model (16 random neurons across all blocks).")
     var sets = 10
 
-    @Option(help: "Questions of the world probe set for the GPT-2-small-sized model (0 skips that part).")
+    @Option(help: "Questions of the world-v1 probe set for the GPT-2-small-sized model (0 skips that part).")
     var largeProbes = 200
 
     @Option(help: "Timed neurons per block on the GPT-2-small-sized model, each evaluated incrementally and fully.")
@@ -86,7 +86,7 @@ struct BenchToggle: ParsableCommand {
             .appendingPathComponent("Tests/Fixtures/tokenizers/gpt2/tokenizer.json")
         let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: tokenizerPath))
         let model = try gpt2Small()
-        let world = try ProbeSet.load(path: ProbeSet.locate("world", dataRoot: ShippedData.root()))
+        let world = try ProbeSet.load(path: ProbeSet.locate("world-v1", dataRoot: ShippedData.root()))
         let probes = ProbeSet(name: "world-\(largeProbes)", path: world.path, questions: Array(world.questions.prefix(largeProbes)))
         let incremental = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)
         let full = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)

@@ -3,12 +3,12 @@ import Foundation
 import Metrics
 
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Score a model on a probe set: multiple-choice and open-answer accuracy, overall, per category and per concept, optionally with neurons ablated.")
+    static let configuration = CommandConfiguration(abstract: "Score a model on a probe set: multiple-choice and open-answer accuracy, overall, per category, per popularity tier and per concept, optionally with neurons ablated.")
 
     @Argument(help: "A model folder or model id (default: the built-in model).")
     var model: String?
 
-    @Option(help: "A shipped probe set (demo, world) or a JSON Lines file.")
+    @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @Option(help: "Zero-ablate these neurons: BLOCK:INDEX,BLOCK:INDEX,...")
@@ -47,9 +47,15 @@ struct Eval: ParsableCommand {
         object["probes"] = probes.path
         object["ablated"] = ablation.neurons.map(\.description)
         object["categories"] = Dictionary(uniqueKeysWithValues: probes.categories.map { ($0, fields(accuracy.category($0))) })
+        object["tiers"] = Dictionary(uniqueKeysWithValues: probes.tiers.map { tier in
+            var entry = fields(accuracy.tier(tier))
+            entry["concepts"] = probes.concepts(inTier: tier).count
+            return (tier.rawValue, entry)
+        })
         object["concepts"] = Dictionary(uniqueKeysWithValues: probes.concepts.map { concept in
             var entry = fields(accuracy.concept(concept))
             entry["category"] = probes.category(of: concept)
+            entry["tier"] = probes.tier(of: concept)?.rawValue ?? NSNull()
             return (concept, entry)
         })
         return object
@@ -71,6 +77,12 @@ struct Eval: ParsableCommand {
             print(row(category, accuracy.category(category)))
             if concepts {
                 for concept in probes.concepts(in: category) { print(row("  " + concept, accuracy.concept(concept))) }
+            }
+        }
+        if !probes.tiers.isEmpty {
+            print("\nby popularity tier")
+            for tier in probes.tiers {
+                print(row("\(tier.rawValue) (\(probes.concepts(inTier: tier).count) concepts)", accuracy.tier(tier)))
             }
         }
     }

@@ -32,6 +32,44 @@ import Testing
         #expect(result["control_set"] as? String == "five" && result["pss_questions"] as? String == "known")
     }
 
+    /// A probe set with tiers: eval and analyze give accuracy per tier (the same), analyze PSS per
+    /// tier; the standardized association is recorded, and all concepts' knowledge vectors at 1 %
+    /// are counted per block.
+    @Test func tiersAndTheStandardizedAssociation() throws {
+        let folder = NSTemporaryDirectory() + "neurotop-tiers-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let lines = try String(contentsOfFile: Neurotop.fixture("probes/tiny-llama.jsonl"), encoding: .utf8).split(separator: "\n")
+        let tiered = lines.map { line in
+            line.replacingOccurrences(of: #""category": "#, with: line.contains(#""concept": "France""#) ? #""tier": "high", "category": "# : #""tier": "low", "category": "#)
+        }.joined(separator: "\n") + "\n"
+        let probes = folder + "/tiered.jsonl"
+        try tiered.write(toFile: probes, atomically: true, encoding: .utf8)
+        let model = Neurotop.fixture("checkpoints/llama")
+        let analyzed = try json(Neurotop.run(["analyze", model, "--probes", probes, "--domains", Neurotop.fixture("domains"), "--samples", "4",
+                                              "--no-store", "--association", "standardized", "--json"]))
+        #expect(analyzed["association"] as? String == "standardized")
+        let tiers = try #require(analyzed["tiers"] as? [[String: Any]])
+        #expect(tiers.map { $0["tier"] as? String } == ["high", "low"])
+        #expect(tiers.map { $0["concepts"] as? Int } == [1, 2])
+        #expect(tiers.allSatisfy { ($0["pss"] as? [[String: Any]])?.count == 7 && $0["peak_pss"] is NSNull && $0["pss_measured_concepts"] as? Int == 0 })
+        let evaluated = try json(Neurotop.run(["eval", model, "--probes", probes, "--json"]))
+        let evalTiers = try #require(evaluated["tiers"] as? [String: [String: Any]])
+        for tier in tiers {
+            let name = try #require(tier["tier"] as? String)
+            #expect(tier["open_accuracy"] as? Double == evalTiers[name]?["open_accuracy"] as? Double, "\(name)")
+            #expect(tier["questions"] as? Int == evalTiers[name]?["questions"] as? Int, "\(name)")
+        }
+        let concepts = try #require(evaluated["concepts"] as? [String: [String: Any]])
+        #expect(concepts["France"]?["tier"] as? String == "high")
+        let byBlock = try #require(analyzed["knowledge_vectors_by_block"] as? [String: Any])
+        let counts = try #require(byBlock["counts"] as? [Int])
+        // 3 concepts × ceil(1 % of 2 × 128 neurons).
+        #expect(counts.count == 2 && counts.reduce(0, +) == 9, "\(counts)")
+        let bad = try Neurotop.run(["analyze", "--association", "scaled"])
+        #expect(bad.status == 64 && bad.stderr.contains("--association is raw or standardized"), "\(bad.stderr)")
+    }
+
     /// Headless progress on the demo: the plan within 5 seconds of start, then lines at every 5 %
     /// and at least every 30 s, each with units done, elapsed time, time left (once each kind of
     /// unit has been timed) and peak memory. Its result is the demo's headline: peak PSS 0.617 at
@@ -68,7 +106,7 @@ import Testing
         #expect(process.terminationStatus == 0, "\(lines.map(\.text))")
         let first = try #require(lines.first)
         #expect(first.seconds < 5, "the first line came after \(first.seconds) s")
-        for expected in ["analyzing", "data/models/demo", "48 concepts, 384 questions", "PSS over known questions against 5 other concepts",
+        for expected in ["analyzing", "data/models/demo", "48 concepts, 384 questions", "PSS over known questions against 5 other concepts", "neurons ranked by raw Δ",
                          "units: 1 model load, 1 unmasked evaluation, 6 pooling batches, at most 336 PSS evaluations", "4 pattern steps"] {
             #expect(first.text.contains(expected), "\(expected) in \(first.text)")
         }
@@ -175,6 +213,8 @@ import Testing
             "similarity": "layer,domain_a,domain_b,n,mean,min,q1,median,q3,max", "domains": "domain_a,domain_b,mean",
             "pruning": "layer,ratio", "options": "setting,value",
             "pss_concepts": "concept,category,questions_used,control_concepts,control_questions_used,status",
+            "tiers": "tier,concepts,questions,open_accuracy,mcq_accuracy,pss_measured_concepts,ratio,pss",
+            "knowledge_by_block": "layer,ratio,knowledge_vectors",
         ]
         for (name, header) in headers {
             let text = try String(contentsOfFile: out + "/\(name).csv", encoding: .utf8)
@@ -184,7 +224,7 @@ import Testing
         #expect(density.contains("0,code,3090,36864,0.08382161458333333"))
         #expect(try String(contentsOfFile: out + "/neurons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 2 * 128 * 3)
         let options = try String(contentsOfFile: out + "/options.csv", encoding: .utf8)
-        for expected in ["pooling,mean", "pss_questions,known: answered correctly with nothing masked",
+        for expected in ["pooling,mean", "association,raw: delta", "pss_questions,known: answered correctly with nothing masked",
                          "pss_control_set,\"5 other concepts per concept, drawn by SplitMix64 seeded with the concept's index\"",
                          "pss_concepts,\"0 of 3 concepts, 3 left out: fewer than 2 known questions\""] {
             #expect(options.contains(expected), "\(expected)\n\(options)")
@@ -197,7 +237,8 @@ import Testing
         let json = try exported("json")
         defer { try? FileManager.default.removeItem(atPath: json) }
         let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json + "/analysis.json"))) as? [String: [[String: Any]]])
-        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "density", "similarity", "domains", "pruning"])
+        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "tiers", "knowledge_by_block", "density", "similarity",
+                                     "domains", "pruning"])
         #expect(object["pss"]?.count == 0 && object["pss_concepts"]?.count == 3)
         let svg = try exported("svg")
         defer { try? FileManager.default.removeItem(atPath: svg) }

@@ -63,6 +63,39 @@ import Testing
         }
     }
 
+    /// Δ/σ and the knowledge vectors at 5 % under both associations against the torch reference
+    /// (make_fixtures.py association); a neuron's focus and s do not change with σ.
+    @Test(arguments: ["llama", "gpt2"])
+    func standardizedAssociationAndKnowledgeVectors(_ name: String) throws {
+        let setup = try Setup(name)
+        let folder = "checkpoints/\(name)/"
+        let reference = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url(folder + "association.json"))) as? [String: Any])
+        let values = try SafetensorsFile(path: Fixtures.url(folder + "association.safetensors").path)
+        let probes = try ProbeSet.load(path: Fixtures.url(try #require(setup.reference["probes"] as? String)).path)
+        let pooled = try PooledCoefficients.compute(model: setup.model, tokenizer: setup.tokenizer, probes: probes)
+        let raw = Specialization(pooled: pooled, probes: probes, blocks: setup.model.blockCount, width: setup.model.mlpWidth)
+        let standardized = Specialization(pooled: pooled, probes: probes, blocks: setup.model.blockCount, width: setup.model.mlpWidth,
+                                          association: .standardized)
+        let expected = try values.floats(#require(values.tensors["delta_standardized"]))
+        #expect(expected.count == standardized.delta.count)
+        let scale = Double(expected.map { abs($0) }.max() ?? 1)
+        let worst = zip(standardized.delta, expected).map { Double(abs($0 - $1)) }.max() ?? .infinity
+        #expect(worst <= 1e-4 * scale, "Δ/σ differs by \(worst) (largest |Δ/σ| \(scale))")
+        let ratio = try #require(reference["ratio"] as? Double)
+        let width = setup.model.mlpWidth
+        for (specialization, key) in [(raw, "knowledge_raw"), (standardized, "knowledge_standardized")] {
+            let lists = try #require(reference[key] as? [[Int]])
+            #expect(lists.count == probes.concepts.count)
+            for (c, list) in lists.enumerated() {
+                let ours = specialization.knowledgeNeurons(concept: c, ratio: ratio).map { $0.block * width + $0.neuron }
+                #expect(Set(ours) == Set(list), "\(key) of \(probes.concepts[c])")
+                let byBlock = specialization.knowledgeNeuronsByBlock(concept: c, ratio: ratio)
+                #expect(byBlock == (0..<setup.model.blockCount).map { block in list.filter { $0 / width == block }.count })
+            }
+        }
+        #expect(zip(raw.specializations, standardized.specializations).allSatisfy { abs($0 - $1) < 1e-6 })
+    }
+
     @Test(arguments: ["llama", "gpt2"])
     func activationDensitySimilarityAndDomainMatrix(_ name: String) throws {
         let setup = try Setup(name)

@@ -79,6 +79,19 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(try third.runToEnd { _ in }.patterns?.samplesSeen == [2, 2, 2])
     }
 
+    /// The standardized association is another analysis; the raw one keeps the fingerprint it had
+    /// before the option existed (bbf16357f497ec3d: main's `analyze --json` on these inputs), so
+    /// that analyses already stored stay valid.
+    @Test func theAssociationIsPartOfTheFingerprint() throws {
+        var standardized = Self.options
+        standardized.association = .standardized
+        let raw = try AnalysisFingerprint(inputs: Self.inputs(), options: Self.options)
+        let other = try AnalysisFingerprint(inputs: Self.inputs(), options: standardized)
+        #expect(raw.id == "bbf16357f497ec3d")
+        #expect(other.id != raw.id)
+        #expect(raw.options.contains("association=raw") && other.options.contains("association=standardized"))
+    }
+
     /// A store that must not be written (here: every write bit of its file off, which holds even
     /// for root) is read: a second engine shows its finished results, says nothing will be saved,
     /// and leaves the file exactly as it was.

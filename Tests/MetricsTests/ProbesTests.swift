@@ -54,9 +54,10 @@ private enum ShippedProbeData {
         }
     }
 
-    @Test func worldSetHas60ConceptsIn6CategoriesWith8MultipleChoiceQuestionsEach() throws {
-        let set = try ProbeSet.load(path: ShippedProbeData.path("probes/world.jsonl"))
-        #expect(set.name == "world")
+    @Test func firstWorldSetHas60ConceptsIn6CategoriesWith8MultipleChoiceQuestionsEach() throws {
+        let set = try ProbeSet.load(path: ShippedProbeData.path("probes/world-v1.jsonl"))
+        #expect(set.name == "world-v1")
+        #expect(set.tiers.isEmpty)
         #expect(set.concepts.count >= 60)
         #expect(set.categories.count >= 6)
         for concept in set.concepts {
@@ -85,10 +86,11 @@ private enum ShippedProbeData {
         let root = ShippedProbeData.root
         #expect(try ProbeSet.locate("demo", dataRoot: root) == ShippedProbeData.path("probes/demo.jsonl"))
         #expect(try ProbeSet.locate("world", dataRoot: root) == ShippedProbeData.path("probes/world.jsonl"))
-        #expect(ProbeSet.shippedNames(dataRoot: root) == ["demo", "world"])
+        #expect(try ProbeSet.locate("world-v1", dataRoot: root) == ShippedProbeData.path("probes/world-v1.jsonl"))
+        #expect(ProbeSet.shippedNames(dataRoot: root) == ["demo", "world", "world-v1"])
         let explicit = ShippedProbeData.path("probes/world.jsonl")
         #expect(try ProbeSet.locate(explicit, dataRoot: "/nowhere") == explicit)
-        #expect(throws: InputError("planets", "no such file, and not a shipped probe set (shipped: demo, world)")) {
+        #expect(throws: InputError("planets", "no such file, and not a shipped probe set (shipped: demo, world, world-v1)")) {
             try ProbeSet.locate("planets", dataRoot: root)
         }
         #expect(throws: InputError("sets/planets.jsonl", "no such file")) { try ProbeSet.locate("sets/planets.jsonl", dataRoot: root) }
@@ -184,6 +186,31 @@ private enum ShippedProbeData {
         expectProblem([#"{"concept": "Spain", "category": "country", "prompt": "p", "answer": " Madrid", "choices": [" Madrid", 3]}"#], #"line 1: field "choices" holds something that is not a string"#)
         expectProblem([#"{"concept": "Spain", "category": "country", "prompt": "p", "answer": " Madrid", "choices": [" Madrid"]}"#], #"line 1: field "choices" needs at least two choices"#)
         expectProblem([#"{"concept": "Spain", "category": "country", "prompt": "p", "answer": " Madrid", "choices": []}"#], #"line 1: field "choices" needs at least two choices"#)
+    }
+
+    @Test func readsTiersAndKeepsFilesWithoutThem() throws {
+        let folder = TemporaryFolder()
+        let tiered = #"{"concept": "Chad", "category": "country", "tier": "low", "prompt": "The capital of Chad is", "answer": " N'Djamena"}"#
+        let high = paris.replacingOccurrences(of: #""category": "country","#, with: #""category": "country", "tier": "high","#)
+        let set = try ProbeSet.load(path: folder.write("tiers.jsonl", [high, berlin, tiered].joined(separator: "\n")))
+        #expect(set.questions.map(\.tier) == [.high, nil, .low])
+        #expect(set.tiers == [.high, .low])
+        #expect(set.tier(of: "France") == .high && set.tier(of: "Germany") == nil)
+        #expect(set.concepts(inTier: .low) == ["Chad"] && set.concepts(inTier: .medium).isEmpty)
+        let accuracy = ProbeAccuracy(probes: set, results: [true, false, true].map {
+            QuestionResult(logProbabilities: [], multipleChoiceCorrect: nil, openCorrect: $0)
+        })
+        #expect(accuracy.tier(.high).open == 1 && accuracy.tier(.high).questions == 1)
+        #expect(accuracy.tier(.medium).questions == 0)
+    }
+
+    @Test func badTierNamesFileAndLine() {
+        let famous = #"{"concept": "France", "category": "country", "tier": "famous", "prompt": "France lies in", "answer": " Europe"}"#
+        expectProblem([berlin, famous], #"line 2: field "tier" is "famous"; a tier is "high", "medium" or "low""#)
+        let number = #"{"concept": "France", "category": "country", "tier": 1, "prompt": "France lies in", "answer": " Europe"}"#
+        expectProblem([number], #"line 1: field "tier" is not a string; a tier is "high", "medium" or "low""#)
+        let low = #"{"concept": "France", "category": "country", "tier": "low", "prompt": "France lies in", "answer": " Europe"}"#
+        expectProblem([paris, low], #"line 2: concept "France" has tier "low", but line 1 gave it none"#)
     }
 
     @Test func conceptWithTwoCategories() {

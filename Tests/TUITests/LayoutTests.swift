@@ -8,15 +8,18 @@ import TUI
 /// it visibly with `…`). The buffer records every text it had to cut; here it must record none.
 @Suite struct LayoutTests {
     /// The demo's sizes on the fixture's model: 48 concepts of 8 questions in 6 categories, every
-    /// question known, PSS part-way (35 of 336 runs), the engine working with a long description.
-    static let demoSized: AnalysisSnapshot = {
+    /// question known, PSS part-way (35 of 336 runs), the engine working with a long description;
+    /// with `tiered`, the concepts in three popularity tiers (the Overview's tier lines, the
+    /// Concepts page's tier column).
+    static func demoSized(tiered: Bool) -> AnalysisSnapshot {
         let finished = Scenario.finished
         let categories = ["city", "element", "person", "animal", "river", "mountain"]
         var questions: [ProbeQuestion] = []
         for c in 0..<48 {
             let concept = "Concept \(["Tavessa", "Quellport", "Ilsabet Rowan", "Doran Quillfeather"][c % 4]) \(c)"
             for q in 0..<8 {
-                questions.append(ProbeQuestion(concept: concept, category: categories[c % 6], prompt: "Question \(q) about \(concept) is",
+                questions.append(ProbeQuestion(concept: concept, category: categories[c % 6], tier: tiered ? ProbeTier.allCases[c % 3] : nil,
+                                               prompt: "Question \(q) about \(concept) is",
                                                answer: " answer\(q)", choices: [" answer\(q)", " other", " more", " none"]))
             }
         }
@@ -42,7 +45,9 @@ import TUI
                                 score: SpecializationScore(metric: .open, ratios: ratios, entries: entries, plan: plan),
                                 conceptCount: 48, patterns: finished.patterns, baseline: baseline, live: nil, requestedAblation: Ablation(),
                                 details: [:])
-    }()
+    }
+
+    static let demoSized = demoSized(tiered: false)
 
     /// `demoSized` with the neuron under the cursor inspected: its tokens and the questions that
     /// drive it most (the Neuron page's long lines).
@@ -57,6 +62,7 @@ import TUI
     static let snapshots: [(String, AnalysisSnapshot)] = [
         ("finished", Scenario.finished), ("partial", Scenario.partial), ("empty", Scenario.empty),
         ("ablated", Scenario.ablatedAndInspected), ("demo-sized", demoSized), ("inspected", inspected),
+        ("tiered", TierAndAssociationViewTests.tiered), ("demo-sized tiered", demoSized(tiered: true)),
     ]
 
     @Test(arguments: 1...7) func everyPageFitsEightyByTwentyFour(page: Int) {
@@ -70,6 +76,18 @@ import TUI
             _ = state.handle(.key(.character("?")), snapshot: snapshot)
             let help = Screen.render(state, snapshot, Scenario.context())
             #expect(help.buffer.cut.isEmpty, "help of page \(page), \(name): \(help.buffer.cut)")
+        }
+    }
+
+    /// The Concepts page with the knowledge vectors ranked by the other association (`s`): its
+    /// title and the by-block line of the detail box.
+    @Test func conceptsUnderTheStandardizedAssociationFit() {
+        for (name, snapshot) in Self.snapshots {
+            var state = Scenario.state(width: 80, height: 24)
+            for key in Scenario.keys("5s") { _ = state.handle(.key(key), snapshot: snapshot) }
+            let frame = Screen.render(state, snapshot, Scenario.context())
+            #expect(frame.buffer.cut.isEmpty, "\(name): \(frame.buffer.cut)\n\(frame.buffer.text)")
+            if snapshot.pooled != nil, snapshot.specialization != nil { #expect(frame.buffer.text.contains("Δ/σ"), "\(name): \(frame.buffer.text)") }
         }
     }
 

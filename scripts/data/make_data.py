@@ -223,12 +223,12 @@ def generate():
     files = {
         "demo/facts.jsonl": jsonl(facts),
         "probes/demo.jsonl": jsonl(demo_probes),
-        "probes/world.jsonl": jsonl(world),
+        "probes/world-v1.jsonl": jsonl(world),
     }
     for filename, (text, _) in domains.items():
         files["domains/" + filename] = text
     for relative, text in files.items():
-        if relative != "probes/world.jsonl":
+        if relative != "probes/world-v1.jsonl":
             assert text.isascii(), relative
     return files
 

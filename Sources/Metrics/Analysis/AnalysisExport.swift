@@ -12,6 +12,7 @@ public struct AnalysisExport {
                 let text: String
                 switch value {
                 case let number as Double: text = number.isFinite ? String(number) : ""
+                case is NSNull: text = ""
                 default: text = "\(value)"
                 }
                 return text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
@@ -20,13 +21,26 @@ public struct AnalysisExport {
             return ([columns.joined(separator: ",")] + rows.map { $0.map(cell).joined(separator: ",") }).joined(separator: "\n") + "\n"
         }
 
-        public var json: [[String: Any]] { rows.map { Dictionary(uniqueKeysWithValues: zip(columns, $0)) } }
+        /// Rows as objects; a number that is not finite (a figure not computed yet) is null.
+        public var json: [[String: Any]] {
+            rows.map { row in
+                Dictionary(uniqueKeysWithValues: zip(columns, row.map { value -> Any in
+                    if let number = value as? Double, !number.isFinite { return NSNull() }
+                    return value
+                }))
+            }
+        }
     }
 
     public let specialization: Specialization
     public let specializations: [Double]
     public let score: SpecializationScore
     public let patterns: PatternResults
+    /// Accuracy and PSS per popularity tier (empty without tiers).
+    public let tiers: [TierFigures]
+    /// K_c(r) of all concepts per block at `knowledgeRatio`.
+    public let knowledgeByBlock: [Int]
+    public static let knowledgeRatio = KnowledgeVectorsByBlock.ratio
     /// Model, probe set, domains and every option, as the `options` table records them.
     public let settings: [(String, String)]
 
@@ -38,6 +52,8 @@ public struct AnalysisExport {
         self.specializations = specializations
         score = snapshot.score
         self.patterns = patterns
+        tiers = snapshot.tierFigures
+        knowledgeByBlock = snapshot.knowledgeVectorsByBlock(ratio: Self.knowledgeRatio) ?? []
         self.settings = settings
     }
 
@@ -83,13 +99,24 @@ public struct AnalysisExport {
         let domains: [[Any]] = p.domains.indices.flatMap { a in p.domains.indices.map { [p.domains[a], p.domains[$0], matrix[a][$0]] } }
         let pruning: [[Any]] = p.pruning.enumerated().map { [$0.offset, $0.element] }
         let options: [[Any]] = settings.map { [$0.0, $0.1] }
+        // Per tier and ratio; an empty cell is a figure not computed yet.
+        let tierRows: [[Any]] = tiers.flatMap { t in
+            t.pss.map { item -> [Any] in
+                [t.tier.rawValue, t.concepts, t.questions, t.accuracy?.open ?? Double.nan, t.accuracy?.multipleChoice ?? Double.nan,
+                 t.measured.map { $0 as Any } ?? NSNull(), item.ratio, item.score ?? Double.nan]
+            }
+        }
+        let byBlock: [[Any]] = knowledgeByBlock.enumerated().map { [$0.offset, Self.knowledgeRatio, $0.element] }
         return [
             Table(name: "options", columns: ["setting", "value"], rows: options),
-            Table(name: "neurons", columns: ["layer", "neuron", "concept", "delta"], rows: neurons),
+            Table(name: "neurons", columns: ["layer", "neuron", "concept", s.association == .raw ? "delta" : "delta_over_sigma"], rows: neurons),
             Table(name: "focus", columns: ["layer", "neuron", "top_concept", "top_share", "specialization"], rows: focus),
             Table(name: "pss", columns: ["concept", "ratio", "acc_concept_after", "acc_other_after", "acc_before", "pss"], rows: pss),
             Table(name: "pss_concepts", columns: ["concept", "category", "questions_used", "control_concepts", "control_questions_used", "status"],
                   rows: concepts),
+            Table(name: "tiers", columns: ["tier", "concepts", "questions", "open_accuracy", "mcq_accuracy", "pss_measured_concepts", "ratio", "pss"],
+                  rows: tierRows),
+            Table(name: "knowledge_by_block", columns: ["layer", "ratio", "knowledge_vectors"], rows: byBlock),
             Table(name: "density", columns: ["layer", "domain", "activated", "weights", "density"], rows: densityRows),
             Table(name: "similarity", columns: ["layer", "domain_a", "domain_b", "n", "mean", "min", "q1", "median", "q3", "max"], rows: similarity),
             Table(name: "domains", columns: ["domain_a", "domain_b", "mean"], rows: domains),

@@ -18,12 +18,13 @@ public struct AnalysisSummary: Sendable {
     /// The layer summary of s per block (mean s of the block's 100 neurons with the largest Δ).
     public let layerSpecialization: [Double]?
     public let patterns: PatternResults?
-    /// Accuracy and PSS per popularity tier; no tiers when the probe set has none.
-    public let tiers: TierBreakdown
+    /// Accuracy and PSS per popularity tier, high to low; empty when the probe set has no tiers.
+    public let tiers: [TierFigures]
+    /// All concepts' knowledge vectors at `KnowledgeVectorsByBlock.ratio` per block (nil until Δ exists).
+    public let knowledgeVectorsByBlock: [Int]?
 
-    /// `conceptTiers`: each concept's tier (nil: read from the probe set's file);
     /// `layerSpecialization`: the layer summary of s when already computed (nil: computed here).
-    public init(snapshot: AnalysisSnapshot, conceptTiers: [String: String]? = nil, layerSpecialization: [Double]? = nil) {
+    public init(snapshot: AnalysisSnapshot, layerSpecialization: [Double]? = nil) {
         name = snapshot.card.name
         blocks = snapshot.card.blocks
         accuracy = snapshot.baseline?.overall
@@ -41,7 +42,8 @@ public struct AnalysisSummary: Sendable {
             self.layerSpecialization = nil
         }
         patterns = snapshot.patterns
-        tiers = TierBreakdown(snapshot: snapshot, conceptTiers: conceptTiers ?? TierBreakdown.conceptTiers(path: snapshot.probes.path))
+        tiers = snapshot.tierFigures
+        knowledgeVectorsByBlock = snapshot.knowledgeVectorsByBlock(ratio: KnowledgeVectorsByBlock.ratio)
     }
 
     /// Every figure is in: every PSS run the plan measures, and every sample of every domain.
@@ -68,6 +70,12 @@ public struct AnalysisSummary: Sendable {
         object["pss_runs"] = ["done": pssRuns.done, "wanted": pssRuns.wanted.map { $0 as Any } ?? NSNull()] as [String: Any]
         object["pss_concepts"] = concepts
         object["s_by_block"] = layerSpecialization ?? NSNull()
+        object["tiers"] = tiers.map(\.json)
+        object["knowledge_vectors_by_block"] = knowledgeVectorsByBlock.map { counts -> Any in
+            let deepest = KnowledgeVectorsByBlock.deepestBlocks(counts.count)
+            return ["ratio": KnowledgeVectorsByBlock.ratio, "counts": counts, "deepest_blocks": deepest,
+                    "deepest_share": KnowledgeVectorsByBlock.deepestShare(counts)] as [String: Any]
+        } ?? NSNull()
         if let patterns {
             object["domains"] = patterns.domains
             object["samples"] = ["done": patterns.samplesDone, "wanted": patterns.samplesWanted]
@@ -86,6 +94,18 @@ public struct AnalysisSummary: Sendable {
         }
         object["complete"] = isComplete
         return object
+    }
+}
+
+/// Where all concepts' knowledge vectors sit, as `analyze` reports it: at the front end's default
+/// ratio, with the share in the deepest quarter of the blocks.
+public enum KnowledgeVectorsByBlock {
+    public static let ratio = 0.01
+
+    public static func deepestBlocks(_ blocks: Int) -> Int { max(blocks / 4, 1) }
+
+    public static func deepestShare(_ counts: [Int]) -> Double {
+        Double(counts.suffix(deepestBlocks(counts.count)).reduce(0, +)) / Double(max(counts.reduce(0, +), 1))
     }
 }
 

@@ -69,15 +69,15 @@ public struct Comparison: Sendable {
         }
 
         var tierNames: [String] = []
-        for s in summaries { for tier in s.tiers.tiers where !tierNames.contains(tier.name) { tierNames.append(tier.name) } }
+        for s in summaries { for figures in s.tiers where !tierNames.contains(figures.tier.rawValue) { tierNames.append(figures.tier.rawValue) } }
         if !tierNames.isEmpty {
             heading("by popularity tier (PSS at each model's peak ratio)")
             for name in tierNames {
-                func tier(_ s: AnalysisSummary) -> TierBreakdown.Tier? { s.tiers.tiers.first { $0.name == name } }
+                func tier(_ s: AnalysisSummary) -> TierFigures? { s.tiers.first { $0.tier.rawValue == name } }
                 figure("\(name): concepts") { s in (tier(s).map { "\($0.concepts)" } ?? Self.absent, tier(s).map { Double($0.concepts) }) }
-                figure("\(name): open") { s in tier(s).map { percent($0.open) } ?? (Self.absent, nil) }
-                figure("\(name): mcq") { s in tier(s).map { t in t.multipleChoice.map { percent($0) } ?? (t.open == nil ? Self.notComputed : Self.absent, nil) } ?? (Self.absent, nil) }
-                figure("\(name): PSS") { s in tier(s).map { fixed($0.pssAtPeak, pending: s.pssRuns.wanted != 0) } ?? (Self.absent, nil) }
+                figure("\(name): open") { s in tier(s).map { percent($0.accuracy?.open) } ?? (Self.absent, nil) }
+                figure("\(name): mcq") { s in tier(s).map { t in t.accuracy?.multipleChoice.map { percent($0) } ?? (t.accuracy == nil ? Self.notComputed : Self.absent, nil) } ?? (Self.absent, nil) }
+                figure("\(name): PSS") { s in tier(s).map { fixed($0.pss(at: s.peak?.ratio), pending: s.pssRuns.wanted != 0) } ?? (Self.absent, nil) }
             }
         }
 

@@ -77,7 +77,7 @@ public enum Figures {
 
     static func tiers(_ summaries: [AnalysisSummary], settings: [(String, String)]) -> String {
         var names: [String] = []
-        for s in summaries { for tier in s.tiers.tiers where !names.contains(tier.name) { names.append(tier.name) } }
+        for s in summaries { for figures in s.tiers where !names.contains(figures.tier.rawValue) { names.append(figures.tier.rawValue) } }
         var plot = Plot(title: "Accuracy (open) and PSS at the peak ratio, by popularity tier", xLabel: "popularity tier",
                         yLabel: "accuracy · PSS", x: (0, Double(max(names.count, 1))), y: (0, 1),
                         caption: caption(settings, models: summaries.map(\.name)))
@@ -92,16 +92,16 @@ public enum Figures {
         for (m, s) in summaries.enumerated() {
             let colour = palette[m % palette.count]
             for (t, name) in names.enumerated() {
-                guard let tier = s.tiers.tiers.first(where: { $0.name == name }) else { continue }
+                guard let tier = s.tiers.first(where: { $0.tier.rawValue == name }) else { continue }
                 let start = Double(t) + 0.1 + groupWidth * Double(2 * m) / slots
                 let width = groupWidth / slots
-                if let open = tier.open {
+                if let open = tier.accuracy?.open {
                     plot.bar(x: start, width: width, value: open, colour: colour, opacity: 1,
                              title: "\(s.name) \(name): accuracy \(String(format: "%.4f", open)) (\(tier.questions) questions)")
                 }
-                if let pss = tier.pssAtPeak {
+                if let pss = tier.pss(at: s.peak?.ratio) {
                     plot.bar(x: start + width, width: width, value: pss, colour: colour, opacity: 0.45,
-                             title: "\(s.name) \(name): PSS \(String(format: "%.4f", pss)) (\(tier.measured) concepts)")
+                             title: "\(s.name) \(name): PSS \(String(format: "%.4f", pss)) (\(tier.measured ?? 0) concepts)")
                 }
             }
             plot.legend(colour: colour, label: "\(s.name) accuracy", opacity: 1)

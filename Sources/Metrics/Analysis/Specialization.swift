@@ -8,6 +8,15 @@ public enum Pooling: String, Sendable {
     case last
 }
 
+/// How a neuron's association with a concept is measured (METHODS.md, method 1, step 2).
+public enum Association: String, Sendable, CaseIterable {
+    /// Δ_li(c), the difference of mean pooled coefficients (the default).
+    case raw
+    /// Δ_li(c) / σ_li, with σ_li the standard deviation of p_li over all questions: coefficient
+    /// magnitudes grow with depth, and a raw Δ ranked across blocks favours the deep ones.
+    case standardized
+}
+
 /// p_li(q) for every question q and neuron (l, i): `[questions, blocks × F]`, row-major.
 public struct PooledCoefficients: Sendable {
     public let questions: Int
@@ -76,13 +85,19 @@ public struct Specialization: Sendable {
     public let conceptCategory: [Int]
     public let blocks: Int
     public let width: Int
-    /// Δ_li(c): `[concepts, blocks × F]`, row-major.
+    /// The association every ranking uses: Δ_li(c), or Δ_li(c) / σ_li when standardized.
+    public let association: Association
+    /// The association of each neuron with each concept (Δ, or Δ/σ): `[concepts, blocks × F]`, row-major.
     public let delta: [Float]
 
     public var neurons: Int { blocks * width }
 
-    /// Δ_li(c) = mean of p over c's questions − mean of p over every other concept's questions.
-    public init(pooled: PooledCoefficients, probes: ProbeSet, blocks: Int, width: Int) {
+    /// Δ_li(c) = mean of p over c's questions − mean of p over every other concept's questions;
+    /// standardized, divided by σ_li, the population standard deviation of p_li over all questions
+    /// (0 where σ is 0: a neuron whose p never varies has Δ = 0 too). Dividing by a per-neuron
+    /// constant leaves each neuron's focus π and s unchanged; it changes which neurons rank first.
+    public init(pooled: PooledCoefficients, probes: ProbeSet, blocks: Int, width: Int, association: Association = .raw) {
+        self.association = association
         let n = pooled.neurons
         concepts = probes.concepts
         categories = probes.categories
@@ -91,6 +106,7 @@ public struct Specialization: Sendable {
         self.width = width
         var total = [Double](repeating: 0, count: n)
         var sums = [[Double]](repeating: [Double](repeating: 0, count: n), count: concepts.count)
+        var squares = [Double](repeating: 0, count: association == .standardized ? n : 0)
         var counts = [Int](repeating: 0, count: concepts.count)
         let conceptIndex = Dictionary(uniqueKeysWithValues: concepts.enumerated().map { ($1, $0) })
         for (q, question) in probes.questions.enumerated() {
@@ -102,15 +118,24 @@ public struct Specialization: Sendable {
                 sums[c][i] += value
                 total[i] += value
             }
+            if association == .standardized {
+                for i in 0..<n { squares[i] += Double(pooled.values[row + i]) * Double(pooled.values[row + i]) }
+            }
         }
         let questions = probes.questions.count
+        // 1/σ per neuron (1 for the raw Δ).
+        let scale: [Double] = association == .raw ? [Double](repeating: 1, count: n) : (0..<n).map { i in
+            let mean = total[i] / Double(max(questions, 1))
+            let variance = max(squares[i] / Double(max(questions, 1)) - mean * mean, 0)
+            return variance > 0 ? 1 / variance.squareRoot() : 0
+        }
         var delta = [Float](repeating: 0, count: concepts.count * n)
         for c in concepts.indices {
             let others = questions - counts[c]
             for i in 0..<n {
                 let inside = sums[c][i] / Double(max(counts[c], 1))
                 let outside = others > 0 ? (total[i] - sums[c][i]) / Double(others) : 0
-                delta[c * n + i] = Float(inside - outside)
+                delta[c * n + i] = Float((inside - outside) * scale[i])
             }
         }
         self.delta = delta
@@ -122,6 +147,13 @@ public struct Specialization: Sendable {
         let row = c * neurons
         let order = (0..<neurons).sorted { delta[row + $0] > delta[row + $1] || (delta[row + $0] == delta[row + $1] && $0 < $1) }
         return order.prefix(count).map { NeuronID(block: $0 / width, neuron: $0 % width) }
+    }
+
+    /// How many of K_c(r) sit in each block.
+    public func knowledgeNeuronsByBlock(concept c: Int, ratio: Double) -> [Int] {
+        var counts = [Int](repeating: 0, count: blocks)
+        for neuron in knowledgeNeurons(concept: c, ratio: ratio) { counts[neuron.block] += 1 }
+        return counts
     }
 
     /// A neuron's knowledge focus: π(c) ∝ max(Δ(c), 0), the shares per concept and per category,

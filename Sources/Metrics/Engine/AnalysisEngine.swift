@@ -335,7 +335,8 @@ public final class AnalysisEngine: @unchecked Sendable {
             observe()
         }
         let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
-        let specialization = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth)
+        let specialization = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth,
+                                            association: options.association)
         let specializations = specialization.specializations
         update { parts in
             parts.pooled = coefficients

@@ -7,10 +7,18 @@ public struct AnalysisOptions: Sendable {
     public var pooling = Pooling.mean
     public var controlSet = ControlSet.five
     public var pssQuestions = PSSQuestions.known
+    public var association = Association.raw
     public var ratios = SpecializationScore.defaultRatios
     public var patterns = ActivationPatterns.Options()
 
     public init() {}
+
+    /// The settings the store's fingerprint hashes: all of them, except the raw association, the
+    /// only one before the option existed, so that analyses stored before it stay valid (a
+    /// standardized analysis is hashed with it, and never mixes with a raw one).
+    var fingerprintDescription: [(String, String)] {
+        association == .raw ? description.filter { $0.0 != "association" } : description
+    }
 
     /// The settings in force, as every export records them.
     public var description: [(String, String)] {
@@ -20,6 +28,7 @@ public struct AnalysisOptions: Sendable {
         case .absolute(let gamma): threshold = "absolute gamma \(gamma)"
         }
         return [("pss_accuracy", metric.rawValue), ("pooling", pooling.rawValue),
+                ("association", association == .raw ? "raw: delta" : "standardized: delta / sigma, sigma the standard deviation of p over all questions"),
                 ("delta_unrelated_questions", "all other concepts"),
                 ("pss_control_set", controlSet == .five
                     ? "\(SpecializationScore.controlConcepts) other concepts per concept, drawn by SplitMix64 seeded with the concept's index"
@@ -115,8 +124,8 @@ public struct AnalysisFingerprint: Sendable, Equatable {
             hash.add(domain.name)
             for sample in domain.samples.prefix(options.patterns.samples) { hash.add(sample) }
         }
+        hash.add(options.fingerprintDescription.map { "\($0.0)=\($0.1)" }.joined(separator: "; "))
         let described = options.description.map { "\($0.0)=\($0.1)" }.joined(separator: "; ")
-        hash.add(described)
         id = String(format: "%016llx", hash.value)
         model = checkpoint.folder
         probes = inputs.probes.path

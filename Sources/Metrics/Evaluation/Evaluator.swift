@@ -51,6 +51,11 @@ public struct ProbeAccuracy: Sendable {
     public func category(_ name: String) -> Score {
         score(probes.concepts(in: name).flatMap { probes.questionIndices[$0] ?? [] })
     }
+
+    /// The accuracy over the questions of the concepts in `tier`.
+    public func tier(_ tier: ProbeTier) -> Score {
+        score(probes.concepts(inTier: tier).flatMap { probes.questionIndices[$0] ?? [] })
+    }
 }
 
 /// Scores a model on a probe set, with or without neurons ablated.

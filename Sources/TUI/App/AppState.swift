@@ -55,6 +55,8 @@ public struct AppState: Sendable {
     public internal(set) var litConcept: Int?
     /// Index into the sweep's ratios for knowledge vectors.
     public internal(set) var ratioIndex: Int?
+    /// The association knowledge vectors are ranked by on screen (`s` switches it); nil: the engine's.
+    public internal(set) var association: Association?
 
     public internal(set) var pairIndex = 0
     public internal(set) var domainBlock = 0
@@ -126,6 +128,14 @@ public struct AppState: Sendable {
         return snapshot.requestedAblation == ablation ? snapshot.currentAccuracy : nil
     }
     public func isAblated(_ neuron: NeuronID) -> Bool { ablatedSet.contains(neuron) }
+
+    /// Method 1's figures with the association on screen: the engine's, or the other one computed
+    /// here from the engine's pooled coefficients (its PSS stays the engine's).
+    public func shownSpecialization(_ snapshot: AnalysisSnapshot) -> Specialization? {
+        guard let engine = snapshot.specialization else { return nil }
+        guard let association, association != engine.association, let pooled = snapshot.pooled else { return engine }
+        return derived.specialization(pooled: pooled, probes: snapshot.probes, blocks: engine.blocks, width: engine.width, association: association)
+    }
 
     /// The ratio knowledge vectors are taken at: the chosen one of the sweep, 1 % by default.
     public func ratio(_ ratios: [Double]) -> Double {

@@ -255,8 +255,16 @@ extension AppState {
             push(.neurons)
         case .character("l"):
             if litConcept == conceptRow { litConcept = nil } else { light(conceptRow, snapshot: snapshot) }
+        case .character("s"):
+            guard let engine = snapshot.specialization?.association else {
+                message = ("the association needs Δ, which is still being computed", true)
+                return []
+            }
+            let next: Association = (association ?? engine) == .raw ? .standardized : .raw
+            association = next
+            message = ("knowledge vectors ranked by " + Self.name(next) + (next == engine ? "" : " (PSS stays the engine's, by \(Self.name(engine)))"), false)
         case .character(" "), .character("a"):
-            guard let specialization = snapshot.specialization else {
+            guard let specialization = shownSpecialization(snapshot) else {
                 message = ("the knowledge vectors need Δ, which is still being computed", true)
                 return []
             }
@@ -283,11 +291,14 @@ extension AppState {
         litConcept = concept
         conceptRow = concept
         measure = .association(concept: concept)
-        if let specialization = snapshot.specialization,
+        if let specialization = shownSpecialization(snapshot),
            let top = derived.knowledgeNeurons(specialization, concept: concept, ratio: ratio(snapshot.score.ratios)).first {
             cursor = top
         }
     }
+
+    /// "raw Δ" or "standardized Δ/σ", as the pages name an association.
+    static func name(_ association: Association) -> String { association == .raw ? "raw Δ" : "standardized Δ/σ" }
 
     private mutating func ablationsKey(_ key: Key, snapshot: AnalysisSnapshot) -> [Effect] {
         switch key {

@@ -11,8 +11,7 @@ enum ComparePage {
             let layers = snapshot.specialization.flatMap { specialization in
                 snapshot.specializations.map { derived.layerSpecialization(specialization, specializations: $0) }
             }
-            return AnalysisSummary(snapshot: snapshot, conceptTiers: state.comparedDerived.conceptTiers(snapshot.probes.path),
-                                   layerSpecialization: layers)
+            return AnalysisSummary(snapshot: snapshot, layerSpecialization: layers)
         }
     }
 

@@ -10,7 +10,9 @@ enum ConceptsPage {
         let ratio = state.ratio(ratios)
         let x0 = area.x + 1, limit = area.maxX - 1
         let now = state.accuracyNow(snapshot)
-        var title = "\(probes.concepts.count) concepts of \(probes.name) · knowledge vectors at r = \(Format.compact(ratio * 100))% (+ - to change)"
+        let specialization = state.shownSpecialization(snapshot)
+        let by = specialization.map { " by " + AppState.name($0.association) + " (s)" } ?? ""
+        var title = "\(probes.concepts.count) concepts of \(probes.name) · knowledge vectors at r = \(Format.compact(ratio * 100))%\(by) (+ - to change)"
         if !state.ablated.isEmpty { title += now == nil ? " · evaluating \(state.ablated.count) ablated…" : " · now: with \(state.ablated.count) ablated" }
         var titleLimit = limit
 
@@ -19,8 +21,9 @@ enum ConceptsPage {
         let nameWidth = min(20, max(10, (probes.concepts.map { DisplayWidth.of($0) }.max() ?? 10) + 2))
         let categoryWidth = min(12, max(9, (probes.categories.map { DisplayWidth.of($0) }.max() ?? 8) + 2))
         let barWidth = 12
-        // Columns that do not fit the width are left out whole, the least needed first: the bar,
-        // multiple choice (shown when the engine evaluates it), the category, K_c.
+        // Columns that do not fit the width are left out whole, the least needed first: the tier
+        // (the detail box names it too), the bar, multiple choice (shown when the engine evaluates
+        // it), the category, K_c.
         var room = limit - x0 - nameWidth - 4 - 22 - 10
         func fits(_ width: Int) -> Bool {
             guard width <= room else { return false }
@@ -30,7 +33,10 @@ enum ConceptsPage {
         let showsKc = fits(12), showsCategory = fits(categoryWidth)
         let showsChoice = snapshot.baseline?.overall.multipleChoice != nil && fits(22)
         let showsBar = fits(barWidth + 2)
-        let columns: [(String, Int)] = [("concept", nameWidth)] + (showsCategory ? [("category", categoryWidth)] : []) + [("q", 4), ("open before → now", 22)]
+        let tierWidth = 7
+        let showsTier = !probes.tiers.isEmpty && fits(tierWidth)
+        let columns: [(String, Int)] = [("concept", nameWidth)] + (showsCategory ? [("category", categoryWidth)] : [])
+            + (showsTier ? [("tier", tierWidth)] : []) + [("q", 4), ("open before → now", 22)]
             + (showsBar ? [("", barWidth + 2)] : []) + (showsChoice ? [("choice before → now", 22)] : []) + [("PSS(c,r)", 10)]
             + (showsKc ? [("K_c ablated", 12)] : [])
         var x = x0
@@ -40,7 +46,6 @@ enum ConceptsPage {
         }
         let row = min(state.conceptRow, max(probes.concepts.count - 1, 0))
         let first = min(max(row - tableRows / 2, 0), max(probes.concepts.count - tableRows, 0))
-        let specialization = snapshot.specialization
         for (offset, concept) in probes.concepts.enumerated().dropFirst(first).prefix(tableRows) {
             let y = area.y + 2 + offset - first
             let selected = offset == row
@@ -55,6 +60,10 @@ enum ConceptsPage {
                 frame.buffer.text(DisplayWidth.fit(probes.category(of: concept), categoryWidth - 1), x: x, y: y, style: selected ? text : context[.dim])
                 x += categoryWidth
             }
+            if showsTier {
+                frame.buffer.text(probes.tier(of: concept)?.rawValue ?? "–", x: x, y: y, style: selected ? text : context[.dim])
+                x += tierWidth
+            }
             let before = snapshot.baseline?.concept(concept), after = now?.concept(concept)
             frame.buffer.text(DisplayWidth.padLeft("\(before?.questions ?? probes.questionIndices[concept]?.count ?? 0)", 3), x: x, y: y, style: text)
             x += 4
@@ -67,7 +76,7 @@ enum ConceptsPage {
                 x = change(before?.multipleChoice, after?.multipleChoice, x: x, y: y, width: 22, text: text, context: context, &frame,
                            missing: before?.multipleChoice == nil)
             }
-            let entry = snapshot.score.entries.first { $0.ratio == ratio && specialization?.concepts[safe: $0.concept] == concept }
+            let entry = snapshot.score.entries.first { $0.ratio == ratio && probes.concepts[safe: $0.concept] == concept }
             let leftOut = snapshot.score.plan.map { !$0.measured(offset) } ?? false
             frame.buffer.text(leftOut ? "left out" : entry.map { String(format: "%.3f", $0.score) } ?? "…", x: x, y: y,
                               style: entry == nil ? context[.dim] : text)
@@ -110,11 +119,13 @@ enum ConceptsPage {
                                         _ area: Rect, _ frame: inout Frame) {
         guard let concept = snapshot.probes.concepts[safe: row] else { return }
         let summary = snapshot.score.plan.map { " · PSS on " + $0.summary } ?? ""
-        let inner = frame.buffer.box(area, title: "\(concept) (\(snapshot.probes.category(of: concept)))" + summary, context: context)
+        let tier = snapshot.probes.tier(of: concept).map { ", tier " + $0.rawValue } ?? ""
+        let inner = frame.buffer.box(area, title: "\(concept) (\(snapshot.probes.category(of: concept))\(tier))" + summary, context: context)
         guard inner.height > 0 else { return }
         let x = inner.x + 1, limit = inner.maxX - 1
         var y = inner.y
-        if let specialization = snapshot.specialization {
+        let specialization = state.shownSpecialization(snapshot)
+        if let specialization {
             let neurons = state.derived.knowledgeNeurons(specialization, concept: row, ratio: ratio)
             let marked = neurons.filter(state.isAblated).count
             let cx = frame.buffer.words("knowledge vectors K_c at r = \(Format.compact(ratio * 100))%: \(neurons.count) neurons, \(marked) ablated:", x: x, y: y, style: context[.dim], limit: limit) + 1
@@ -127,12 +138,30 @@ enum ConceptsPage {
                 }
                 nx = frame.buffer.text(label, x: nx, y: y, style: state.isAblated(neuron) ? context[.marked] : context[.text])
             }
+            // Where they sit: a count per block, as a sparkline, and the share in the deepest quarter.
+            y += 1
+            var counts = [Int](repeating: 0, count: specialization.blocks)
+            for neuron in neurons { counts[neuron.block] += 1 }
+            let deepest = max(counts.count / 4, 1)
+            let share = Double(counts.suffix(deepest).reduce(0, +)) / Double(max(neurons.count, 1))
+            let tail = String(format: " %d%% in the last %d of %d blocks", Int((100 * share).rounded()), deepest, counts.count)
+            // The long label where the line has room for it, every block and the tail; else the short one.
+            let long = "by block (\(AppState.name(specialization.association)), s switches): "
+            let label = DisplayWidth.of(long) + counts.count + DisplayWidth.of(tail) <= limit - x ? long
+                : "by block (" + (specialization.association == .raw ? "Δ" : "Δ/σ") + "): "
+            let hx = frame.buffer.text(label, x: x, y: y, style: context[.dim], limit: limit)
+            let sparkWidth = min(counts.count, max(0, limit - hx - DisplayWidth.of(tail)))
+            frame.buffer.sparkline(counts.prefix(sparkWidth).map { Double($0) }, x: hx, y: y, low: 0, high: Double(max(counts.max() ?? 0, 1)), style: context[.accent])
+            if hx + sparkWidth + DisplayWidth.of(tail) <= limit {
+                frame.buffer.text(tail, x: hx + sparkWidth, y: y, style: context[.text])
+            }
         } else {
             frame.buffer.words("knowledge vectors: computing… (Δ needs every probe prompt run once)", x: x, y: y, style: context[.dim], limit: limit)
         }
         y += 1
-        // PSS(c, r) over the sweep, as measured by the engine.
-        var px = frame.buffer.text("PSS(c, r): ", x: x, y: y, style: context[.dim])
+        // PSS(c, r) over the sweep, as measured by the engine (by its association).
+        let engineBy = snapshot.specialization.map { $0.association != specialization?.association ? " by " + AppState.name($0.association) : "" } ?? ""
+        var px = frame.buffer.text("PSS(c, r)\(engineBy): ", x: x, y: y, style: context[.dim])
         let index = snapshot.specialization?.concepts.firstIndex(of: concept)
         for r in snapshot.score.ratios {
             let entry = snapshot.score.entries.first { $0.concept == index && $0.ratio == r }

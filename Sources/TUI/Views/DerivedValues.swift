@@ -13,8 +13,19 @@ public final class DerivedValues: @unchecked Sendable {
     private var source: (address: UnsafeRawPointer?, count: Int)?
     private var knowledge: [Key: (list: [NeuronID], set: Set<NeuronID>)] = [:]
     private var layers: [Double]?
+    /// Method 1 under the association the engine does not use, and the pooled storage it came from.
+    private var other: (address: UnsafeRawPointer?, specialization: Specialization)?
 
     public init() {}
+
+    /// Δ under `association` from the engine's pooled coefficients, computed once per snapshot's p.
+    func specialization(pooled: PooledCoefficients, probes: ProbeSet, blocks: Int, width: Int, association: Association) -> Specialization {
+        let address = pooled.values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        if let other, other.address == address, other.specialization.association == association { return other.specialization }
+        let made = Specialization(pooled: pooled, probes: probes, blocks: blocks, width: width, association: association)
+        other = (address, made)
+        return made
+    }
 
     private func check(_ specialization: Specialization) {
         let address = specialization.delta.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
@@ -54,18 +65,9 @@ public final class DerivedValues: @unchecked Sendable {
     }
 }
 
-/// A `DerivedValues` for each model of the Compare page, made as they are first asked for, and
-/// each probe set's concept tiers (read from its file once, not on every frame).
+/// A `DerivedValues` for each model of the Compare page, made as they are first asked for.
 final class DerivedValuesList: @unchecked Sendable {
     private var values: [DerivedValues] = []
-    private var tiers: [String: [String: String]] = [:]
-
-    func conceptTiers(_ path: String) -> [String: String] {
-        if let known = tiers[path] { return known }
-        let read = TierBreakdown.conceptTiers(path: path)
-        tiers[path] = read
-        return read
-    }
 
     subscript(index: Int) -> DerivedValues {
         while values.count <= index { values.append(DerivedValues()) }

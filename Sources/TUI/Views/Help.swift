@@ -35,6 +35,7 @@ enum Help {
                     ("Space", "ablate its knowledge vectors at the ratio; again to restore them"),
                     ("a", "add its knowledge vectors to the ablation"),
                     ("+ - ← →", "the ratio: the next / previous of the sweep"),
+                    ("s", "rank knowledge vectors by raw Δ or standardized Δ/σ (PSS stays the engine's)"),
                     ("/", "find a concept or category")]
         case .ablations:
             return [("↑ ↓ j k", "previous / next ablated neuron"),

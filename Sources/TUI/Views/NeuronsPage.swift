@@ -17,7 +17,7 @@ enum NeuronsPage {
 
         let width = card.mlpWidth
         var lit: Set<NeuronID> = []
-        if let concept = state.litConcept, let specialization = snapshot.specialization, concept < specialization.concepts.count {
+        if let concept = state.litConcept, let specialization = state.shownSpecialization(snapshot), concept < specialization.concepts.count {
             lit = state.derived.knowledgeSet(specialization, concept: concept, ratio: state.ratio(snapshot.score.ratios))
         }
         // The mark of each visible cell: the cursor, else an ablated neuron, else a lit knowledge vector.
@@ -188,7 +188,8 @@ enum NeuronsPage {
         var second = grid.bin > 1 ? "column: neurons \(grid.neurons(inColumn: neuron.neuron / grid.bin).lowerBound)–\(grid.neurons(inColumn: neuron.neuron / grid.bin).upperBound - 1), the cursor on the strongest" : ""
         if let concept = state.litConcept, let name = snapshot.probes.concepts[safe: concept], !lit.isEmpty {
             let ratio = state.ratio(snapshot.score.ratios)
-            second += (second.isEmpty ? "" : " · ") + "lit: \(name)'s \(lit.count) knowledge vectors at r = \(Format.compact(ratio * 100))%"
+            let by = state.shownSpecialization(snapshot).map { " by " + AppState.name($0.association) } ?? ""
+            second += (second.isEmpty ? "" : " · ") + "lit: \(name)'s \(lit.count) knowledge vectors at r = \(Format.compact(ratio * 100))%" + by
         }
         frame.buffer.words(second, x: area.x + 1, y: y, style: context[.dim], limit: area.maxX - 1)
     }

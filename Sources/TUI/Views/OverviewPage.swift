@@ -131,6 +131,13 @@ enum OverviewPage {
                 line("PSS on", summary)
             }
         }
+        // Per popularity tier: accuracy and peak PSS (the study: popular concepts better known, more specialized).
+        for figures in snapshot.tierFigures {
+            let accuracy = figures.accuracy.map { "open " + Format.percent($0.open) } ?? "accuracy computing…"
+            let pss = figures.peak.map { String(format: "peak PSS %.3f at %@%%", $0.score, Format.compact($0.ratio * 100)) }
+                ?? (figures.measured == 0 ? "PSS not measured" : "PSS computing…")
+            line("tier " + figures.tier.rawValue, "\(accuracy)  \(pss)  (\(figures.concepts) concept\(figures.concepts == 1 ? "" : "s"))")
+        }
         // PSS(r) across the sweep: ratio, value, and a bar a column.
         if y + 2 < inner.maxY {
             frame.buffer.text("PSS(r)", x: x, y: y, style: context[.dim])
