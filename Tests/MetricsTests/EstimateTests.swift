@@ -89,4 +89,52 @@ import Testing
         #expect(abs(attribution) > 1e-3)
         #expect(abs(difference - attribution) <= 0.01 * abs(attribution) + 1e-4, "finite difference \(difference) vs e \(attribution) at \(neuron)")
     }
+
+    /// With a front end attached, the engine makes the estimate after the unmasked evaluation and
+    /// stores it; a toggle is answered with the estimate first (every question marked estimated),
+    /// then exactly, equal to the evaluator's own answer; a reopened store has the estimate at once.
+    @Test func engineAnswersWithTheEstimateThenExactly() throws {
+        let inputs = try AnalysisEngineAndStore.inputs()
+        let folder = TemporaryFolder()
+        let store = folder.file("store.sqlite")
+        let evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
+        let ablation = Ablation(zeroing: (0..<40).map { NeuronID(block: 1, neuron: $0) })
+        let reference = AblationEstimate(evaluator: evaluator, candidates: .answers)
+        let (values, attributions) = try evaluator.attributions(questions: 0..<inputs.probes.questions.count, candidates: .answers)
+        reference.fill(questions: 0..<inputs.probes.questions.count, values: values, attributions: attributions)
+        let expectedGuess = try #require(reference.estimate(ablation))
+        let expected = try evaluator.evaluate(ablation: ablation, candidates: .answers)
+        func estimateKind(_ engine: AnalysisEngine) -> EngineProgress.Kind? {
+            engine.snapshot.progress.kinds.first { $0.name == "ablation estimate chunks" }
+        }
+        for reopened in [false, true] {
+            let engine = try AnalysisEngine(inputs: inputs, options: AnalysisEngineAndStore.options, store: AnalysisStore(path: store))
+            let seen = Published()
+            engine.onPublish = { [engine] in
+                if let live = engine.snapshot.live { seen.append(live) }
+            }
+            engine.start()
+            defer { engine.stop() }
+            #expect(AnalysisEngineAndStore.waitUntil { engine.snapshot.progress.kinds.first { $0.name == "pooling batches" }!.done > 0 })
+            // Computed (and timed) the first time, read from the store the second.
+            let kind = try #require(estimateKind(engine))
+            #expect(kind.done == kind.total && kind.timed == !reopened)
+            engine.setAblation(ablation)
+            #expect(AnalysisEngineAndStore.waitUntil { engine.snapshot.currentAccuracy != nil })
+            #expect(engine.snapshot.currentAccuracy?.results == expected.results)
+            let answers = seen.all.filter { $0.ablation == ablation }
+            let first = try #require(answers.first)
+            #expect(first.exactCount == 0 && first.estimateMilliseconds != nil)
+            #expect(first.accuracy.results == expectedGuess.results)
+            #expect(answers.last?.isExact == true)
+        }
+    }
+}
+
+/// Live accuracies as the engine publishes them, from its thread.
+private final class Published: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [LiveAccuracy] = []
+    func append(_ value: LiveAccuracy) { lock.withLock { values.append(value) } }
+    var all: [LiveAccuracy] { lock.withLock { values } }
 }
