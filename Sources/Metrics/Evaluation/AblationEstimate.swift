@@ -185,3 +185,89 @@ extension Evaluator {
         return (values, (0..<count).map { Float16(attributions[$0]) })
     }
 }
+
+extension AblationEstimate {
+    /// Every question's attributions, computed here, `batch` questions a backward.
+    public static func compute(evaluator: Evaluator, candidates which: Evaluator.Candidates, batch: Int = 16) throws -> AblationEstimate {
+        let estimate = AblationEstimate(evaluator: evaluator, candidates: which)
+        for first in stride(from: 0, to: estimate.questionCount, by: batch) {
+            let range = first..<min(first + batch, estimate.questionCount)
+            let (values, attributions) = try evaluator.attributions(questions: range, candidates: which)
+            estimate.fill(questions: range, values: values, attributions: attributions)
+        }
+        return estimate
+    }
+
+    /// Which of question `q`'s log-probabilities is the answer's.
+    public func answerCandidate(_ q: Int) -> Int { answerTarget[q] - first[q] - 1 }
+}
+
+/// How well estimates matched exact results over some ablations: the correlation of estimated and
+/// exact changes of the answer's log-probability over every (ablation, question) pair, and the
+/// precision and recall of predicted right/wrong flips (open, and multiple choice where scored).
+public struct EstimateQuality: Sendable {
+    public private(set) var estimatedChanges: [Double] = []
+    public private(set) var exactChanges: [Double] = []
+    /// Flips predicted and flips that happened, per metric: counts of predicted, actual, both.
+    public private(set) var openFlips = FlipCounts()
+    public private(set) var choiceFlips = FlipCounts()
+
+    public struct FlipCounts: Sendable {
+        public var predicted = 0, actual = 0, both = 0
+        /// nil when nothing was predicted (or nothing happened).
+        public var precision: Double? { predicted == 0 ? nil : Double(both) / Double(predicted) }
+        public var recall: Double? { actual == 0 ? nil : Double(both) / Double(actual) }
+
+        mutating func add(predicted p: Bool, actual a: Bool) {
+            predicted += p ? 1 : 0
+            actual += a ? 1 : 0
+            both += p && a ? 1 : 0
+        }
+    }
+
+    public init() {}
+
+    /// One ablation's estimate against its exact results, both against nothing ablated.
+    public mutating func add(estimated: EstimatedScores, exact: [QuestionResult], baseline: [QuestionResult], estimate: AblationEstimate) {
+        for q in exact.indices {
+            let answer = estimate.answerCandidate(q)
+            estimatedChanges.append(estimated.answerChange[q])
+            exactChanges.append(exact[q].logProbabilities[answer] - baseline[q].logProbabilities[answer])
+            openFlips.add(predicted: estimated.results[q].openCorrect != baseline[q].openCorrect, actual: exact[q].openCorrect != baseline[q].openCorrect)
+            if let before = baseline[q].multipleChoiceCorrect, let guessed = estimated.results[q].multipleChoiceCorrect,
+               let after = exact[q].multipleChoiceCorrect {
+                choiceFlips.add(predicted: guessed != before, actual: after != before)
+            }
+        }
+    }
+
+    public var pearson: Double { Self.pearson(estimatedChanges, exactChanges) }
+    public var spearman: Double { Self.pearson(Self.ranks(estimatedChanges), Self.ranks(exactChanges)) }
+
+    static func pearson(_ a: [Double], _ b: [Double]) -> Double {
+        let n = Double(a.count)
+        guard a.count > 1 else { return .nan }
+        let ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
+        var ab = 0.0, aa = 0.0, bb = 0.0
+        for (x, y) in zip(a, b) {
+            ab += (x - ma) * (y - mb)
+            aa += (x - ma) * (x - ma)
+            bb += (y - mb) * (y - mb)
+        }
+        return aa > 0 && bb > 0 ? ab / (aa * bb).squareRoot() : .nan
+    }
+
+    /// Ranks from 1, ties given their mean rank.
+    static func ranks(_ values: [Double]) -> [Double] {
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        var ranks = [Double](repeating: 0, count: values.count)
+        var start = 0
+        while start < order.count {
+            var end = start
+            while end + 1 < order.count, values[order[end + 1]] == values[order[start]] { end += 1 }
+            for i in start...end { ranks[order[i]] = Double(start + end) / 2 + 1 }
+            start = end + 1
+        }
+        return ranks
+    }
+}
