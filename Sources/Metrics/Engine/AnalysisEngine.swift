@@ -521,17 +521,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             update { $0.live = LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
                                             milliseconds: estimateMilliseconds, estimateMilliseconds: estimateMilliseconds) }
             let first = focused.flatMap { probes.questionIndices[probes.concepts[$0]] } ?? []
-            // Predicted flips first, then the largest estimated changes.
-            let priority: [Double] = results.indices.map { q in
-                let guessed = results[q], before = baseline.results[q]
-                let flips = guessed.openCorrect != before.openCorrect || guessed.multipleChoiceCorrect != before.multipleChoiceCorrect
-                return (flips ? 1e9 : 0) + abs(guess.answerChange[q])
-            }
-            let rest = results.indices.filter { !first.contains($0) }.sorted { a, b in
-                priority[a] != priority[b] ? priority[a] > priority[b] : a < b
-            }
-            var slices = first.isEmpty ? [] : [first]
-            for index in stride(from: 0, to: rest.count, by: Self.exactSlice) { slices.append(Array(rest[index..<min(index + Self.exactSlice, rest.count)])) }
+            let slices = AblationEstimate.exactOrder(guess, baseline: baseline.results, first: first, slice: Self.exactSlice)
             for slice in slices {
                 if cancelled() { return }
                 for (q, result) in zip(slice, try evaluator.evaluate(questions: slice, ablation: ablation, candidates: candidates)) {

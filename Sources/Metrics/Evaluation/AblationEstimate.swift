@@ -198,6 +198,24 @@ extension AblationEstimate {
         return estimate
     }
 
+    /// The order a toggle's exact re-evaluation takes, in slices: `first` (the focused concept's
+    /// questions), then the others, predicted flips first and then the largest estimated changes
+    /// of the answer's log-probability, `slice` questions at a time.
+    public static func exactOrder(_ estimated: EstimatedScores, baseline: [QuestionResult], first: [Int], slice: Int) -> [[Int]] {
+        let priority: [Double] = baseline.indices.map { q in
+            let guessed = estimated.results[q], before = baseline[q]
+            let flips = guessed.openCorrect != before.openCorrect || guessed.multipleChoiceCorrect != before.multipleChoiceCorrect
+            return (flips ? 1e9 : 0) + abs(estimated.answerChange[q])
+        }
+        let focused = Set(first)
+        let rest = baseline.indices.filter { !focused.contains($0) }.sorted { a, b in
+            priority[a] != priority[b] ? priority[a] > priority[b] : a < b
+        }
+        var slices = first.isEmpty ? [] : [first]
+        for index in stride(from: 0, to: rest.count, by: slice) { slices.append(Array(rest[index..<min(index + slice, rest.count)])) }
+        return slices
+    }
+
     /// Which of question `q`'s log-probabilities is the answer's.
     public func answerCandidate(_ q: Int) -> Int { answerTarget[q] - first[q] - 1 }
 }
