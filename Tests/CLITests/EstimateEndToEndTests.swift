@@ -43,7 +43,7 @@ struct EstimateEndToEndTests {
         }
         // Ablate the neuron under the Neurons page's cursor (block 0: every block reruns).
         try tmux.keys("2")
-        try tmux.waitFor("Neurons", timeout: 10)
+        _ = try tmux.waitFor("Neurons", timeout: 10)
         try tmux.keys("Space")
         let estimated = try tmux.waitFor("the ≈ estimate in the status bar", timeout: 10) { $0.contains("with 1 ablated") }
         #expect(estimated.contains("→ ≈") && estimated.contains("(exact 0/48)"), "the estimate comes before any exact result:\n\(estimated)")
@@ -52,6 +52,28 @@ struct EstimateEndToEndTests {
         #expect(status.contains("% → ") && !status.contains("exact "), "\(status)")
         try tmux.keys("q")
         try tmux.keys("q")
-        try tmux.waitFor("EXIT=0", timeout: 10)
+        _ = try tmux.waitFor("EXIT=0", timeout: 10)
+    }
+}
+
+@Suite struct AblateEstimateTests {
+    /// `ablate --estimate`: the estimate (figures, time, agreement) beside the exact figures, which
+    /// are those of a plain `ablate`.
+    @Test func ablateEstimatePrintsTheEstimateThenTheExactNumbers() throws {
+        let model = Neurotop.fixture("checkpoints/llama"), probes = Neurotop.fixture("probes/tiny-llama.jsonl")
+        let arguments = ["ablate", model, "--probes", probes, "--neurons", "0:3,1:7,1:90"]
+        let run = try Neurotop.run(arguments + ["--estimate", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let estimate = try #require(object["estimate"] as? [String: Any])
+        #expect((estimate["milliseconds"] as? Double).map { $0 >= 0 } == true)
+        #expect((estimate["attribution_seconds"] as? Double).map { $0 > 0 } == true)
+        #expect((estimate["pearson_log_probability_change"] as? Double).map { $0 > 0.5 } == true, "\(estimate)")
+        let plain = try #require(JSONSerialization.jsonObject(with: Data(try Neurotop.run(arguments + ["--json"]).stdout.utf8)) as? [String: Any])
+        #expect(object["open_after"] as? Double == plain["open_after"] as? Double)
+        #expect(object["mcq_after"] as? Double == plain["mcq_after"] as? Double)
+        let text = try Neurotop.run(arguments + ["--estimate"]).stdout
+        #expect(text.hasPrefix("estimate  ≈ first-order, in "), "\(text)")
+        #expect(text.contains("exact     in ") && text.contains("→ ≈"))
     }
 }
