@@ -89,7 +89,7 @@ public final class AblationEstimate: @unchecked Sendable {
                 }
             }
         }
-        var results: [QuestionResult] = [], answerChange: [Double] = [], marginChange: [Double] = []
+        var results: [QuestionResult] = [], answerChange: [Double] = []
         for q in 0..<questionCount {
             let margin = first[q]
             let candidates = (margin + 1)..<first[q + 1]
@@ -102,13 +102,9 @@ public final class AblationEstimate: @unchecked Sendable {
             results.append(QuestionResult(logProbabilities: scores, multipleChoiceCorrect: multipleChoice,
                                           openCorrect: values[margin] + change[margin] > 0))
             answerChange.append(Double(change[answerTarget[q]]))
-            marginChange.append(Double(change[margin]))
         }
-        return EstimatedScores(results: results, answerChange: answerChange, marginChange: marginChange)
+        return EstimatedScores(results: results, answerChange: answerChange)
     }
-
-    /// The open margin of each question with nothing ablated.
-    public var margins: [Float] { (0..<questionCount).map { values[first[$0]] } }
 }
 
 /// Every question's estimated result under one ablation, with the estimated changes behind it.
@@ -117,8 +113,6 @@ public struct EstimatedScores: Sendable {
     public let results: [QuestionResult]
     /// Per question, the estimated change of the answer's log-probability.
     public let answerChange: [Double]
-    /// Per question, the estimated change of the open margin.
-    public let marginChange: [Double]
 }
 
 extension Evaluator {
