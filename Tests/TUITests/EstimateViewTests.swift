@@ -44,4 +44,13 @@ import TUI
         let exact = Scenario.render(state("6"), Scenario.ablatedAndInspected).buffer.text
         #expect(!exact.contains("≈") && exact.contains("evaluated in 12 ms"))
     }
+
+    @Test func theHelpSaysWhatTheMarksMean() throws {
+        for page in ["5", "6"] {
+            let text = Scenario.render(state(page + "?"), Self.partlyExact).buffer.text
+            #expect(text.contains("Marks") && text.contains("≈ 40%") && text.contains("estimated (dim): first-order"), "\(text)")
+            #expect(text.contains("exact k/n") && text.contains("questions re-evaluated exactly so far"))
+        }
+        #expect(!Scenario.render(state("2?"), Self.partlyExact).buffer.text.contains("Marks"))
+    }
 }
