@@ -30,7 +30,7 @@ let package = Package(
         .executableTarget(name: "neurotop-fuzz", dependencies: ["Metrics", "TUI"], path: "Sources/Fuzz"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "CSQLite"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Metrics"]),
-        .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "CLITests", dependencies: ["Metrics"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -32,6 +32,9 @@ struct Ablate: ParsableCommand {
     @Option(help: "With --concept: the association knowledge vectors are ranked by, raw (Δ) or standardized (Δ/σ).")
     var association = "raw"
 
+    @Flag(help: "First the first-order estimate (from each question's attributions, one backward per scored quantity) and how long it took, then the exact numbers.")
+    var estimate = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -67,7 +70,26 @@ struct Ablate: ParsableCommand {
         let evaluator = try Evaluator(model: transformer, tokenizer: tokenizer, probes: probeSet)
         try evaluator.cacheResiduals()
         let before = try evaluator.evaluate()
+        var estimated: (accuracy: ProbeAccuracy, scores: EstimatedScores, estimate: AblationEstimate, attributionSeconds: Double, milliseconds: Double)?
+        if estimate {
+            var start = DispatchTime.now().uptimeNanoseconds
+            let made = try AblationEstimate.compute(evaluator: evaluator, candidates: .all)
+            let attributionSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            start = DispatchTime.now().uptimeNanoseconds
+            guard let scores = made.estimate(ablation) else { throw InputError("", "the estimate covers zeroed neurons only") }
+            let accuracy = ProbeAccuracy(probes: probeSet, results: scores.results)
+            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            estimated = (accuracy, scores, made, attributionSeconds, milliseconds)
+            if !json {
+                print(String(format: "estimate  ≈ first-order, in %.1f ms (from attributions of %d questions made once in %.1f s: one backward per scored quantity)",
+                             milliseconds, probeSet.questions.count, attributionSeconds))
+                printTable(ablation, before, accuracy, mark: "≈")
+                print("")
+            }
+        }
+        let exactStart = DispatchTime.now().uptimeNanoseconds
         let after = try evaluator.evaluate(ablation: ablation)
+        let exactMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - exactStart) / 1e6
         // The concept's PSS at this ratio, on the questions the analysis uses for it.
         var pss: (text: String, json: [String: Any])?
         if let concept, let ratio, let c = probeSet.concepts.firstIndex(of: concept) {
@@ -101,19 +123,49 @@ struct Ablate: ParsableCommand {
         func pair(_ a: ProbeAccuracy.Score, _ b: ProbeAccuracy.Score) -> [String: Any] {
             ["open_before": a.open, "open_after": b.open, "mcq_before": a.multipleChoice ?? NSNull(), "mcq_after": b.multipleChoice ?? NSNull(), "questions": a.questions]
         }
+        var quality = EstimateQuality()
+        if let estimated { quality.add(estimated: estimated.scores, exact: after.results, baseline: before.results, estimate: estimated.estimate) }
         if json {
-            var object = pair(before.overall, after.overall)
+            func figures(_ after: ProbeAccuracy) -> [String: Any] {
+                var object = pair(before.overall, after.overall)
+                object["categories"] = Dictionary(uniqueKeysWithValues: probeSet.categories.map { ($0, pair(before.category($0), after.category($0))) })
+                object["concepts"] = Dictionary(uniqueKeysWithValues: probeSet.concepts.map { ($0, pair(before.concept($0), after.concept($0))) })
+                return object
+            }
+            var object = figures(after)
             object["ablated"] = ablation.neurons.map(\.description)
-            object["categories"] = Dictionary(uniqueKeysWithValues: probeSet.categories.map { ($0, pair(before.category($0), after.category($0))) })
-            object["concepts"] = Dictionary(uniqueKeysWithValues: probeSet.concepts.map { ($0, pair(before.concept($0), after.concept($0))) })
+            object["exact_milliseconds"] = exactMilliseconds
+            if let estimated {
+                var estimate = figures(estimated.accuracy)
+                estimate["milliseconds"] = estimated.milliseconds
+                estimate["attribution_seconds"] = estimated.attributionSeconds
+                estimate["pearson_log_probability_change"] = quality.pearson.isNaN ? NSNull() : quality.pearson
+                estimate["spearman_log_probability_change"] = quality.spearman.isNaN ? NSNull() : quality.spearman
+                object["estimate"] = estimate
+            }
             if let pss { object["pss"] = pss.json }
             try printJSON(object)
             return
         }
+        if estimated != nil { print(String(format: "exact     in %.1f ms", exactMilliseconds)) }
+        printTable(ablation, before, after, mark: "")
+        if estimated != nil {
+            func share(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "–" }
+            print(String(format: "\nestimate against exact, per question: change of the answer's log-probability Pearson %.3f, Spearman %.3f; ", quality.pearson, quality.spearman)
+                  + "open flips predicted \(quality.openFlips.predicted), happened \(quality.openFlips.actual), both \(quality.openFlips.both)"
+                  + " (precision \(share(quality.openFlips.precision)), recall \(share(quality.openFlips.recall)))")
+        }
+        if let pss { print("\n" + pss.text) }
+    }
+
+    /// Accuracy before and after, overall, per category and for each concept that changed (or the one ablated).
+    private func printTable(_ ablation: Ablation, _ before: ProbeAccuracy, _ after: ProbeAccuracy, mark: String) {
+        let probeSet = before.probes
         func percent(_ value: Double?) -> String { value.map { String(format: "%5.1f", 100 * $0) } ?? "    –" }
         func row(_ label: String, _ a: ProbeAccuracy.Score, _ b: ProbeAccuracy.Score) -> String {
             let change = String(format: "%+6.1f", 100 * (b.open - a.open))
-            return label.padding(toLength: 26, withPad: " ", startingAt: 0) + "\(percent(a.open)) → \(percent(b.open)) \(change)    \(percent(a.multipleChoice)) → \(percent(b.multipleChoice))"
+            return label.padding(toLength: 26, withPad: " ", startingAt: 0)
+                + "\(percent(a.open)) → \(mark)\(percent(b.open)) \(change)    \(percent(a.multipleChoice)) → \(mark)\(percent(b.multipleChoice))"
         }
         let shown = ablation.neurons.prefix(12).map(\.description).joined(separator: ", ") + (ablation.neurons.count > 12 ? ", … (\(ablation.neurons.count) neurons)" : "")
         print("ablated   \(shown)")
@@ -125,6 +177,5 @@ struct Ablate: ParsableCommand {
                 print(row("  " + name, before.concept(name), after.concept(name)))
             }
         }
-        if let pss { print("\n" + pss.text) }
     }
 }

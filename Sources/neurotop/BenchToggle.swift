@@ -5,7 +5,28 @@ import Metrics
 struct BenchToggle: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-toggle",
-        abstract: "Time live ablation: from a mask change to updated per-concept accuracy on the demo probes, and the incremental re-evaluation against a full one on a GPT-2-small-sized model.")
+        abstract: "Time live ablation: the first-order estimate, the exact answer for the concept in focus and for all questions, and how good the estimate is, on any model; without MODEL also the demo's exact toggle latency (open and every choice) and the incremental re-evaluation against a full one on a GPT-2-small-sized model.")
+
+    @Argument(help: "A model folder or model id: only the estimate's part, on it (default: the built-in model, and every part).")
+    var model: String?
+
+    @Option(help: "The probes of the estimate's part: a shipped set (demo, world, world-v1) or a JSON Lines file.")
+    var probes = "demo"
+
+    @Option(help: "The estimate's part: open (answers only, the default metric) or mcq (every choice).")
+    var metric = "open"
+
+    @Option(help: "The estimate's part: knowledge-vector sets (random concepts' top neurons by Δ at --ratio).")
+    var conceptSets = 20
+
+    @Option(help: "The estimate's part: the ratio of the knowledge-vector sets, in percent.")
+    var ratio = 1.0
+
+    @Option(help: "The estimate's part: toggles also timed with today's single pass over all questions, for comparison.")
+    var singlePasses = 10
+
+    @Flag(help: "Print the estimate's part as one JSON object (and nothing else).")
+    var json = false
 
     @Option(help: "Timed single-neuron toggles on the demo model (random blocks and neurons).")
     var toggles = 100
@@ -30,6 +51,9 @@ struct BenchToggle: ParsableCommand {
 
     func validate() throws {
         if toggles < 1 { throw ValidationError("--toggles must be at least 1") }
+        if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
+        if conceptSets < 0 || singlePasses < 0 { throw ValidationError("--concept-sets and --single-passes must be at least 0") }
+        if !(ratio > 0 && ratio <= 100) { throw ValidationError("--ratio is a percentage in (0, 100]") }
         if sets < 0 || largeProbes < 0 { throw ValidationError("--sets and --large-probes must be at least 0") }
         if largeRuns < 1 || threads < 1 { throw ValidationError("--large-runs and --threads must be at least 1") }
     }
@@ -38,10 +62,17 @@ struct BenchToggle: ParsableCommand {
         // Each line as it comes, also into a file or a pipe: the whole run takes minutes.
         setvbuf(stdout, nil, _IOLBF, 0)
         BLAS.threads = threads
+        if json {
+            try printJSON(estimatePart())
+            return
+        }
         print("machine      \(ProcessInfo.processInfo.activeProcessorCount) hardware threads, OpenBLAS threads \(BLAS.threads), load average \(loadAverage()) (before)")
         print("times        wall clock (the goal), and the process's CPU time (the wall time on an otherwise idle machine)")
-        try demo()
-        if largeProbes > 0 { try large() }
+        if model == nil {
+            try demo()
+            if largeProbes > 0 { try large() }
+        }
+        _ = try estimatePart()
         print("\nload average \(loadAverage()) (after)")
     }
 
@@ -170,7 +201,7 @@ struct BenchToggle: ParsableCommand {
 }
 
 /// Wall-clock and process CPU time, in milliseconds.
-private struct Time {
+struct Time {
     let wall: Double
     let cpu: Double
 
@@ -186,12 +217,12 @@ private struct Time {
 private func format(_ value: Double) -> String { String(format: "%.0f", value) }
 
 /// The nearest-rank percentile.
-private func percentile(_ values: [Double], _ p: Double) -> Double {
+func percentile(_ values: [Double], _ p: Double) -> Double {
     guard !values.isEmpty else { return .nan }
     let sorted = values.sorted()
     return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
 }
 
-private func loadAverage() -> String {
+func loadAverage() -> String {
     ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// tmux on its own server, driving neurotop in a real terminal.
-private struct Tmux {
+struct Tmux {
     static let path: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     let server = "neurotop-e2e-\(UUID().uuidString.prefix(8))"

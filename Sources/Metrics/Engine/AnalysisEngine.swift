@@ -5,7 +5,9 @@ import Foundation
 /// requests and neuron inspections on a second thread while the analyses run.
 ///
 /// Units, in order: the unablated evaluation that the masked ones compare with (it decides which
-/// questions and concepts PSS is measured on); the pooled coefficients of one batch of prompts
+/// questions and concepts PSS is measured on); with a front end attached, the ablation estimate's
+/// attributions, a chunk of questions at a time (a backward per scored quantity: what lets a
+/// toggle show estimated accuracies at once); the pooled coefficients of one batch of prompts
 /// (method 1 needs them all before Δ exists); then, interleaved so that both fill in together,
 /// one concept's masked evaluation at one ratio (PSS) and one step of the activation patterns (a
 /// backward per domain for two samples). A concept the front end focuses on is evaluated first.
@@ -21,6 +23,10 @@ public final class AnalysisEngine: @unchecked Sendable {
     let candidates: Evaluator.Candidates
     /// Prompts per pooled-coefficient unit.
     public static let promptBatch = 64
+    /// Questions per ablation-estimate unit.
+    public static let estimateBatch = 16
+    /// Questions per exact re-evaluation a toggle publishes, after the focused concept's.
+    public static let exactSlice = 64
 
     /// Called after each published snapshot, on the engine's thread: a front end wakes its loop.
     public var onPublish: (@Sendable () -> Void)?
@@ -50,6 +56,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         var baseline: ProbeAccuracy?
         var plan: SpecializationScore.Plan?
         var live: LiveAccuracy?
+        var estimate: AblationEstimate?
         var details: [NeuronID: NeuronDetail] = [:]
         var ledger = Ledger()
     }
@@ -58,18 +65,21 @@ public final class AnalysisEngine: @unchecked Sendable {
     private struct Ledger {
         var pooledBatches = 0, pooledDone = 0
         var baselineTotal = 1, baselineDone = 0
+        var estimateChunks = 0, estimateDone = 0
         var entriesTotal = 0, entriesDone = 0
         var stepsTotal = 0, stepsDone = 0
         var seconds: [String: (total: Double, count: Int)] = [:]
 
-        var done: Int { pooledDone + baselineDone + entriesDone + stepsDone }
-        var total: Int { pooledBatches + baselineTotal + entriesTotal + stepsTotal }
+        var done: Int { pooledDone + baselineDone + estimateDone + entriesDone + stepsDone }
+        var total: Int { pooledBatches + baselineTotal + estimateChunks + entriesTotal + stepsTotal }
 
         var kinds: [EngineProgress.Kind] {
             func kind(_ name: String, _ key: String, _ done: Int, _ total: Int) -> EngineProgress.Kind {
                 EngineProgress.Kind(name: name, done: done, total: total, timed: seconds[key] != nil, seconds: seconds[key]?.total ?? 0)
             }
-            return [kind("unmasked evaluation", "baseline", baselineDone, baselineTotal), kind("pooling batches", "pooled", pooledDone, pooledBatches),
+            return [kind("unmasked evaluation", "baseline", baselineDone, baselineTotal)]
+                + (estimateChunks > 0 ? [kind("ablation estimate chunks", "estimate", estimateDone, estimateChunks)] : [])
+                + [kind("pooling batches", "pooled", pooledDone, pooledBatches),
                     kind("PSS evaluations", "pss", entriesDone, entriesTotal), kind("pattern steps", "step", stepsDone, stepsTotal)]
         }
 
@@ -83,6 +93,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         var secondsLeft: Double? {
             var left = 0.0
             for (kind, remaining) in [("pooled", pooledBatches - pooledDone), ("baseline", baselineTotal - baselineDone),
+                                      ("estimate", estimateChunks - estimateDone),
                                       ("pss", entriesTotal - entriesDone), ("step", stepsTotal - stepsDone)] where remaining > 0 {
                 guard let timing = seconds[kind], timing.count > 0 else { return nil }
                 left += Double(remaining) * timing.total / Double(timing.count)
@@ -238,6 +249,14 @@ public final class AnalysisEngine: @unchecked Sendable {
     private func work(headless: Bool = false, observe: () -> Void = {}) throws {
         let probes = inputs.probes, model = inputs.model
         let neurons = model.blockCount * model.mlpWidth
+        // Headless, no toggle reads an estimate: it is not made.
+        let estimate = headless ? nil : AblationEstimate(evaluator: evaluator, candidates: candidates)
+        let storedEstimate = (estimate == nil ? [:] : try store?.estimateChunks(fingerprint) ?? [:]).filter { first, chunk in
+            guard let estimate, first % Self.estimateBatch == 0, first < probes.questions.count else { return false }
+            let range = first..<min(first + Self.estimateBatch, probes.questions.count)
+            return chunk.questions == range.count && chunk.values.count == estimate.targets(questions: range)
+                && chunk.attributions.count == chunk.values.count * neurons
+        }
         // What the store already has for this fingerprint counts as done from the start.
         let storedPooled = (try store?.pooledBatches(fingerprint) ?? [:]).filter { first, values in
             first % Self.promptBatch == 0 && values.count == min(Self.promptBatch, probes.questions.count - first) * neurons
@@ -263,6 +282,10 @@ public final class AnalysisEngine: @unchecked Sendable {
         let restored = try store?.patterns(fingerprint).flatMap { try patterns.restore($0) ? patterns.results() : nil }
         update {
             $0.ledger.pooledDone = storedPooled.count
+            if estimate != nil {
+                $0.ledger.estimateChunks = (probes.questions.count + Self.estimateBatch - 1) / Self.estimateBatch
+                $0.ledger.estimateDone = storedEstimate.count
+            }
             $0.ledger.stepsDone = patterns.stepsDone
             if let storedPlan {
                 $0.baseline = storedBaseline
@@ -312,6 +335,26 @@ public final class AnalysisEngine: @unchecked Sendable {
             }
         }
         observe()
+
+        // The ablation estimate's attributions, chunk by chunk; published when complete.
+        if let estimate {
+            for first in stride(from: 0, to: probes.questions.count, by: Self.estimateBatch) {
+                try checkStopping()
+                let range = first..<min(first + Self.estimateBatch, probes.questions.count)
+                if let stored = storedEstimate[first] {
+                    estimate.fill(questions: range, values: stored.values, attributions: stored.attributions)
+                    continue
+                }
+                update { $0.progress.doing = "ablation estimate: questions \(range.lowerBound + 1)–\(range.upperBound) of \(probes.questions.count)" }
+                observe()
+                let (values, attributions) = try timed("estimate") { try evaluator.attributions(questions: range, candidates: candidates) }
+                persist { try $0.saveEstimateChunk(fingerprint, first: first, questions: range.count, neurons: neurons, values: values, attributions: attributions) }
+                estimate.fill(questions: range, values: values, attributions: attributions)
+                update { $0.ledger.estimateDone += 1 }
+                observe()
+            }
+            update { $0.estimate = estimate }
+        }
 
         // Method 1, first half: p for every question, batch by batch.
         var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
@@ -456,16 +499,40 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
     }
 
+    /// Answers a toggle: the estimate at once when there is one, then the exact results, the
+    /// focused concept's questions first, then those the estimate says change most, then the
+    /// rest, each slice published as it comes; without an estimate, all questions in one pass.
     private func evaluateLive(_ ablation: Ablation, _ number: Int) {
         guard !ablation.isEmpty else { return }
+        let probes = inputs.probes
+        func cancelled() -> Bool { condition.withLock { stopping || requestNumber != number } }
         do {
             try inputs.model.validate(ablation)
             let start = DispatchTime.now().uptimeNanoseconds
-            let accuracy = try evaluator.evaluate(ablation: ablation, candidates: candidates) { [self] in
-                condition.withLock { stopping || requestNumber != number }
+            func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
+            let (estimate, focused, baseline) = condition.withLock { (parts.estimate, focusedConcept, parts.baseline) }
+            guard let guess = estimate?.estimate(ablation), let baseline else {
+                let accuracy = try evaluator.evaluate(ablation: ablation, candidates: candidates, isCancelled: cancelled)
+                let milliseconds = elapsed()
+                update { $0.live = LiveAccuracy(ablation: ablation, accuracy: accuracy, milliseconds: milliseconds) }
+                return
             }
-            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            update { $0.live = LiveAccuracy(ablation: ablation, accuracy: accuracy, milliseconds: milliseconds) }
+            var results = guess.results, exact = Array(repeating: false, count: results.count)
+            let estimateMilliseconds = elapsed()
+            update { $0.live = LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
+                                            milliseconds: estimateMilliseconds, estimateMilliseconds: estimateMilliseconds) }
+            let first = focused.flatMap { probes.questionIndices[probes.concepts[$0]] } ?? []
+            let slices = AblationEstimate.exactOrder(guess, baseline: baseline.results, first: first, slice: Self.exactSlice)
+            for slice in slices {
+                if cancelled() { return }
+                for (q, result) in zip(slice, try evaluator.evaluate(questions: slice, ablation: ablation, candidates: candidates)) {
+                    results[q] = result
+                    exact[q] = true
+                }
+                let milliseconds = elapsed()
+                update { $0.live = LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
+                                                milliseconds: milliseconds, estimateMilliseconds: estimateMilliseconds) }
+            }
         } catch {
             // Cancelled by a newer request, or neurons the model does not have: nothing to show.
         }

@@ -123,17 +123,39 @@ public struct PatternResults: Sendable {
     public var samplesDone: Int { samplesSeen.min() ?? 0 }
 }
 
-/// Accuracy on the probe set with one ablation applied, and how long it took to get.
+/// Accuracy on the probe set with one ablation applied, as far as the engine has got: each
+/// question's exact result once it is re-evaluated, the first-order estimate's until then.
 public struct LiveAccuracy: Sendable {
     public let ablation: Ablation
+    /// Per question, its exact result where `exact` says so, else its estimated one.
     public let accuracy: ProbeAccuracy
+    /// Per question, whether its result is exact.
+    public let exact: [Bool]
+    public let exactCount: Int
+    /// Time from the request to the exact results so far (to all of them once `isExact`).
     public let milliseconds: Double
+    /// Time from the request to the estimate on screen, when there was one.
+    public let estimateMilliseconds: Double?
 
+    /// Every question exact.
     public init(ablation: Ablation, accuracy: ProbeAccuracy, milliseconds: Double) {
+        self.init(ablation: ablation, accuracy: accuracy, exact: Array(repeating: true, count: accuracy.results.count),
+                  milliseconds: milliseconds, estimateMilliseconds: nil)
+    }
+
+    public init(ablation: Ablation, accuracy: ProbeAccuracy, exact: [Bool], milliseconds: Double, estimateMilliseconds: Double?) {
         self.ablation = ablation
         self.accuracy = accuracy
+        self.exact = exact
+        exactCount = exact.filter { $0 }.count
         self.milliseconds = milliseconds
+        self.estimateMilliseconds = estimateMilliseconds
     }
+
+    public var isExact: Bool { exactCount == exact.count }
+
+    /// How many of `questions` are exact.
+    public func exactCount(of questions: [Int]) -> Int { questions.filter { exact[$0] }.count }
 }
 
 /// What a neuron does beyond its Δ: the tokens its value vector promotes and suppresses
@@ -217,11 +239,14 @@ public struct AnalysisSnapshot: Sendable {
         self.details = details
     }
 
-    /// The live accuracy if it answers the requested ablation, else nil (still computing).
+    /// The exact live accuracy if it answers the requested ablation, else nil (still computing).
     public var currentAccuracy: ProbeAccuracy? {
         if requestedAblation.isEmpty { return baseline }
-        return live?.ablation == requestedAblation ? live?.accuracy : nil
+        return currentLive.flatMap { $0.isExact ? $0.accuracy : nil }
     }
+
+    /// The live accuracy, estimated or exact or partly both, if it answers the requested ablation.
+    public var currentLive: LiveAccuracy? { live?.ablation == requestedAblation ? live : nil }
 }
 
 /// What the front end is looking at: the engine computes it first.

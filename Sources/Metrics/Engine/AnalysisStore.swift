@@ -136,13 +136,27 @@ public final class AnalysisStore: @unchecked Sendable {
         guard meta["version"] == String(Self.format) else {
             throw InputError(path, "an analysis store of format \(meta["version"] ?? "?"), this neurotop reads format \(Self.format); choose another file with --store (this one was not changed)")
         }
-        if !isReadOnly { try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL; \(Self.writtenTable)") } }
+        if !isReadOnly {
+            try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL") }
+            // A store made before the write times or the ablation estimate existed gains their
+            // tables; nothing else changes.
+            try waitingWhileBusy { try execute("\(Self.writtenTable); \(Self.estimateTable)") }
+            tables.append("estimate")
+        }
+        hasEstimateTable = tables.contains("estimate")
     }
 
     /// When each analysis was last written to. Added to format 2 without changing it: a store made
     /// before it gets the table when next opened for writing, and reads without it say "not recorded".
     static let writtenTable = "CREATE TABLE IF NOT EXISTS written (fingerprint TEXT PRIMARY KEY, at TEXT NOT NULL)"
 
+    /// The ablation estimate's attributions, a chunk of questions a row: their targets' values
+    /// (float32) and attributions `[targets, neurons]` (float16).
+    static let estimateTable = """
+        CREATE TABLE IF NOT EXISTS estimate (fingerprint TEXT, first INTEGER, questions INTEGER, targets INTEGER, neurons INTEGER,
+                                             vals BLOB, data BLOB, PRIMARY KEY (fingerprint, first))
+        """
+    private var hasEstimateTable = false
 
     /// SQLite answers a change of journal mode with SQLITE_BUSY at once, without its busy
     /// timeout, while another connection holds a write lock on the file (as one creating the
@@ -199,6 +213,24 @@ public final class AnalysisStore: @unchecked Sendable {
                         [.text(fingerprint.id), .integer(entry.concept), .real(entry.ratio), .real(entry.conceptAccuracy),
                          .real(entry.otherAccuracy), .real(entry.baseline)])
             }
+        }
+    }
+
+    /// The ablation estimate's stored chunks: first question → (questions, values, attributions).
+    public func estimateChunks(_ fingerprint: AnalysisFingerprint) throws -> [Int: (questions: Int, values: [Float], attributions: [Float16])] {
+        guard hasEstimateTable else { return [:] }
+        let rows = try query("SELECT first, questions, vals, data FROM estimate WHERE fingerprint = ?", [.text(fingerprint.id)]) { s in
+            (Int(sqlite3_column_int64(s, 0)), (Int(sqlite3_column_int64(s, 1)), Self.floats(s, 2), Self.numbers(Self.data(s, 3), Float16.self)))
+        }
+        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
+    }
+
+    public func saveEstimateChunk(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int,
+                                  values: [Float], attributions: [Float16]) throws {
+        try transaction(writing: fingerprint) {
+            try run("INSERT OR REPLACE INTO estimate VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [.text(fingerprint.id), .integer(first), .integer(questions), .integer(values.count), .integer(neurons),
+                     .blob(Self.bytes(values)), .blob(Self.bytes(attributions))])
         }
     }
 

@@ -189,6 +189,63 @@ extension Transformer {
         return GradientSummary(value: value, tokens: tokens)
     }
 
+    /// For each sequence of `batch`, e(l, i) = Σ over its tokens of m_{l,i,t} · ∂S/∂m_{l,i,t}, where S
+    /// is a scalar of the logits of `rows` that `seed` differentiates: it gets those logits
+    /// (`[rows, vocab]`) and writes dS/dlogits into the second, zeroed buffer. Sequences are
+    /// independent, so each one's e is that of its own scalar: zeroing neuron (l, i) for every
+    /// token changes it by about −e(l, i) (attribution patching). Returns `[sequences, blocks · F]`.
+    /// Memory: each block's input and one block's activations, as `sequenceGradients`.
+    public func coefficientAttributions(of batch: Batch, rows: [Int],
+                                        seed: (_ logits: UnsafePointer<Float>, _ gradient: UnsafeMutablePointer<Float>) -> Void) throws -> Buffer {
+        try validate(batch)
+        try validate(.rows(rows), batch)
+        guard !batch.hasParents else { throw InputError("", "the backward takes sequences without parents") }
+        let n = batch.tokenCount, d = hiddenSize, f = mlpWidth, vocab = vocabSize
+        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
+        let cache = BlockCache(tokens: n, config: config, batch: batch)
+        let x = embed(batch)
+        var inputs: [Buffer] = []
+        for block in 0..<blockCount {
+            let input = Buffer(uninitializedCount: n * d)
+            input.pointer.update(from: x.pointer, count: n * d)
+            inputs.append(input)
+            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: false)
+        }
+        let headCache = HeadCache()
+        let logits = head(x, batch, .rows(rows), cache: headCache)!
+        let dLogits = Buffer(count: rows.count * vocab)
+        seed(logits.pointer, dLogits.pointer)
+        finalSoftCapBackward(dLogits, logits: logits)
+        let e = architecture.embeddingWidth
+        let dUnembedded = Buffer(count: rows.count * e)
+        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
+            BLAS.gemm(m: rows.count, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
+                      b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
+        }
+        let attributions = Buffer(count: batch.sequences.count * blockCount * f)
+        let blocks = blockCount
+        var gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false)
+        gradients.weightGradients = false
+        gradients.coefficients = { block, gradient, values in
+            for (s, (sequence, offset)) in zip(batch.sequences, batch.offsets).enumerated() {
+                let target = attributions.pointer + (s * blocks + block) * f
+                for row in offset..<(offset + sequence.count) {
+                    let m = values + row * f, dm = gradient + row * f
+                    for i in 0..<f { target[i] += m[i] * dm[i] }
+                }
+            }
+        }
+        let dx = Buffer(count: n * d)
+        let dSelected = headBackward(dUnembedded, headCache, rows: rows.count, gradients: gradients)
+        for (i, row) in rows.enumerated() { Ops.add(dSelected.pointer + i * d, into: dx.pointer + row * d, count: d) }
+        for block in stride(from: blockCount - 1, through: 0, by: -1) {
+            x.pointer.update(from: inputs[block].pointer, count: n * d)
+            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: true)
+            blockBackward(block, dx, batch, rope: rope, ablation: [], cache: cache, gradients: gradients)
+        }
+        return attributions
+    }
+
     /// From the gradient of what the unembedding read to that of the stream's selected rows: back
     /// through OPT-350m's project_out (its gradient to the sink when training) and the final norm.
     func headBackward(_ dUnembedded: Buffer, _ cache: HeadCache, rows: Int, gradients: GradientContext) -> Buffer {

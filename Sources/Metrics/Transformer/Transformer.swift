@@ -443,7 +443,7 @@ public final class Transformer {
         }
         if let perSequence = gradients.sequences {
             perSequence.reduce(linear.weight, x: x, dy: dy, inFeatures: i, outFeatures: o)
-        } else {
+        } else if gradients.weightGradients {
             switch architecture.layout {
             case .outIn: BLAS.gemm(transA: true, m: o, n: i, k: rows, a: dy, lda: o, b: x, ldb: i, c: scratch.pointer, ldc: i)
             case .inOut: BLAS.gemm(transA: true, m: i, n: o, k: rows, a: x, lda: i, b: dy, ldb: o, c: scratch.pointer, ldc: o)
@@ -837,6 +837,7 @@ public final class Transformer {
         for (neuron, _) in ablation {
             for row in 0..<n { dCoefficients[row * f + neuron] = 0 }
         }
+        gradients.coefficients?(index, dCoefficients.pointer, c.coefficients.pointer)
         let dNormed2 = Buffer(count: n * d)
         if description.mlpInput.isGated {
             let activated = Buffer(count: n * f)
@@ -1040,6 +1041,10 @@ struct GradientContext {
     let allParameters: Bool
     /// Each sequence's own weight gradients in panels instead of the batch's whole ones.
     var sequences: SequenceGradients? = nil
+    /// False when only activations' gradients are wanted: no weight gradient is made.
+    var weightGradients = true
+    /// Each block's coefficient gradient `[tokens, F]` with the coefficients, as the backward makes it.
+    var coefficients: ((_ block: Int, _ gradient: UnsafePointer<Float>, _ values: UnsafePointer<Float>) -> Void)? = nil
 }
 
 /// Cosines and sines of every position's rotary angles, `[length, dimensions/2]`, for the

@@ -121,11 +121,20 @@ public struct AppState: Sendable {
 
     public var ablation: Ablation { Ablation(zeroing: ablated) }
 
-    /// Accuracy with the neurons ablated now: the baseline when none are, nil while the engine
-    /// has not finished evaluating this very set.
+    /// Accuracy with the neurons ablated now: the baseline when none are; for this very set, each
+    /// question's exact result where the engine has it, else its estimate (see `estimatedNow`);
+    /// nil while the engine has neither.
     public func accuracyNow(_ snapshot: AnalysisSnapshot) -> ProbeAccuracy? {
         if ablated.isEmpty { return snapshot.baseline }
-        return snapshot.requestedAblation == ablation ? snapshot.currentAccuracy : nil
+        return snapshot.requestedAblation == ablation ? snapshot.currentLive?.accuracy : nil
+    }
+
+    /// For a figure over `questions` under the current ablation: how many of them are exact so
+    /// far, of how many, when some are still estimated; nil when the figure is exact.
+    public func estimatedNow(_ snapshot: AnalysisSnapshot, _ questions: [Int]) -> (exact: Int, of: Int)? {
+        guard !ablated.isEmpty, snapshot.requestedAblation == ablation, let live = snapshot.currentLive else { return nil }
+        let exact = live.exactCount(of: questions)
+        return exact == questions.count ? nil : (exact, questions.count)
     }
     public func isAblated(_ neuron: NeuronID) -> Bool { ablatedSet.contains(neuron) }
 

@@ -54,31 +54,44 @@ enum AblationsPage {
         let current = state.accuracyNow(snapshot)
         if current == nil {
             frame.buffer.words("evaluating \(state.ablated.count) ablated neurons… (the figures appear when the engine has them)", x: x, y: y, style: context[.accent], limit: limit)
-        } else if let live = snapshot.live, !state.ablated.isEmpty {
-            frame.buffer.text(String(format: "evaluated in %.0f ms", live.milliseconds), x: x, y: y, style: context[.dim], limit: limit)
+        } else if let live = snapshot.currentLive, !state.ablated.isEmpty {
+            let estimate = live.estimateMilliseconds.map { String(format: "≈ estimated in %.0f ms; ", $0) } ?? ""
+            let exact = live.isExact ? String(format: "evaluated in %.0f ms", live.milliseconds)
+                : "\(live.exactCount)/\(live.exact.count) questions exact so far (≈ marks estimates)"
+            frame.buffer.words(estimate + exact, x: x, y: y, style: context[.dim], limit: limit)
         }
         y += 1
-        let nameWidth = 18, barWidth = max(8, min(30, inner.width - nameWidth - 26))
-        func row(_ label: String, _ before: Double, _ after: Double?, _ style: Style) {
+        let nameWidth = 18, barWidth = max(8, min(30, inner.width - nameWidth - 38))
+        /// An estimated figure is marked ≈, dim, with how many of its questions are exact so far.
+        func row(_ label: String, _ before: Double, _ after: Double?, _ style: Style, questions: [Int]) {
             guard y < inner.maxY else { return }
+            let estimated = state.estimatedNow(snapshot, questions)
             frame.buffer.text(DisplayWidth.fit(label, nameWidth - 1), x: x, y: y, style: style)
             if let after {
-                frame.buffer.bar(x: x + nameWidth, y: y, width: barWidth, fraction: after, style: after < before - 1e-9 ? context[.bad] : context[.bar], context: context)
+                frame.buffer.bar(x: x + nameWidth, y: y, width: barWidth, fraction: after, style: estimated != nil ? context[.dim] : (after < before - 1e-9 ? context[.bad] : context[.bar]), context: context)
             }
-            var cx = frame.buffer.text(" " + DisplayWidth.padLeft(Format.percent(before), 6) + " → " + DisplayWidth.padLeft(Format.percent(after), 6),
-                                       x: x + nameWidth + barWidth, y: y, style: context[.text], limit: limit)
-            if let after { cx = frame.buffer.words("  " + Format.points(after - before), x: cx, y: y, style: after < before - 1e-9 ? context[.bad] : (after > before + 1e-9 ? context[.good] : context[.dim]), limit: limit) }
+            var cx = frame.buffer.text(" " + DisplayWidth.padLeft(Format.percent(before), 6) + " → ", x: x + nameWidth + barWidth, y: y, style: context[.text], limit: limit)
+            cx = frame.buffer.text(DisplayWidth.padLeft((estimated != nil && after != nil ? "≈" : "") + Format.percent(after), 6), x: cx, y: y,
+                                   style: estimated != nil ? context[.dim] : context[.text], limit: limit)
+            if let after {
+                let changeStyle = estimated != nil ? context[.dim] : (after < before - 1e-9 ? context[.bad] : (after > before + 1e-9 ? context[.good] : context[.dim]))
+                cx = frame.buffer.words("  " + Format.points(after - before), x: cx, y: y, style: changeStyle, limit: limit)
+            }
+            if let estimated { frame.buffer.words("  exact \(estimated.exact)/\(estimated.of)", x: cx, y: y, style: context[.dim], limit: limit) }
             y += 1
         }
-        row("overall", baseline.overall.open, current?.overall.open, context[.title])
+        let probes = snapshot.probes
+        let all = Array(probes.questions.indices)
+        row("overall", baseline.overall.open, current?.overall.open, context[.title], questions: all)
         if let choice = baseline.overall.multipleChoice {
-            row("multiple choice", choice, current.map { $0.overall.multipleChoice ?? 0 }, context[.text])
+            row("multiple choice", choice, current.map { $0.overall.multipleChoice ?? 0 }, context[.text], questions: all.filter { probes.questions[$0].choices != nil })
         }
         y += 1
         if y < inner.maxY { frame.buffer.text("by category", x: x, y: y, style: context[.title]) }
         y += 1
         for category in snapshot.probes.categories {
-            row(category, baseline.category(category).open, current?.category(category).open, context[.text])
+            row(category, baseline.category(category).open, current?.category(category).open, context[.text],
+                questions: probes.concepts(in: category).flatMap { probes.questionIndices[$0] ?? [] })
         }
         y += 1
         guard y < inner.maxY, let current else { return }
@@ -87,7 +100,7 @@ enum AblationsPage {
                           x: x, y: y, style: context[.title], limit: limit)
         y += 1
         for (concept, _) in changes {
-            row(concept, baseline.concept(concept).open, current.concept(concept).open, context[.text])
+            row(concept, baseline.concept(concept).open, current.concept(concept).open, context[.text], questions: probes.questionIndices[concept] ?? [])
         }
     }
 }

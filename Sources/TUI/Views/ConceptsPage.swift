@@ -14,6 +14,9 @@ enum ConceptsPage {
         let by = specialization.map { " by " + AppState.name($0.association) + " (s)" } ?? ""
         var title = "\(probes.concepts.count) concepts of \(probes.name) · knowledge vectors at r = \(Format.compact(ratio * 100))%\(by) (+ - to change)"
         if !state.ablated.isEmpty { title += now == nil ? " · evaluating \(state.ablated.count) ablated…" : " · now: with \(state.ablated.count) ablated" }
+        if let estimated = state.estimatedNow(snapshot, Array(probes.questions.indices)) {
+            title += " · ≈ exact \(estimated.exact)/\(estimated.of)"
+        }
         var titleLimit = limit
 
         let detailHeight = min(12, area.height / 3)
@@ -23,7 +26,8 @@ enum ConceptsPage {
         let barWidth = 12
         // Columns that do not fit the width are left out whole, the least needed first: the tier
         // (the detail box names it too), the bar, multiple choice (shown when the engine evaluates
-        // it), the category, K_c.
+        // it), how many questions are exact so far (shown while neurons are ablated; the title
+        // counts them too), the category, K_c.
         var room = limit - x0 - nameWidth - 4 - 22 - 10
         func fits(_ width: Int) -> Bool {
             guard width <= room else { return false }
@@ -31,13 +35,16 @@ enum ConceptsPage {
             return true
         }
         let showsKc = fits(12), showsCategory = fits(categoryWidth)
+        let exactWidth = 7
+        let showsExact = !state.ablated.isEmpty && fits(exactWidth)
         let showsChoice = snapshot.baseline?.overall.multipleChoice != nil && fits(22)
         let showsBar = fits(barWidth + 2)
         let tierWidth = 7
         let showsTier = !probes.tiers.isEmpty && fits(tierWidth)
         let columns: [(String, Int)] = [("concept", nameWidth)] + (showsCategory ? [("category", categoryWidth)] : [])
             + (showsTier ? [("tier", tierWidth)] : []) + [("q", 4), ("open before → now", 22)]
-            + (showsBar ? [("", barWidth + 2)] : []) + (showsChoice ? [("choice before → now", 22)] : []) + [("PSS(c,r)", 10)]
+            + (showsBar ? [("", barWidth + 2)] : []) + (showsChoice ? [("choice before → now", 22)] : [])
+            + (showsExact ? [("exact", exactWidth)] : []) + [("PSS(c,r)", 10)]
             + (showsKc ? [("K_c ablated", 12)] : [])
         var x = x0
         for (header, width) in columns {
@@ -65,16 +72,23 @@ enum ConceptsPage {
                 x += tierWidth
             }
             let before = snapshot.baseline?.concept(concept), after = now?.concept(concept)
+            let questions = probes.questionIndices[concept] ?? []
+            let estimated = state.estimatedNow(snapshot, questions)
             frame.buffer.text(DisplayWidth.padLeft("\(before?.questions ?? probes.questionIndices[concept]?.count ?? 0)", 3), x: x, y: y, style: text)
             x += 4
-            x = change(before?.open, after?.open, x: x, y: y, width: 22, text: text, context: context, &frame)
+            x = change(before?.open, after?.open, x: x, y: y, width: 22, text: text, context: context, &frame, estimated: estimated != nil)
             if let after, showsBar {
                 frame.buffer.bar(x: x, y: y, width: barWidth, fraction: after.open, style: (before.map { after.open < $0.open } ?? false) ? context[.bad] : context[.bar], context: context)
             }
             if showsBar { x += barWidth + 2 }
             if showsChoice {
                 x = change(before?.multipleChoice, after?.multipleChoice, x: x, y: y, width: 22, text: text, context: context, &frame,
-                           missing: before?.multipleChoice == nil)
+                           missing: before?.multipleChoice == nil, estimated: estimated != nil)
+            }
+            if showsExact {
+                let exact = estimated.map { "\($0.exact)/\($0.of)" } ?? (after == nil ? "…" : "\(questions.count)/\(questions.count)")
+                frame.buffer.text(DisplayWidth.fit(exact, exactWidth - 1), x: x, y: y, style: estimated == nil ? text : context[.dim])
+                x += exactWidth
             }
             let entry = snapshot.score.entries.first { $0.ratio == ratio && probes.concepts[safe: $0.concept] == concept }
             let leftOut = snapshot.score.plan.map { !$0.measured(offset) } ?? false
@@ -101,16 +115,19 @@ enum ConceptsPage {
         selectedConcept(state, snapshot, row, ratio, context, detail, &frame)
     }
 
-    /// "before → now  change", a missing figure shown as … (not computed) or — (does not apply).
+    /// "before → now  change", a missing figure shown as … (not computed) or — (does not apply),
+    /// an estimated one as ≈ and dim.
     private static func change(_ before: Double?, _ after: Double?, x: Int, y: Int, width: Int, text: Style, context: RenderContext,
-                               _ frame: inout Frame, missing: Bool = false) -> Int {
+                               _ frame: inout Frame, missing: Bool = false, estimated: Bool = false) -> Int {
         if missing {
             frame.buffer.text("— no choices", x: x, y: y, style: context[.dim])
             return x + width
         }
-        var cx = frame.buffer.text(DisplayWidth.padLeft(Format.percent(before, digits: 0), 5) + " → " + DisplayWidth.padLeft(Format.percent(after, digits: 0), 5), x: x, y: y, style: text)
+        var cx = frame.buffer.text(DisplayWidth.padLeft(Format.percent(before, digits: 0), 5) + " → ", x: x, y: y, style: text)
+        let now = (estimated && after != nil ? "≈" : "") + Format.percent(after, digits: 0)
+        cx = frame.buffer.text(DisplayWidth.padLeft(now, 5), x: cx, y: y, style: estimated ? context[.dim] : text)
         if let before, let after, abs(after - before) > 1e-9 {
-            cx = frame.buffer.text(" " + Format.points(after - before), x: cx, y: y, style: after < before ? context[.bad] : context[.good])
+            cx = frame.buffer.text(" " + Format.points(after - before), x: cx, y: y, style: estimated ? context[.dim] : (after < before ? context[.bad] : context[.good]))
         }
         return x + width
     }
@@ -192,7 +209,11 @@ enum ConceptsPage {
                 let short = String(format: "PSS now: |%.2f − %.2f| / %.2f = ", others, own, plan.baseline)
                 let formula = DisplayWidth.of(long) + 5 <= limit - x ? long : short
                 let fx = frame.buffer.text(formula, x: x, y: y, style: context[.dim], limit: limit)
-                frame.buffer.text(String(format: "%.3f", pss), x: fx, y: y, style: context[.title], limit: limit)
+                if let estimated = state.estimatedNow(snapshot, plan.own[row] + plan.control[row]) {
+                    frame.buffer.words(String(format: "≈%.3f (estimated, exact %d/%d questions)", pss, estimated.exact, estimated.of), x: fx, y: y, style: context[.dim], limit: limit)
+                } else {
+                    frame.buffer.text(String(format: "%.3f", pss), x: fx, y: y, style: context[.title], limit: limit)
+                }
                 let controls = plan.controlSet == .all ? "every other concept" : plan.controlConcepts[row].compactMap { snapshot.probes.concepts[safe: $0] }.joined(separator: ", ")
                 let kind = plan.questions == .known ? "known questions" : "questions"
                 frame.buffer.words("control set: \(controls) (\(kind): \(plan.own[row].count) of its own, \(plan.control[row].count) of theirs)",
@@ -211,10 +232,12 @@ enum ConceptsPage {
             let question = snapshot.probes.questions[q]
             let before = snapshot.baseline?.results[safe: q]?.openCorrect
             let after = now?.results[safe: q]?.openCorrect
+            let guessed = state.estimatedNow(snapshot, [q]) != nil
             func mark(_ right: Bool?) -> String { right.map { $0 ? "✓" : "✗" } ?? "…" }
             var qx = frame.buffer.text(mark(before), x: x, y: y, style: before == false ? context[.bad] : context[.good])
             qx = frame.buffer.text(" → ", x: qx, y: y, style: context[.dim])
-            qx = frame.buffer.text(mark(after) + "  ", x: qx, y: y, style: after == false ? context[.bad] : (after == nil ? context[.dim] : context[.good]))
+            qx = frame.buffer.text((guessed ? "≈" : "") + mark(after) + (guessed ? " " : "  "), x: qx, y: y,
+                                   style: guessed || after == nil ? context[.dim] : (after == false ? context[.bad] : context[.good]))
             frame.buffer.words("\(question.prompt) →\(question.answer)", x: qx, y: y, style: context[.text], limit: limit)
             y += 1
         }

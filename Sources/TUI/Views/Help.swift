@@ -53,6 +53,12 @@ enum Help {
         }
     }
 
+    /// What the accuracy figures' marks mean, on the pages that show accuracy under an ablation.
+    static let marks: [(String, String)] = [
+        ("≈ 40%", "estimated (dim): first-order, from each question's attributions Σ m·∂/∂m, at once"),
+        ("exact k/n", "questions re-evaluated exactly so far; at n/n the figure is exact (no ≈)"),
+    ]
+
     static let globalKeys: [(String, String)] = [
         ("Tab S-Tab 1-7", "next / previous page, or page N"),
         ("Esc q", "back one page; q on a top page quits"),
@@ -87,7 +93,8 @@ enum Help {
         let keyWidth = (page + globalKeys + commands).map { DisplayWidth.of($0.0) }.max() ?? 10
         let textWidth = (page + globalKeys + commands).map { DisplayWidth.of($0.1) }.max() ?? 40
         let width = min(state.width - 4, keyWidth + textWidth + 7)
-        let rows = page.count + globalKeys.count + commands.count + 6
+        let shownMarks = state.page == .concepts || state.page == .ablations ? marks : []
+        let rows = page.count + globalKeys.count + commands.count + 6 + (shownMarks.isEmpty ? 0 : shownMarks.count + 2)
         let height = min(state.height - 2, rows + 2)
         let rect = Rect(x: (state.width - width) / 2, y: max(1, (state.height - height) / 2), width: width, height: height)
         frame.buffer.fill(rect, style: context[.screen])
@@ -105,6 +112,7 @@ enum Help {
             y += 1
         }
         section("This page", page)
+        if state.page == .concepts || state.page == .ablations { section("Marks", marks) }
         section("Everywhere", globalKeys)
         section("Commands", commands)
     }

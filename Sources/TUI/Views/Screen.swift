@@ -91,7 +91,9 @@ public enum Screen {
         var right = ""
         if !state.ablated.isEmpty {
             if let now = state.accuracyNow(snapshot), let before = snapshot.baseline {
-                right = "accuracy \(Format.percent(before.overall.open)) → \(Format.percent(now.overall.open)) with \(state.ablated.count) ablated "
+                let estimated = state.estimatedNow(snapshot, Array(snapshot.probes.questions.indices))
+                let figure = estimated.map { "≈\(Format.percent(now.overall.open)) (exact \($0.exact)/\($0.of))" } ?? Format.percent(now.overall.open)
+                right = "accuracy \(Format.percent(before.overall.open)) → \(figure) with \(state.ablated.count) ablated "
             } else {
                 right = "evaluating \(state.ablated.count) ablated… "
             }
