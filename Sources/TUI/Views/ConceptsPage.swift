@@ -12,10 +12,11 @@ enum ConceptsPage {
         let now = state.accuracyNow(snapshot)
         let specialization = state.shownSpecialization(snapshot)
         let by = specialization.map { " by " + AppState.name($0.association) + " (s)" } ?? ""
-        var title = "\(probes.concepts.count) concepts of \(probes.name) · knowledge vectors at r = \(Format.compact(ratio * 100))%\(by) (+ - to change)"
-        if !state.ablated.isEmpty { title += now == nil ? " · evaluating \(state.ablated.count) ablated…" : " · now: with \(state.ablated.count) ablated" }
+        let heading = "\(probes.concepts.count) concepts of \(probes.name) · knowledge vectors at r = \(Format.compact(ratio * 100))%\(by)"
+        var ablation = ""
+        if !state.ablated.isEmpty { ablation = now == nil ? " · evaluating \(state.ablated.count) ablated…" : " · now: with \(state.ablated.count) ablated" }
         if let estimated = state.estimatedNow(snapshot, Array(probes.questions.indices)) {
-            title += " · ≈ exact \(estimated.exact)/\(estimated.of)"
+            ablation += " · ≈ exact \(estimated.exact)/\(estimated.of)"
         }
         var titleLimit = limit
 
@@ -110,6 +111,9 @@ enum ConceptsPage {
             titleLimit = limit - DisplayWidth.of(range) - 2
             frame.buffer.text(range, x: limit - DisplayWidth.of(range), y: area.y, style: context[.dim])
         }
+        // The keys' hint (the help lists them too) gives way to the ablation's state.
+        let hinted = heading + " (+ - to change)" + ablation
+        let title = DisplayWidth.of(hinted) <= titleLimit - x0 ? hinted : heading + ablation
         frame.buffer.words(title, x: x0, y: area.y, style: context[.title], limit: titleLimit)
         let detail = Rect(x: area.x, y: area.maxY - detailHeight, width: area.width, height: detailHeight)
         selectedConcept(state, snapshot, row, ratio, context, detail, &frame)
