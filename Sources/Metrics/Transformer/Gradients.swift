@@ -156,35 +156,19 @@ extension Transformer {
         let rows = batch.lastRows
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
         let cache = BlockCache(tokens: n, config: config, batch: batch)
-        let x = embed(batch)
-        var inputs: [Buffer] = []
-        for block in 0..<blockCount {
-            let input = Buffer(uninitializedCount: n * d)
-            input.pointer.update(from: x.pointer, count: n * d)
-            inputs.append(input)
-            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: false)
-        }
+        let (x, inputs) = forwardKeepingBlockInputs(batch, rope: rope, cache: cache)
         let headCache = HeadCache()
         let logits = head(x, batch, .rows(rows), cache: headCache)!
         let dLogits = Buffer(count: rows.count * vocab)
         let (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocab, into: dLogits)
-        let e = architecture.embeddingWidth
-        let dUnembedded = Buffer(count: rows.count * e)
-        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
-            BLAS.gemm(m: rows.count, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
-                      b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
-        }
+        let dUnembedded = unembeddingBackward(dLogits, rows: rows.count)
         let dx = Buffer(count: n * d)
         withoutActuallyEscaping(sink) { sink in
             let perSequence = SequenceGradients(batch: batch, layout: architecture.layout, panelFloats: panelFloats, sink: sink)
             let gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false, sequences: perSequence)
             let dSelected = headBackward(dUnembedded, headCache, rows: rows.count, gradients: gradients)
             for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
-            for block in stride(from: blockCount - 1, through: 0, by: -1) {
-                x.pointer.update(from: inputs[block].pointer, count: n * d)
-                blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: true)
-                blockBackward(block, dx, batch, rope: rope, ablation: [], cache: cache, gradients: gradients)
-            }
+            backwardThroughBlocks(dx, x: x, inputs: inputs, batch, rope: rope, cache: cache, gradients: gradients)
         }
         return GradientSummary(value: value, tokens: tokens)
     }
@@ -203,25 +187,13 @@ extension Transformer {
         let n = batch.tokenCount, d = hiddenSize, f = mlpWidth, vocab = vocabSize
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
         let cache = BlockCache(tokens: n, config: config, batch: batch)
-        let x = embed(batch)
-        var inputs: [Buffer] = []
-        for block in 0..<blockCount {
-            let input = Buffer(uninitializedCount: n * d)
-            input.pointer.update(from: x.pointer, count: n * d)
-            inputs.append(input)
-            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: false)
-        }
+        let (x, inputs) = forwardKeepingBlockInputs(batch, rope: rope, cache: cache)
         let headCache = HeadCache()
         let logits = head(x, batch, .rows(rows), cache: headCache)!
         let dLogits = Buffer(count: rows.count * vocab)
         seed(logits.pointer, dLogits.pointer)
         finalSoftCapBackward(dLogits, logits: logits)
-        let e = architecture.embeddingWidth
-        let dUnembedded = Buffer(count: rows.count * e)
-        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
-            BLAS.gemm(m: rows.count, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
-                      b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
-        }
+        let dUnembedded = unembeddingBackward(dLogits, rows: rows.count)
         let attributions = Buffer(count: batch.sequences.count * blockCount * f)
         let blocks = blockCount
         var gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false)
@@ -238,12 +210,44 @@ extension Transformer {
         let dx = Buffer(count: n * d)
         let dSelected = headBackward(dUnembedded, headCache, rows: rows.count, gradients: gradients)
         for (i, row) in rows.enumerated() { Ops.add(dSelected.pointer + i * d, into: dx.pointer + row * d, count: d) }
+        backwardThroughBlocks(dx, x: x, inputs: inputs, batch, rope: rope, cache: cache, gradients: gradients)
+        return attributions
+    }
+
+    /// The forward a checkpointed backward starts from: each block's input kept (recomputed from
+    /// when the backward reaches the block), the last block's output left in `x`.
+    private func forwardKeepingBlockInputs(_ batch: Batch, rope: RotaryTable?, cache: BlockCache) -> (x: Buffer, inputs: [Buffer]) {
+        let count = batch.tokenCount * hiddenSize
+        let x = embed(batch)
+        var inputs: [Buffer] = []
+        for block in 0..<blockCount {
+            let input = Buffer(uninitializedCount: count)
+            input.pointer.update(from: x.pointer, count: count)
+            inputs.append(input)
+            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: false)
+        }
+        return (x, inputs)
+    }
+
+    /// Back from the last block to the first, each block's forward recomputed from its kept input.
+    private func backwardThroughBlocks(_ dx: Buffer, x: Buffer, inputs: [Buffer], _ batch: Batch, rope: RotaryTable?, cache: BlockCache,
+                                       gradients: GradientContext) {
         for block in stride(from: blockCount - 1, through: 0, by: -1) {
-            x.pointer.update(from: inputs[block].pointer, count: n * d)
+            x.pointer.update(from: inputs[block].pointer, count: batch.tokenCount * hiddenSize)
             blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: true)
             blockBackward(block, dx, batch, rope: rope, ablation: [], cache: cache, gradients: gradients)
         }
-        return attributions
+    }
+
+    /// Through the unembedding: dUnembedded = dLogits · E (`[rows, embedding width]`).
+    private func unembeddingBackward(_ dLogits: Buffer, rows: Int) -> Buffer {
+        let e = architecture.embeddingWidth, vocab = vocabSize
+        let dUnembedded = Buffer(count: rows * e)
+        weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
+            BLAS.gemm(m: rows, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
+                      b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
+        }
+        return dUnembedded
     }
 
     /// From the gradient of what the unembedding read to that of the stream's selected rows: back
