@@ -257,6 +257,13 @@ public final class AnalysisEngine: @unchecked Sendable {
             return chunk.questions == range.count && chunk.values.count == estimate.targets(questions: range)
                 && chunk.attributions.count == chunk.values.count * neurons
         }
+        // Stored chunks are filled before the evaluator is ready, so that a reopened analysis
+        // answers its first toggle with the estimate, not with a slow exact pass.
+        let estimateChunks = (probes.questions.count + Self.estimateBatch - 1) / Self.estimateBatch
+        for (first, chunk) in storedEstimate {
+            estimate?.fill(questions: first..<min(first + Self.estimateBatch, probes.questions.count),
+                           values: chunk.values, attributions: chunk.attributions)
+        }
         // What the store already has for this fingerprint counts as done from the start.
         let storedPooled = (try store?.pooledBatches(fingerprint) ?? [:]).filter { first, values in
             first % Self.promptBatch == 0 && values.count == min(Self.promptBatch, probes.questions.count - first) * neurons
@@ -283,8 +290,9 @@ public final class AnalysisEngine: @unchecked Sendable {
         update {
             $0.ledger.pooledDone = storedPooled.count
             if estimate != nil {
-                $0.ledger.estimateChunks = (probes.questions.count + Self.estimateBatch - 1) / Self.estimateBatch
+                $0.ledger.estimateChunks = estimateChunks
                 $0.ledger.estimateDone = storedEstimate.count
+                if storedEstimate.count == estimateChunks { $0.estimate = estimate }
             }
             $0.ledger.stepsDone = patterns.stepsDone
             if let storedPlan {
@@ -320,12 +328,11 @@ public final class AnalysisEngine: @unchecked Sendable {
                 return baseline
             }
             plan = storedPlan ?? makePlan(baseline)
-            condition.withLock {
-                parts.ledger.baselineDone = 1
+            // Ready together with the baseline a toggle's estimate is read against.
+            update {
                 evaluatorReady = true
                 condition.broadcast()
-            }
-            update {
+                $0.ledger.baselineDone = 1
                 $0.baseline = baseline
                 $0.plan = plan
                 $0.ledger.entriesTotal = plan.measuredConcepts.count * options.ratios.count
@@ -341,10 +348,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             for first in stride(from: 0, to: probes.questions.count, by: Self.estimateBatch) {
                 try checkStopping()
                 let range = first..<min(first + Self.estimateBatch, probes.questions.count)
-                if let stored = storedEstimate[first] {
-                    estimate.fill(questions: range, values: stored.values, attributions: stored.attributions)
-                    continue
-                }
+                if storedEstimate[first] != nil { continue }
                 update { $0.progress.doing = "ablation estimate: questions \(range.lowerBound + 1)–\(range.upperBound) of \(probes.questions.count)" }
                 observe()
                 let (values, attributions) = try timed("estimate") { try evaluator.attributions(questions: range, candidates: candidates) }
