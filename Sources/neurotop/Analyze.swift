@@ -147,9 +147,10 @@ struct AnalysisArguments: ParsableArguments {
         return options
     }
 
-    /// Loads everything and runs both analyses (resuming from the store), with progress on stderr:
-    /// the first line before the model is loaded, the load counted as a unit of its own.
-    func compute() throws -> (AnalysisEngine, AnalysisSnapshot) {
+    /// Loads everything and runs both analyses (resuming from the store, sharing the work with the
+    /// other processes on it), with progress on stderr: the first line before the model is loaded,
+    /// the load counted as a unit of its own. `configure` sees the engine before it starts.
+    func compute(configure: (AnalysisEngine) -> Void = { _ in }) throws -> (AnalysisEngine, AnalysisSnapshot) {
         // The store and the inputs' files are checked first: bad input is one line, with no progress before it.
         let resultStore = noStore ? nil : try AnalysisStore(path: store ?? AnalysisStore.defaultPath())
         let (plan, units) = try plannedWork()
@@ -159,6 +160,7 @@ struct AnalysisArguments: ParsableArguments {
         let engine = try AnalysisEngine(inputs: AnalysisInputs.load(model: model, probes: probes, domains: domains), options: options,
                                         store: resultStore)
         progress.loaded(seconds: Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9)
+        configure(engine)
         let readOnly = engine.snapshot.progress.notSaving
         if let readOnly { FileHandle.standardError.write(Data("neurotop: \(readOnly)\n".utf8)) }
         let snapshot: AnalysisSnapshot

@@ -7,7 +7,7 @@ struct Neurotop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neurotop",
         abstract: "Explore where a language model keeps what it knows: its MLP neurons, their knowledge and their activation patterns.",
-        subcommands: [Open.self, Overview.self, BenchUI.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Ablate.self, Export.self, Compare.self, List.self, TrainDemo.self, Bench.self, BenchPatterns.self, BenchToggle.self],
+        subcommands: [Open.self, Overview.self, BenchUI.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Worker.self, Ablate.self, Export.self, Compare.self, List.self, TrainDemo.self, Bench.self, BenchPatterns.self, BenchToggle.self],
         defaultSubcommand: Open.self
     )
 

@@ -31,6 +31,26 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// Called after each published snapshot, on the engine's thread: a front end wakes its loop.
     public var onPublish: (@Sendable () -> Void)?
 
+    /// What happened to a unit this process worked on: named as `pooled 0`, `pss 3 0.01` (concept,
+    /// ratio), `pattern step 2`, `baseline`, `estimate 16`.
+    public enum UnitEvent: Sendable, Equatable {
+        case started(String)
+        case finished(String, seconds: Double)
+        /// Computed, but another process had taken it over meanwhile: not written.
+        case lost(String)
+    }
+
+    /// Called on the analysis thread as units start and end.
+    public var onUnit: (@Sendable (UnitEvent) -> Void)?
+
+    /// This process among those sharing the store.
+    public let worker = WorkerID.current
+    /// How long a claimed unit stays this process's without a renewal (renewed every third of it
+    /// while the unit runs); another process takes over a unit whose lease ran out.
+    public var leaseSeconds = 60.0
+    /// How often a process with nothing to claim looks for what others finished.
+    static let pollSeconds = 0.25
+
     /// What the threads share, guarded by `condition`.
     private let condition = NSCondition()
     private var latest: AnalysisSnapshot
@@ -44,6 +64,8 @@ public final class AnalysisEngine: @unchecked Sendable {
     private var stopping = false
     private var threads: [Thread] = []
     private var running = 0
+    /// The units this process has claimed and not finished.
+    private var held = Set<String>()
 
     /// The pieces a snapshot is made of.
     private struct Parts {
@@ -136,20 +158,83 @@ public final class AnalysisEngine: @unchecked Sendable {
                                   score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: []),
                                   conceptCount: inputs.probes.concepts.count, patterns: nil, baseline: nil, live: nil,
                                   requestedAblation: Ablation(), details: [:])
-        persist { try $0.register(fingerprint) }
+        persist { store, _ in try store.register(fingerprint) }
     }
 
     /// Writes to the store unless it is read-only or a write has failed before. A failed write
     /// (disk full, permissions) is reported once, in the progress; the analysis goes on with what
-    /// it has, in memory.
-    private func persist(_ write: (AnalysisStore) throws -> Void) {
-        guard let store, condition.withLock({ parts.progress.notSaving == nil }) else { return }
+    /// it has, in memory. The result of a claimed `unit` lands only while the claim is this
+    /// process's (and ends it when it `completes` the unit): false when another process took the
+    /// unit over, and nothing was written.
+    @discardableResult
+    private func persist(_ unit: String? = nil, completes: Bool = true,
+                         _ write: (AnalysisStore, AnalysisStore.Claim?) throws -> Void) -> Bool {
+        guard let store, condition.withLock({ parts.progress.notSaving == nil }) else { return true }
+        let claim = unit.flatMap { unit in
+            condition.withLock { held.contains(unit) } ? AnalysisStore.Claim(unit: unit, worker: worker, lease: leaseSeconds, completes: completes) : nil
+        }
         do {
-            try write(store)
+            try write(store, claim)
+            if completes, let unit { condition.withLock { _ = held.remove(unit) } }
+            return true
+        } catch let lost as AnalysisStore.ClaimLost {
+            condition.withLock { _ = held.remove(lost.unit) }
+            return false
         } catch {
             condition.withLock { parts.progress.notSaving = "not saving any more: \(error)" }
+            return true
         }
     }
+
+    // MARK: Sharing the work with other processes on the same store
+
+    /// Whether units are claimed in the store before they are computed: with a store that is
+    /// written to (not read-only, no write failed).
+    private var coordinating: Bool {
+        guard let store, !store.isReadOnly else { return false }
+        return condition.withLock { parts.progress.notSaving == nil }
+    }
+
+    /// Claims `unit` for this process: true when it may compute it (always, when not coordinating).
+    /// A store that cannot be written any more ends the coordination: the process goes on alone.
+    private func claim(_ unit: String) -> Bool {
+        guard coordinating, let store else { return true }
+        do {
+            guard try store.claim(fingerprint, unit: unit, worker: worker, lease: leaseSeconds) else { return false }
+            condition.withLock { _ = held.insert(unit) }
+            return true
+        } catch {
+            condition.withLock { parts.progress.notSaving = "not saving any more: \(error)" }
+            return true
+        }
+    }
+
+    /// Extends the leases of the units this process holds (a failed renewal is tried again next
+    /// time; a unit lost meanwhile is found out when its result is written).
+    private func renewLeases() {
+        guard let store else { return }
+        let units = condition.withLock { Array(held) }
+        if !units.isEmpty { _ = try? store.renew(fingerprint, units: units, worker: worker, lease: leaseSeconds) }
+    }
+
+    /// Gives up the units this process holds and has not finished, so that others need not wait
+    /// for their leases (a process killed gives up nothing: its leases run out).
+    private func releaseClaims() {
+        guard let store else { return }
+        let units = condition.withLock { Array(held) }
+        if !units.isEmpty { try? store.release(fingerprint, units: units, worker: worker) }
+        condition.withLock { held.removeAll() }
+    }
+
+    private func report(_ unit: String, _ seconds: Double, written: Bool) {
+        onUnit?(written ? .finished(unit, seconds: seconds) : .lost(unit))
+    }
+
+    static let baselineUnit = "baseline"
+    static let patternsUnit = "patterns"
+    static func estimateUnit(_ first: Int) -> String { "estimate \(first)" }
+    static func pooledUnit(_ first: Int) -> String { "pooled \(first)" }
+    private static func entryUnit(_ key: EntryKey) -> String { "pss \(key.concept) \(key.ratio)" }
 
     // MARK: What a front end calls (any thread)
 
@@ -246,59 +331,134 @@ public final class AnalysisEngine: @unchecked Sendable {
     }
 
     /// Headless, nothing serves live ablations: a finished analysis reopened needs no cached state.
+    ///
+    /// Every unit is claimed in the store before it is computed, so that processes sharing the
+    /// store split the work: a unit another process holds is left to it (and taken over once its
+    /// lease runs out), a unit another process finished is read from the store. The activation
+    /// patterns' steps follow one another through one sums file: their chain is one claim, held by
+    /// one process from the step it starts with to the last.
     private func work(headless: Bool = false, observe: () -> Void = {}) throws {
         let probes = inputs.probes, model = inputs.model
         let neurons = model.blockCount * model.mlpWidth
+        let renewal = LeaseRenewal()
+        if coordinating { renewal.start(every: leaseSeconds / 3) { [self] in renewLeases() } }
+        defer {
+            renewal.stop()
+            releaseClaims()
+        }
         // Headless, no toggle reads an estimate: it is not made.
         let estimate = headless ? nil : AblationEstimate(evaluator: evaluator, candidates: candidates)
-        let storedEstimate = (estimate == nil ? [:] : try store?.estimateChunks(fingerprint) ?? [:]).filter { first, chunk in
-            guard let estimate, first % Self.estimateBatch == 0, first < probes.questions.count else { return false }
-            let range = first..<min(first + Self.estimateBatch, probes.questions.count)
-            return chunk.questions == range.count && chunk.values.count == estimate.targets(questions: range)
-                && chunk.attributions.count == chunk.values.count * neurons
-        }
-        // Stored chunks are filled before the evaluator is ready, so that a reopened analysis
-        // answers its first toggle with the estimate, not with a slow exact pass.
         let estimateChunks = (probes.questions.count + Self.estimateBatch - 1) / Self.estimateBatch
-        for (first, chunk) in storedEstimate {
-            estimate?.fill(questions: first..<min(first + Self.estimateBatch, probes.questions.count),
-                           values: chunk.values, attributions: chunk.attributions)
+        let pooledBatches = (probes.questions.count + Self.promptBatch - 1) / Self.promptBatch
+        /// Units this process has the results of, computed or read.
+        var known = Set<String>()
+        var estimateFilled = Set<Int>()
+        /// Fills the stored chunks not filled yet. Stored chunks are filled before the evaluator is
+        /// ready, so that a reopened analysis answers its first toggle with the estimate, not with a
+        /// slow exact pass.
+        func readEstimate() throws {
+            guard let estimate, let store else { return }
+            for (first, chunk) in try store.estimateChunks(fingerprint) where !estimateFilled.contains(first) {
+                guard first % Self.estimateBatch == 0, first < probes.questions.count else { continue }
+                let range = first..<min(first + Self.estimateBatch, probes.questions.count)
+                guard chunk.questions == range.count, chunk.values.count == estimate.targets(questions: range),
+                      chunk.attributions.count == chunk.values.count * neurons else { continue }
+                estimate.fill(questions: range, values: chunk.values, attributions: chunk.attributions)
+                estimateFilled.insert(first)
+                known.insert(Self.estimateUnit(first))
+            }
         }
-        // What the store already has for this fingerprint counts as done from the start.
-        let storedPooled = (try store?.pooledBatches(fingerprint) ?? [:]).filter { first, values in
-            first % Self.promptBatch == 0 && values.count == min(Self.promptBatch, probes.questions.count - first) * neurons
+        var pooledValues: [Int: [Float]] = [:]
+        func readPooled() throws {
+            guard let store else { return }
+            for (first, values) in try store.pooledBatches(fingerprint) where pooledValues[first] == nil {
+                guard first % Self.promptBatch == 0, values.count == min(Self.promptBatch, probes.questions.count - first) * neurons else { continue }
+                pooledValues[first] = values
+                known.insert(Self.pooledUnit(first))
+            }
         }
-        var storedEntries = Dictionary((try store?.entries(fingerprint) ?? []).map { (EntryKey($0.concept, $0.ratio), $0) },
-                                       uniquingKeysWith: { a, _ in a })
-        let storedBaseline = try store?.baseline(fingerprint, questions: probes.questions.count).map { ProbeAccuracy(probes: probes, results: $0) }
+        func storedEntries() throws -> [EntryKey: SpecializationScore.Entry] {
+            Dictionary((try store?.entries(fingerprint) ?? []).map { (EntryKey($0.concept, $0.ratio), $0) }, uniquingKeysWith: { a, _ in a })
+        }
         var pending: [EntryKey] = []
         var entries: [SpecializationScore.Entry] = []
+        /// Moves the pending runs the store has into `entries`.
+        func takeStored(_ stored: [EntryKey: SpecializationScore.Entry]) {
+            pending.removeAll { key in
+                guard let entry = stored[key] else { return false }
+                entries.append(entry)
+                known.insert(Self.entryUnit(key))
+                return true
+            }
+        }
         /// The concept × ratio runs the plan measures, less those the store has.
-        func makePlan(_ baseline: ProbeAccuracy) -> SpecializationScore.Plan {
+        func makePlan(_ baseline: ProbeAccuracy) throws -> SpecializationScore.Plan {
             let plan = SpecializationScore.Plan(probes: probes, baseline: baseline, metric: options.metric,
                                                 controlSet: options.controlSet, questions: options.pssQuestions)
             pending = plan.measuredConcepts.flatMap { c in options.ratios.map { EntryKey(c, $0) } }
-            pending.removeAll { key in
-                guard let entry = storedEntries.removeValue(forKey: key) else { return false }
-                entries.append(entry)
-                return true
-            }
+            try takeStored(storedEntries())
             return plan
         }
-        let storedPlan = storedBaseline.map(makePlan)
-        let restored = try store?.patterns(fingerprint).flatMap { try patterns.restore($0) ? patterns.results() : nil }
+        try readEstimate()
+        try readPooled()
+        let storedBaseline = try store?.baseline(fingerprint, questions: probes.questions.count).map { ProbeAccuracy(probes: probes, results: $0) }
+        var plan = try storedBaseline.map(makePlan)
+        var baseline: ProbeAccuracy?
+        // A finished analysis reopened headless needs no unmasked evaluation.
+        let skipsBaseline = plan != nil && pending.isEmpty && headless
+        var residualsCached = false
+        func cacheResiduals() throws {
+            if residualsCached { return }
+            try evaluator.cacheResiduals(candidates)
+            residualsCached = true
+        }
+        /// The unmasked evaluation, computed here or read: PSS's plan, and live toggles' baseline.
+        func adopt(_ accuracy: ProbeAccuracy) throws {
+            if !headless { try cacheResiduals() }
+            baseline = accuracy
+            let made = try plan ?? makePlan(accuracy)
+            plan = made
+            known.insert(Self.baselineUnit)
+            // Ready together with the baseline a toggle's estimate is read against.
+            update {
+                evaluatorReady = residualsCached
+                condition.broadcast()
+                $0.ledger.baselineDone = 1
+                $0.baseline = accuracy
+                $0.plan = made
+                $0.ledger.entriesTotal = made.measuredConcepts.count * options.ratios.count
+                $0.ledger.entriesDone = entries.count
+                $0.entries = entries
+                $0.progress.doing = "unmasked evaluation: PSS on \(made.summary)"
+            }
+        }
+        // The patterns as far as stored: a finished chain is read at once; an unfinished one is
+        // continued by whoever claims it (its sums file is opened by one process only).
+        // Alone (no store to share), the chain is this process's.
+        var holdsChain = !coordinating, lostChain = false
+        /// Continues (or shows, when finished) the stored chain; false when it cannot be continued here.
+        func restorePatterns() throws -> PatternResults? {
+            guard let saved = try store?.patterns(fingerprint), try patterns.restore(saved) else { return nil }
+            if patterns.stepsDone == patterns.stepCount { known.insert(Self.patternsUnit) }
+            return patterns.results()
+        }
+        var restored: PatternResults?
+        if let stepsStored = try store?.patterns(fingerprint)?.stepsDone {
+            if stepsStored < patterns.stepCount, coordinating, claim(Self.patternsUnit) { holdsChain = true }
+            if stepsStored == patterns.stepCount || holdsChain { restored = try restorePatterns() }
+        }
         update {
-            $0.ledger.pooledDone = storedPooled.count
+            $0.ledger.pooledDone = pooledValues.count
             if estimate != nil {
                 $0.ledger.estimateChunks = estimateChunks
-                $0.ledger.estimateDone = storedEstimate.count
-                if storedEstimate.count == estimateChunks { $0.estimate = estimate }
+                $0.ledger.estimateDone = estimateFilled.count
+                if estimateFilled.count == estimateChunks { $0.estimate = estimate }
             }
             $0.ledger.stepsDone = patterns.stepsDone
-            if let storedPlan {
+            if let plan {
                 $0.baseline = storedBaseline
-                $0.plan = storedPlan
-                $0.ledger.entriesTotal = storedPlan.measuredConcepts.count * options.ratios.count
+                $0.plan = plan
+                $0.ledger.entriesTotal = plan.measuredConcepts.count * options.ratios.count
                 $0.ledger.entriesDone = entries.count
                 $0.entries = entries
             }
@@ -307,103 +467,198 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
         observe()
 
-        // The unablated evaluation, with every block's state kept for the masked ones (and for
-        // live ablations when a front end is attached).
-        let plan: SpecializationScore.Plan
-        if let storedPlan, pending.isEmpty, headless {
-            plan = storedPlan
+        // The unablated evaluation keeps every block's state for the masked ones (and for live
+        // ablations when a front end is attached).
+        if skipsBaseline {
             update {
                 $0.ledger.baselineTotal = 0
                 $0.progress.doing = "unmasked evaluation from the store"
             }
-        } else {
-            try checkStopping()
-            update { $0.progress.doing = storedBaseline == nil ? "unmasked evaluation" : "caching the unmasked state" }
-            observe()
-            let baseline = try timed("baseline") { () -> ProbeAccuracy in
-                try evaluator.cacheResiduals(candidates)
-                if let storedBaseline { return storedBaseline }
-                let baseline = try evaluator.evaluate(candidates: candidates)
-                persist { try $0.save(fingerprint, baseline: baseline.results) }
-                return baseline
+        } else if let storedBaseline {
+            if !headless {
+                try checkStopping()
+                update { $0.progress.doing = "caching the unmasked state" }
+                observe()
+                try timed("baseline") { try cacheResiduals() }
             }
-            plan = storedPlan ?? makePlan(baseline)
-            // Ready together with the baseline a toggle's estimate is read against.
+            try adopt(storedBaseline)
+            observe()
+        }
+
+        /// Reads what other processes finished since the last look (their claims say which).
+        func readFinished(_ claims: [String: AnalysisStore.ClaimState]) throws {
+            let kinds = Set(claims.filter { $0.value.done && !known.contains($0.key) }.keys.map { $0.prefix { $0 != " " } })
+            if kinds.isEmpty { return }
+            if kinds.contains(Substring(Self.baselineUnit)), baseline == nil, !skipsBaseline,
+               let results = try store?.baseline(fingerprint, questions: probes.questions.count) {
+                try adopt(ProbeAccuracy(probes: probes, results: results))
+            }
+            if kinds.contains("estimate") { try readEstimate() }
+            if kinds.contains("pooled") { try readPooled() }
+            if kinds.contains("pss") { try takeStored(storedEntries()) }
+            if kinds.contains(Substring(Self.patternsUnit)), !holdsChain, patterns.stepsDone < patterns.stepCount {
+                let results = try restorePatterns()
+                update {
+                    $0.ledger.stepsDone = patterns.stepsDone
+                    $0.patterns = results
+                }
+            }
+            // What was finished and is not needed here (a run the plan leaves out) is not read again.
+            for (unit, claim) in claims where claim.done { known.insert(unit) }
             update {
-                evaluatorReady = true
-                condition.broadcast()
-                $0.ledger.baselineDone = 1
-                $0.baseline = baseline
-                $0.plan = plan
-                $0.ledger.entriesTotal = plan.measuredConcepts.count * options.ratios.count
+                $0.ledger.pooledDone = pooledValues.count
+                $0.ledger.estimateDone = estimateFilled.count
                 $0.ledger.entriesDone = entries.count
                 $0.entries = entries
-                $0.progress.doing = "unmasked evaluation: PSS on \(plan.summary)"
             }
         }
-        observe()
 
-        // The ablation estimate's attributions, chunk by chunk; published when complete.
-        if let estimate {
-            for first in stride(from: 0, to: probes.questions.count, by: Self.estimateBatch) {
-                try checkStopping()
+        var specialization: Specialization?
+        var claims: [String: AnalysisStore.ClaimState] = [:]
+        /// Whether this process may claim `unit`: nobody has it, it has it, or its holder is gone.
+        func isFree(_ unit: String) -> Bool {
+            guard let claim = claims[unit] else { return true }
+            return !claim.done && (claim.worker == worker || claim.isFree(at: Date().timeIntervalSince1970))
+        }
+        enum Unit {
+            case baseline, estimate(Int), pooled(Int), entry(Int), step
+            var isStep: Bool { if case .step = self { true } else { false } }
+        }
+        /// The next unit in the order one process computes them: the unmasked evaluation, the
+        /// estimate's chunks, the pooling batches, then PSS runs and pattern steps interleaved so
+        /// that both fill in together (a focused concept's runs first). A unit another process
+        /// holds is passed over; the pattern steps wait for nothing else.
+        func nextUnit() -> Unit? {
+            if !skipsBaseline, baseline == nil, isFree(Self.baselineUnit) { return .baseline }
+            if estimate != nil, let first = stride(from: 0, to: probes.questions.count, by: Self.estimateBatch)
+                .first(where: { !estimateFilled.contains($0) && isFree(Self.estimateUnit($0)) }) { return .estimate(first) }
+            if let first = stride(from: 0, to: probes.questions.count, by: Self.promptBatch)
+                .first(where: { pooledValues[$0] == nil && isFree(Self.pooledUnit($0)) }) { return .pooled(first) }
+            let stepFree = patterns.stepsDone < patterns.stepCount && !lostChain && (holdsChain || isFree(Self.patternsUnit))
+            if specialization != nil, plan != nil {
+                let focused = condition.withLock { focusedConcept }
+                let focusedIndex = focused.flatMap { c in pending.firstIndex { $0.concept == c && isFree(Self.entryUnit($0)) } }
+                let entriesShare = Double(entries.count) / Double(max(entries.count + pending.count, 1))
+                let stepsShare = Double(patterns.stepsDone) / Double(max(patterns.stepCount, 1))
+                if let index = focusedIndex ?? pending.firstIndex(where: { isFree(Self.entryUnit($0)) }),
+                   focusedIndex != nil || !stepFree || entriesShare <= stepsShare {
+                    return .entry(index)
+                }
+            }
+            return stepFree ? .step : nil
+        }
+        var finished: Bool {
+            (skipsBaseline || baseline != nil) && (estimate == nil || estimateFilled.count == estimateChunks) && pooledValues.count == pooledBatches
+                && plan != nil && pending.isEmpty && patterns.stepsDone == patterns.stepCount
+        }
+
+        while true {
+            try checkStopping()
+            if coordinating, let store {
+                claims = try store.claims(fingerprint)
+                try readFinished(claims)
+            }
+            if specialization == nil, pooledValues.count == pooledBatches {
+                // Method 1, first half done: p for every question.
+                var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
+                for (first, values) in pooledValues { pooled.replaceSubrange((first * neurons)..<(first * neurons + values.count), with: values) }
+                let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
+                let made = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth,
+                                          association: options.association)
+                specialization = made
+                let specializations = made.specializations
+                update { parts in
+                    parts.pooled = coefficients
+                    parts.specialization = made
+                    parts.specializations = specializations
+                    for (neuron, detail) in parts.details {
+                        parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
+                                                             topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
+                    }
+                }
+            }
+            if finished { break }
+            guard let unit = nextUnit() else {
+                let waiting = "waiting for the units other processes are computing"
+                if condition.withLock({ parts.progress.doing }) != waiting {
+                    update { $0.progress.doing = waiting }
+                    observe()
+                }
+                Thread.sleep(forTimeInterval: Self.pollSeconds)
+                continue
+            }
+            let name: String
+            switch unit {
+            case .baseline: name = Self.baselineUnit
+            case .estimate(let first): name = Self.estimateUnit(first)
+            case .pooled(let first): name = Self.pooledUnit(first)
+            case .entry(let index): name = Self.entryUnit(pending[index])
+            case .step: name = Self.patternsUnit
+            }
+            // Another process may have claimed it since the claims were read: look again.
+            if !(unit.isStep && holdsChain), !claim(name) { continue }
+            let start = DispatchTime.now().uptimeNanoseconds
+            func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+            switch unit {
+            case .baseline:
+                onUnit?(.started(name))
+                update { $0.progress.doing = "unmasked evaluation" }
+                observe()
+                let accuracy = try timed("baseline") { () -> ProbeAccuracy in
+                    try cacheResiduals()
+                    return try evaluator.evaluate(candidates: candidates)
+                }
+                report(name, seconds(), written: persist(name) { try $0.save(fingerprint, baseline: accuracy.results, claim: $1) })
+                try adopt(accuracy)
+
+            case .estimate(let first):
+                // The ablation estimate's attributions, chunk by chunk; published when complete.
+                guard let estimate else { continue }
                 let range = first..<min(first + Self.estimateBatch, probes.questions.count)
-                if storedEstimate[first] != nil { continue }
+                onUnit?(.started(name))
                 update { $0.progress.doing = "ablation estimate: questions \(range.lowerBound + 1)–\(range.upperBound) of \(probes.questions.count)" }
                 observe()
                 let (values, attributions) = try timed("estimate") { try evaluator.attributions(questions: range, candidates: candidates) }
-                persist { try $0.saveEstimateChunk(fingerprint, first: first, questions: range.count, neurons: neurons, values: values, attributions: attributions) }
+                report(name, seconds(), written: persist(name) {
+                    try $0.saveEstimateChunk(fingerprint, first: first, questions: range.count, neurons: neurons, values: values,
+                                             attributions: attributions, claim: $1)
+                })
                 estimate.fill(questions: range, values: values, attributions: attributions)
-                update { $0.ledger.estimateDone += 1 }
-                observe()
-            }
-            update { $0.estimate = estimate }
-        }
+                estimateFilled.insert(first)
+                known.insert(name)
+                update {
+                    $0.ledger.estimateDone = estimateFilled.count
+                    if estimateFilled.count == estimateChunks { $0.estimate = estimate }
+                }
 
-        // Method 1, first half: p for every question, batch by batch.
-        var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
-        for first in stride(from: 0, to: probes.questions.count, by: Self.promptBatch) {
-            try checkStopping()
-            let count = min(Self.promptBatch, probes.questions.count - first)
-            let values: [Float]
-            if let stored = storedPooled[first] {
-                values = stored
-            } else {
+            case .pooled(let first):
+                // Method 1, first half: p for every question, batch by batch.
+                let count = min(Self.promptBatch, probes.questions.count - first)
+                onUnit?(.started(name))
                 update { $0.progress.doing = "pooling coefficients: questions \(first + 1)–\(first + count) of \(probes.questions.count)" }
                 observe()
-                values = try timed("pooled") {
+                let values = try timed("pooled") {
                     try PooledCoefficients.pool(model: model, tokenizer: inputs.tokenizer,
                                                 prompts: probes.questions[first..<(first + count)].map(\.prompt), pooling: options.pooling)
                 }
-                persist { try $0.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...]) }
-            }
-            pooled.replaceSubrange((first * neurons)..<((first + count) * neurons), with: values)
-            update { if storedPooled[first] == nil { $0.ledger.pooledDone += 1 } }
-            observe()
-        }
-        let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
-        let specialization = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth,
-                                            association: options.association)
-        let specializations = specialization.specializations
-        update { parts in
-            parts.pooled = coefficients
-            parts.specialization = specialization
-            parts.specializations = specializations
-            for (neuron, detail) in parts.details {
-                parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
-                                                     topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
-            }
-        }
+                report(name, seconds(), written: persist(name) {
+                    try $0.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...], claim: $1)
+                })
+                pooledValues[first] = values
+                known.insert(name)
+                update { $0.ledger.pooledDone = pooledValues.count }
 
-        // Method 1, second half, and method 2, interleaved.
-        while !pending.isEmpty || patterns.stepsDone < patterns.stepCount {
-            try checkStopping()
-            let entriesShare = Double(entries.count) / Double(max(entries.count + pending.count, 1))
-            let stepsShare = Double(patterns.stepsDone) / Double(max(patterns.stepCount, 1))
-            let focused = condition.withLock { focusedConcept }
-            let focusedIndex = focused.flatMap { c in pending.firstIndex { $0.concept == c } }
-            if !pending.isEmpty, focusedIndex != nil || patterns.stepsDone == patterns.stepCount || entriesShare <= stepsShare {
-                let key = pending.remove(at: focusedIndex ?? 0)
+            case .entry(let index):
+                // Method 1, second half: one concept's masked evaluation at one ratio.
+                guard let specialization, let plan else { continue }
+                let key = pending.remove(at: index)
+                if !residualsCached {
+                    update { $0.progress.doing = "caching the unmasked state" }
+                    observe()
+                    try cacheResiduals()
+                }
+                onUnit?(.started(name))
                 // Said before the unit, so that progress shows what is running now.
                 update {
                     $0.progress.doing = "specialization: \(probes.concepts[key.concept]) at \(key.ratio * 100) %"
@@ -414,21 +669,45 @@ public final class AnalysisEngine: @unchecked Sendable {
                     try SpecializationScore.entry(concept: key.concept, ratio: key.ratio, specialization: specialization,
                                                   evaluator: evaluator, metric: options.metric, plan: plan)
                 }
-                persist { try $0.save(fingerprint, entries: [entry]) }
+                report(name, seconds(), written: persist(name) { try $0.save(fingerprint, entries: [entry], claim: $1) })
                 entries.append(entry)
+                known.insert(name)
                 update {
-                    $0.ledger.entriesDone += 1
+                    $0.ledger.entriesDone = entries.count
                     $0.entries = entries
                 }
-            } else {
+
+            case .step:
+                // Method 2, one step. A chain another process left (it is gone) continues from its
+                // last stored step when its sums file can be opened here, else from the start.
+                if !holdsChain {
+                    holdsChain = true
+                    let results = try restorePatterns()
+                    update {
+                        $0.ledger.stepsDone = patterns.stepsDone
+                        if patterns.stepsDone > 0 { $0.patterns = results }
+                    }
+                }
+                let stepName = "pattern step \(patterns.stepsDone + 1)"
+                onUnit?(.started(stepName))
                 update { $0.progress.doing = "activation patterns: step \(patterns.stepsDone + 1) of \(patterns.stepCount)" }
                 observe()
                 let results = try timed("step") { () -> PatternResults in
                     try patterns.step()
                     return patterns.results()
                 }
-                persist { try $0.save(fingerprint, patternStep: patterns.lastStep()) }
-                if patterns.stepsDone == patterns.stepCount { patterns.discardSums() }
+                let last = patterns.stepsDone == patterns.stepCount
+                let written = persist(name, completes: last) { try $0.save(fingerprint, patternStep: patterns.lastStep(), claim: $1) }
+                report(stepName, seconds(), written: written)
+                if !written {
+                    // Taken over: the other process carries the chain on from what it stored.
+                    holdsChain = false
+                    lostChain = true
+                }
+                if last {
+                    patterns.discardSums()
+                    known.insert(name)
+                }
                 update {
                     $0.ledger.stepsDone = patterns.stepsDone
                     $0.patterns = results
@@ -600,5 +879,34 @@ public final class AnalysisEngine: @unchecked Sendable {
                                       live: parts.live, requestedAblation: requested, details: parts.details)
         }
         onPublish?()
+    }
+}
+
+/// Renews a process's leases on a thread of its own while its units run, however long one takes.
+private final class LeaseRenewal: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var stopped = false
+
+    func start(every seconds: Double, _ renew: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            condition.lock()
+            while !stopped {
+                _ = condition.wait(until: Date().addingTimeInterval(seconds))
+                if stopped { break }
+                condition.unlock()
+                renew()
+                condition.lock()
+            }
+            condition.unlock()
+        }
+        thread.name = "neurotop leases"
+        thread.start()
+    }
+
+    func stop() {
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+        }
     }
 }

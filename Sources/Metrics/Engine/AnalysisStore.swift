@@ -140,7 +140,7 @@ public final class AnalysisStore: @unchecked Sendable {
             try waitingWhileBusy { try execute("PRAGMA journal_mode = WAL") }
             // A store made before the write times or the ablation estimate existed gains their
             // tables; nothing else changes.
-            try waitingWhileBusy { try execute("\(Self.writtenTable); \(Self.estimateTable)") }
+            try waitingWhileBusy { try execute("\(Self.writtenTable); \(Self.estimateTable); \(Self.claimsTable)") }
             tables.append("estimate")
         }
         hasEstimateTable = tables.contains("estimate")
@@ -157,6 +157,14 @@ public final class AnalysisStore: @unchecked Sendable {
                                              vals BLOB, data BLOB, PRIMARY KEY (fingerprint, first))
         """
     private var hasEstimateTable = false
+
+    /// Who works on which unit of an analysis, when processes share the store: a row per unit
+    /// claimed, the worker holding it and until when (seconds since 1970), and whether its result is
+    /// stored. Added to format 2 like `written`: a store without it gains it when opened for writing.
+    static let claimsTable = """
+        CREATE TABLE IF NOT EXISTS claims (fingerprint TEXT, unit TEXT, worker TEXT NOT NULL, expires REAL NOT NULL,
+                                           done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (fingerprint, unit))
+        """
 
     /// SQLite answers a change of journal mode with SQLITE_BUSY at once, without its busy
     /// timeout, while another connection holds a write lock on the file (as one creating the
@@ -191,8 +199,9 @@ public final class AnalysisStore: @unchecked Sendable {
         return Dictionary(rows, uniquingKeysWith: { a, _ in a })
     }
 
-    public func savePooled(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int, values: ArraySlice<Float>) throws {
-        try transaction(writing: fingerprint) {
+    public func savePooled(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int, values: ArraySlice<Float>,
+                           claim: Claim? = nil) throws {
+        try transaction(writing: fingerprint, claim: claim) {
             try run("INSERT OR REPLACE INTO pooled VALUES (?, ?, ?, ?, ?)",
                     [.text(fingerprint.id), .integer(first), .integer(questions), .integer(neurons), .blob(Self.bytes(Array(values)))])
         }
@@ -206,8 +215,8 @@ public final class AnalysisStore: @unchecked Sendable {
         }
     }
 
-    public func save(_ fingerprint: AnalysisFingerprint, entries: [SpecializationScore.Entry]) throws {
-        try transaction(writing: fingerprint) {
+    public func save(_ fingerprint: AnalysisFingerprint, entries: [SpecializationScore.Entry], claim: Claim? = nil) throws {
+        try transaction(writing: fingerprint, claim: claim) {
             for entry in entries {
                 try run("INSERT OR REPLACE INTO pss VALUES (?, ?, ?, ?, ?, ?)",
                         [.text(fingerprint.id), .integer(entry.concept), .real(entry.ratio), .real(entry.conceptAccuracy),
@@ -226,8 +235,8 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     public func saveEstimateChunk(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int,
-                                  values: [Float], attributions: [Float16]) throws {
-        try transaction(writing: fingerprint) {
+                                  values: [Float], attributions: [Float16], claim: Claim? = nil) throws {
+        try transaction(writing: fingerprint, claim: claim) {
             try run("INSERT OR REPLACE INTO estimate VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [.text(fingerprint.id), .integer(first), .integer(questions), .integer(values.count), .integer(neurons),
                      .blob(Self.bytes(values)), .blob(Self.bytes(attributions))])
@@ -248,8 +257,8 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     /// Writes the unmasked evaluation, all questions in one transaction.
-    public func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult]) throws {
-        try transaction(writing: fingerprint) {
+    public func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult], claim: Claim? = nil) throws {
+        try transaction(writing: fingerprint, claim: claim) {
             for (question, result) in results.enumerated() {
                 try run("INSERT OR REPLACE INTO baseline VALUES (?, ?, ?, ?, ?)",
                         [.text(fingerprint.id), .integer(question), .integer(result.openCorrect ? 1 : 0),
@@ -310,9 +319,9 @@ public final class AnalysisStore: @unchecked Sendable {
     /// Stores one step of the activation patterns in one transaction, as small rows: the step, its
     /// cosines per block, and the counts and neuron activity per block (replacing the previous
     /// step's). Rows of later steps, left by a run that started over, go.
-    public func save(_ fingerprint: AnalysisFingerprint, patternStep record: ActivationPatterns.StepRecord) throws {
+    public func save(_ fingerprint: AnalysisFingerprint, patternStep record: ActivationPatterns.StepRecord, claim: Claim? = nil) throws {
         let id = Value.text(fingerprint.id), step = record.stepsDone
-        try transaction(writing: fingerprint) {
+        try transaction(writing: fingerprint, claim: claim) {
             try run("DELETE FROM pattern_steps WHERE fingerprint = ? AND step >= ?", [id, .integer(step)])
             try run("DELETE FROM pattern_cosines WHERE fingerprint = ? AND step >= ?", [id, .integer(step)])
             try run("INSERT INTO pattern_steps VALUES (?, ?, ?, ?, ?)",
@@ -326,6 +335,92 @@ public final class AnalysisStore: @unchecked Sendable {
                 let activity = record.activity.flatMap { $0[(block * width)..<((block + 1) * width)] }
                 try run("INSERT OR REPLACE INTO pattern_summary VALUES (?, ?, ?, ?, ?)",
                         [id, .integer(block), .integer(step), .blob(Self.bytes(counts.map { Int64($0) })), .blob(Self.bytes(activity))])
+            }
+        }
+    }
+
+    // MARK: Claims: processes sharing the store split an analysis
+
+    /// A unit this worker holds, passed with the unit's result: the write lands only while the
+    /// claim is still this worker's, and marks the unit done when it `completes` it.
+    public struct Claim: Sendable {
+        public let unit: String
+        public let worker: String
+        public let lease: Double
+        public let completes: Bool
+
+        public init(unit: String, worker: String, lease: Double, completes: Bool = true) {
+            self.unit = unit
+            self.worker = worker
+            self.lease = lease
+            self.completes = completes
+        }
+    }
+
+    /// A unit's claim taken over by another worker (this one's lease ran out): its result is not written.
+    public struct ClaimLost: Error, CustomStringConvertible {
+        public let unit: String
+        public var description: String { "the claim on \(unit) was taken over by another worker" }
+    }
+
+    /// A unit's claim as the store holds it.
+    public struct ClaimState: Sendable {
+        public let worker: String
+        /// Seconds since 1970.
+        public let expires: Double
+        public let done: Bool
+
+        /// Whether another worker may take the unit over: not done, and its lease ran out or its
+        /// worker is gone.
+        public func isFree(at now: Double) -> Bool { !done && (expires < now || WorkerID.isGone(worker)) }
+    }
+
+    /// Every claim on `fingerprint`'s units, by unit (none in a read-only store).
+    public func claims(_ fingerprint: AnalysisFingerprint) throws -> [String: ClaimState] {
+        guard !isReadOnly else { return [:] }
+        let rows = try query("SELECT unit, worker, expires, done FROM claims WHERE fingerprint = ?", [.text(fingerprint.id)]) { s in
+            (String(cString: sqlite3_column_text(s, 0)),
+             ClaimState(worker: String(cString: sqlite3_column_text(s, 1)), expires: sqlite3_column_double(s, 2), done: sqlite3_column_int64(s, 3) != 0))
+        }
+        return Dictionary(rows, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Claims `unit` for `worker` for `lease` seconds: true when it is now the worker's (nobody had
+    /// it, the worker had it, or its holder's lease ran out or its holder is gone); false when it is
+    /// done or another worker holds it.
+    public func claim(_ fingerprint: AnalysisFingerprint, unit: String, worker: String, lease: Double) throws -> Bool {
+        var claimed = false
+        try transaction(writing: nil) {
+            let now = Date().timeIntervalSince1970
+            let holder = try rows("SELECT worker, expires, done FROM claims WHERE fingerprint = ? AND unit = ?", [.text(fingerprint.id), .text(unit)]) { s in
+                ClaimState(worker: String(cString: sqlite3_column_text(s, 0)), expires: sqlite3_column_double(s, 1), done: sqlite3_column_int64(s, 2) != 0)
+            }.first
+            if let holder, holder.done || (holder.worker != worker && !holder.isFree(at: now)) { return }
+            try run("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, 0)", [.text(fingerprint.id), .text(unit), .text(worker), .real(now + lease)])
+            claimed = true
+        }
+        return claimed
+    }
+
+    /// Extends the leases of `units` this worker holds; returns those it no longer holds.
+    public func renew(_ fingerprint: AnalysisFingerprint, units: [String], worker: String, lease: Double) throws -> [String] {
+        var lost: [String] = []
+        try transaction(writing: nil) {
+            for unit in units {
+                try run("UPDATE claims SET expires = ? WHERE fingerprint = ? AND unit = ? AND worker = ? AND done = 0",
+                        [.real(Date().timeIntervalSince1970 + lease), .text(fingerprint.id), .text(unit), .text(worker)])
+                if sqlite3_changes(db) != 1 { lost.append(unit) }
+            }
+        }
+        return lost
+    }
+
+    /// Gives up this worker's unfinished claims on `units`, so that others need not wait for their leases.
+    public func release(_ fingerprint: AnalysisFingerprint, units: [String], worker: String) throws {
+        try transaction(writing: nil) {
+            for unit in units {
+                try run("DELETE FROM claims WHERE fingerprint = ? AND unit = ? AND worker = ? AND done = 0",
+                        [.text(fingerprint.id), .text(unit), .text(worker)])
             }
         }
     }
@@ -450,11 +545,19 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     /// Runs `body` in one transaction, noting when `fingerprint`'s analysis was written (unless nil):
-    /// everything it writes lands together or not at all.
-    private func transaction(writing fingerprint: AnalysisFingerprint?, _ body: () throws -> Void) throws {
+    /// everything it writes lands together or not at all. With a claim, only while the claim is
+    /// still this worker's (else `ClaimLost`, and nothing is written); a claim that `completes`
+    /// is marked done in the same transaction, so a unit's result and its end land together.
+    private func transaction(writing fingerprint: AnalysisFingerprint?, claim: Claim? = nil, _ body: () throws -> Void) throws {
         try lock.withLock {
             guard sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
             do {
+                if let claim, let fingerprint {
+                    try run("UPDATE claims SET done = ?, expires = ? WHERE fingerprint = ? AND unit = ? AND worker = ? AND done = 0",
+                            [.integer(claim.completes ? 1 : 0), .real(Date().timeIntervalSince1970 + claim.lease), .text(fingerprint.id),
+                             .text(claim.unit), .text(claim.worker)])
+                    guard sqlite3_changes(db) == 1 else { throw ClaimLost(unit: claim.unit) }
+                }
                 try body()
                 if let fingerprint { try run("INSERT OR REPLACE INTO written VALUES (?, ?)", [.text(fingerprint.id), .text(Self.timestamp())]) }
                 guard sqlite3_exec(db, "COMMIT", nil, nil, nil) == SQLITE_OK else { throw failure("cannot write the analysis store") }
@@ -500,17 +603,20 @@ public final class AnalysisStore: @unchecked Sendable {
     }
 
     private func query<T>(_ sql: String, _ values: [Value] = [], _ row: (OpaquePointer) -> T) throws -> [T] {
-        try lock.withLock {
-            let statement = try prepare(sql, values)
-            defer { sqlite3_finalize(statement) }
-            var rows: [T] = []
-            while true {
-                let status = sqlite3_step(statement)
-                if status == SQLITE_DONE { break }
-                guard status == SQLITE_ROW else { throw failure("cannot read the analysis store") }
-                rows.append(row(statement))
-            }
-            return rows
+        try lock.withLock { try rows(sql, values, row) }
+    }
+
+    /// The rows of a statement (called with the lock held).
+    private func rows<T>(_ sql: String, _ values: [Value], _ row: (OpaquePointer) -> T) throws -> [T] {
+        let statement = try prepare(sql, values)
+        defer { sqlite3_finalize(statement) }
+        var rows: [T] = []
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw failure("cannot read the analysis store") }
+            rows.append(row(statement))
         }
+        return rows
     }
 }
