@@ -58,7 +58,7 @@ public struct StoreListing: Sendable {
 
 extension AnalysisFingerprint {
     /// The key of an analysis listed from the store (its inputs are not loaded).
-    init(stored: AnalysisStore.Stored) {
+    public init(stored: AnalysisStore.Stored) {
         id = stored.fingerprint
         model = stored.model
         probes = stored.probes
