@@ -16,7 +16,10 @@ let package = Package(
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
-        .target(name: "Metrics", dependencies: ["CBLAS", "CSQLite"]),
+        // libpq, PostgreSQL's own client library (Debian's libpq-dev): synchronous like the SQLite
+        // calls, kept by the PostgreSQL project, nothing to build.
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres"),
+        .target(name: "Metrics", dependencies: ["CBLAS", "CSQLite", "CPostgres"]),
         .target(name: "TUI", dependencies: ["Metrics", "CNcurses"]),
         .executableTarget(
             name: "neurotop",

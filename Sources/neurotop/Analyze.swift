@@ -35,7 +35,7 @@ struct Analyze: ParsableCommand {
         print("probes       \(probeSet.path) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
         print("PSS on       \(plan?.summary ?? "–") (\(engine.options.pssQuestions == .known ? "known questions" : "all questions"), control set: \(engine.options.controlSet == .five ? "5 other concepts" : "all other concepts"))")
         print("domains      \(patterns.domains.joined(separator: ", ")) (\(samples) samples each)")
-        print("store        \(engine.store?.path ?? "none") (analysis \(engine.fingerprint.id))")
+        print("store        \(engine.store?.location ?? "none") (analysis \(engine.fingerprint.id))")
         if let peak = score.peak {
             print(String(format: "peak PSS     %.3f at r = %g %%", peak.score, peak.ratio * 100))
         } else {
@@ -87,7 +87,7 @@ extension Analyze {
             "model": engine.inputs.checkpoint.folder, "probes": snapshot.probes.path, "metric": options.metric.rawValue,
             "control_set": options.controlSet.rawValue, "pss_questions": options.pssQuestions.rawValue,
             "association": options.association.rawValue, "threshold": threshold,
-            "store": engine.store?.path ?? NSNull(), "fingerprint": engine.fingerprint.id,
+            "store": engine.store?.location ?? NSNull(), "fingerprint": engine.fingerprint.id,
         ])
     }
 }
@@ -121,7 +121,7 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: "An absolute activation threshold γ instead of the default quantile (the top 5 % of each domain's weights).")
     var gamma: Double?
 
-    @Option(help: "The SQLite file results are kept in, to resume and reuse (default: $XDG_CACHE_HOME/neurotop/analyses.sqlite or ~/.cache/neurotop/analyses.sqlite).")
+    @Option(help: "Where results are kept, to resume, reuse and share with other processes: a SQLite file (default: $XDG_CACHE_HOME/neurotop/analyses.sqlite or ~/.cache/neurotop/analyses.sqlite) or a PostgreSQL database, postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass).")
     var store: String?
 
     @Flag(help: "Keep no results: compute everything, store nothing.")
@@ -152,7 +152,7 @@ struct AnalysisArguments: ParsableArguments {
     /// the load counted as a unit of its own. `configure` sees the engine before it starts.
     func compute(configure: (AnalysisEngine) -> Void = { _ in }) throws -> (AnalysisEngine, AnalysisSnapshot) {
         // The store and the inputs' files are checked first: bad input is one line, with no progress before it.
-        let resultStore = noStore ? nil : try AnalysisStore(path: store ?? AnalysisStore.defaultPath())
+        let resultStore = noStore ? nil : try openResultStore(store ?? AnalysisStore.defaultPath())
         let (plan, units) = try plannedWork()
         let progress = ProgressReporter()
         progress.begin(plan, engineUnits: units)

@@ -18,7 +18,7 @@ struct List: ParsableCommand {
     func run() throws {
         let path = store ?? AnalysisStore.defaultPath()
         guard FileManager.default.fileExists(atPath: path) else { throw InputError(path, "no analysis store here") }
-        let resultStore = try AnalysisStore(path: path)
+        let resultStore = try openResultStore(path)
         let listings = try resultStore.analyses().map { StoreListing($0, store: resultStore) }
         if json {
             try printJSON(["store": path, "analyses": listings.map { listing -> [String: Any] in

@@ -37,7 +37,7 @@ struct Worker: ParsableCommand {
                 }
             }
         }
-        say("the analysis \(engine.fingerprint.id) is complete in \(engine.store?.path ?? "the store"); \(computed.value) units computed here")
+        say("the analysis \(engine.fingerprint.id) is complete in \(engine.store?.location ?? "the store"); \(computed.value) units computed here")
     }
 }
 

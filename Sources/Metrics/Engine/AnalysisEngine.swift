@@ -16,7 +16,7 @@ public final class AnalysisEngine: @unchecked Sendable {
     public let inputs: AnalysisInputs
     public let options: AnalysisOptions
     public let fingerprint: AnalysisFingerprint
-    public let store: AnalysisStore?
+    public let store: ResultStore?
     let card: ModelCard
     let patterns: ActivationPatterns
     let evaluator: Evaluator
@@ -129,10 +129,10 @@ public final class AnalysisEngine: @unchecked Sendable {
     public static func load(model: String?, probes: String, domains: String, options: AnalysisOptions,
                             storePath: String?) throws -> AnalysisEngine {
         let inputs = try AnalysisInputs.load(model: model, probes: probes, domains: domains)
-        return try AnalysisEngine(inputs: inputs, options: options, store: storePath.map { try AnalysisStore(path: $0) })
+        return try AnalysisEngine(inputs: inputs, options: options, store: storePath.map { try openResultStore($0) })
     }
 
-    public init(inputs: AnalysisInputs, options: AnalysisOptions, store: AnalysisStore?) throws {
+    public init(inputs: AnalysisInputs, options: AnalysisOptions, store: ResultStore?) throws {
         self.inputs = inputs
         self.options = options
         self.store = store
@@ -141,7 +141,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         card = ModelCard(checkpoint: inputs.checkpoint)
         // The domains' sums live beside the store between steps, so that a killed run resumes.
         patterns = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: options.patterns,
-                                          sumsPath: store.flatMap { $0.isReadOnly ? nil : "\($0.path).\(fingerprint.id).sums" })
+                                          sumsPath: store.flatMap { $0.isReadOnly ? nil : $0.sumsPath(fingerprint) })
         evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
         candidates = options.metric == .open ? .answers : .all
         var ledger = Ledger()
@@ -151,7 +151,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         ledger.stepsTotal = patterns.stepCount
         parts = Parts(progress: EngineProgress(state: .working, doing: "starting", done: 0, total: ledger.total, kinds: ledger.kinds), ledger: ledger)
         if let store, store.isReadOnly {
-            parts.progress.notSaving = "\(store.path) is read-only: its finished results are shown, nothing new is saved"
+            parts.progress.notSaving = "\(store.location) is read-only: its finished results are shown, nothing new is saved"
         }
         latest = AnalysisSnapshot(generation: 0, card: card, probes: inputs.probes, progress: parts.progress, pooled: nil,
                                   specialization: nil, specializations: nil,
@@ -168,7 +168,7 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// unit over, and nothing was written.
     @discardableResult
     private func persist(_ unit: String? = nil, completes: Bool = true,
-                         _ write: (AnalysisStore, AnalysisStore.Claim?) throws -> Void) -> Bool {
+                         _ write: (ResultStore, AnalysisStore.Claim?) throws -> Void) -> Bool {
         guard let store, condition.withLock({ parts.progress.notSaving == nil }) else { return true }
         let claim = unit.flatMap { unit in
             condition.withLock { held.contains(unit) } ? AnalysisStore.Claim(unit: unit, worker: worker, lease: leaseSeconds, completes: completes) : nil

@@ -5,7 +5,7 @@ import Foundation
 /// where it stopped and a model opened again shows what was finished at once. Every analysis is
 /// keyed by a fingerprint of its inputs (`AnalysisFingerprint`); each unit of work is written in
 /// its own transaction as soon as it is computed.
-public final class AnalysisStore: @unchecked Sendable {
+public final class AnalysisStore: ResultStore, @unchecked Sendable {
     /// The layout of the tables. A file written with another format is refused, never changed.
     public static let format = 2
     static let formatName = "neurotop analysis store"
@@ -13,6 +13,7 @@ public final class AnalysisStore: @unchecked Sendable {
     static let busyTimeoutMilliseconds = 10_000
 
     public let path: String
+    public var location: String { path }
     /// A store that cannot be written (its file or its folder read-only, or a file whose write
     /// bits are all off): its finished results are read, nothing is written to it.
     public let isReadOnly: Bool
@@ -182,6 +183,9 @@ public final class AnalysisStore: @unchecked Sendable {
 
     // MARK: What is stored for one analysis
 
+    /// Beside the store file.
+    public func sumsPath(_ fingerprint: AnalysisFingerprint) -> String { "\(path).\(fingerprint.id).sums" }
+
     public func register(_ fingerprint: AnalysisFingerprint) throws {
         // Opening an analysis is not writing a result: `written` stays as it was.
         try transaction(writing: nil) {
@@ -277,16 +281,27 @@ public final class AnalysisStore: @unchecked Sendable {
             (Int(sqlite3_column_int64(s, 0)), String(cString: sqlite3_column_text(s, 1)), String(cString: sqlite3_column_text(s, 2)))
         }.first
         guard let (steps, seenText, checksumText) = last else { return nil }
+        let cosines = try query("SELECT step, block, data FROM pattern_cosines WHERE fingerprint = ? AND step <= ? ORDER BY step, block",
+                                [id, .integer(steps)]) { s in
+            (Int(sqlite3_column_int64(s, 0)), Int(sqlite3_column_int64(s, 1)), Self.data(s, 2))
+        }
+        let summary = try query("SELECT block, step, activated, activity FROM pattern_summary WHERE fingerprint = ? ORDER BY block", [id]) { s in
+            (Int(sqlite3_column_int64(s, 0)), Int(sqlite3_column_int64(s, 1)), Self.data(s, 2), Self.data(s, 3))
+        }
+        return Self.patterns(steps: steps, seen: seenText, checksums: checksumText, cosineRows: cosines, summaryRows: summary)
+    }
+
+    /// The stored patterns from their rows (shared with the PostgreSQL store): the last step's
+    /// samples and checksums (space-separated), the cosine rows `(step, block, data)` in order of
+    /// step and block, and the summary rows `(block, step, counts, activity)` in order of block.
+    static func patterns(steps: Int, seen seenText: String, checksums checksumText: String, cosineRows: [(Int, Int, Data)],
+                         summaryRows summary: [(Int, Int, Data, Data)]) -> ActivationPatterns.Stored? {
         let seen = seenText.split(separator: " ").compactMap { Int($0) }
         let checksums = checksumText.split(separator: " ").compactMap { UInt64($0) }
         // Cosines: the stored steps' values per block, appended step after step.
         var cosines: [[[Double]]] = []
         var stepsPerBlock: [Int] = []
-        let rows = try query("SELECT step, block, data FROM pattern_cosines WHERE fingerprint = ? AND step <= ? ORDER BY step, block",
-                             [id, .integer(steps)]) { s in
-            (Int(sqlite3_column_int64(s, 0)), Int(sqlite3_column_int64(s, 1)), Self.data(s, 2))
-        }
-        for (step, block, data) in rows {
+        for (step, block, data) in cosineRows {
             guard let perPair = Self.decodeCosines(data), block <= cosines.count else { return nil }
             if block == cosines.count {
                 cosines.append(Array(repeating: [], count: perPair.count))
@@ -297,9 +312,6 @@ public final class AnalysisStore: @unchecked Sendable {
             stepsPerBlock[block] = step
         }
         guard !cosines.isEmpty, stepsPerBlock.allSatisfy({ $0 == steps }) else { return nil }
-        let summary = try query("SELECT block, step, activated, activity FROM pattern_summary WHERE fingerprint = ? ORDER BY block", [id]) { s in
-            (Int(sqlite3_column_int64(s, 0)), Int(sqlite3_column_int64(s, 1)), Self.data(s, 2), Self.data(s, 3))
-        }
         guard summary.count == cosines.count, summary.enumerated().allSatisfy({ $0.offset == $0.element.0 && $0.element.1 == steps }) else { return nil }
         let domains = seen.count
         var activated: [[Int]] = []

@@ -19,7 +19,7 @@ public struct StoreListing: Sendable {
     /// Why a total is unknown, if one is.
     public let note: String?
 
-    public init(_ stored: AnalysisStore.Stored, store: AnalysisStore) {
+    public init(_ stored: AnalysisStore.Stored, store: ResultStore) {
         self.stored = stored
         settings = stored.options.components(separatedBy: "; ").compactMap { item in
             item.firstIndex(of: "=").map { (String(item[..<$0]), String(item[item.index(after: $0)...])) }
