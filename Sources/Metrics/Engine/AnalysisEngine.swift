@@ -155,6 +155,16 @@ public final class AnalysisEngine: @unchecked Sendable {
 
     public var snapshot: AnalysisSnapshot { condition.withLock { latest } }
 
+    /// Threads an evaluation (a toggle's exact answer, a PSS run) scores its chunks on, side by
+    /// side. Set before `start`.
+    public var evaluationThreads: Int {
+        get { evaluator.threads }
+        set { evaluator.threads = newValue }
+    }
+
+    /// The model's parameter count.
+    public var parameters: Int { card.parameters }
+
     /// Starts the analyses and the ablation server, each on its own thread.
     public func start() {
         let analysis = Thread { [self] in
