@@ -37,9 +37,11 @@ struct EstimateEndToEndTests {
         defer { _ = try? tmux.run(["kill-server"]) }
         try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40",
                       "'\(Neurotop.binary)' open '\(model)' --probes '\(probes)' --samples 2 --no-store; echo EXIT=$?; sleep 60"])
-        // The unmasked accuracy, then the estimate's attributions: past them the engine pools.
+        // The unmasked accuracy, the pooled coefficients, then the estimate's attributions: past
+        // them the engine measures PSS and activation patterns.
         try tmux.waitFor("the estimate's attributions", timeout: 120) { screen in
-            screen.contains("accuracy ") && !["starting", "unmasked", "caching", "ablation estimate"].contains { screen.contains($0) }
+            let engine = screen.split(separator: "\n").first { $0.contains("engine:") } ?? ""
+            return screen.contains("accuracy ") && ["specialization:", "activation patterns", "finished"].contains { engine.contains($0) }
         }
         // Ablate the neuron under the Neurons page's cursor (block 0: every block reruns).
         try tmux.keys("2")

@@ -353,23 +353,6 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
         observe()
 
-        // The ablation estimate's attributions, chunk by chunk; published when complete.
-        if let estimate {
-            for first in stride(from: 0, to: probes.questions.count, by: Self.estimateBatch) {
-                try checkStopping()
-                let range = first..<min(first + Self.estimateBatch, probes.questions.count)
-                if storedEstimate[first] != nil { continue }
-                update { $0.progress.doing = "ablation estimate: questions \(range.lowerBound + 1)–\(range.upperBound) of \(probes.questions.count)" }
-                observe()
-                let (values, attributions) = try timed("estimate") { try evaluator.attributions(questions: range, candidates: candidates) }
-                persist { try $0.saveEstimateChunk(fingerprint, first: first, questions: range.count, neurons: neurons, values: values, attributions: attributions) }
-                estimate.fill(questions: range, values: values, attributions: attributions)
-                update { $0.ledger.estimateDone += 1 }
-                observe()
-            }
-            update { $0.estimate = estimate }
-        }
-
         // Method 1, first half: p for every question, batch by batch.
         var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
         for first in stride(from: 0, to: probes.questions.count, by: Self.promptBatch) {
@@ -402,6 +385,27 @@ public final class AnalysisEngine: @unchecked Sendable {
             for (neuron, detail) in parts.details {
                 parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
                                                      topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
+            }
+        }
+
+        // The ablation estimate's attributions, chunk by chunk; published when complete. After the
+        // pooled coefficients, so that a reopened analysis shows its stored figures at once.
+        if let estimate {
+            for first in stride(from: 0, to: probes.questions.count, by: Self.estimateBatch) {
+                try checkStopping()
+                let range = first..<min(first + Self.estimateBatch, probes.questions.count)
+                if storedEstimate[first] != nil { continue }
+                update { $0.progress.doing = "ablation estimate: questions \(range.lowerBound + 1)–\(range.upperBound) of \(probes.questions.count)" }
+                observe()
+                let (values, attributions) = try timed("estimate") { try evaluator.attributions(questions: range, candidates: candidates) }
+                persist { try $0.saveEstimateChunk(fingerprint, first: first, questions: range.count, neurons: neurons, values: values, attributions: attributions) }
+                estimate.fill(questions: range, values: values, attributions: attributions)
+                // Published with the last chunk's count: a toggle that sees the estimate done has it.
+                update {
+                    $0.ledger.estimateDone += 1
+                    if $0.ledger.estimateDone == estimateChunks { $0.estimate = estimate }
+                }
+                observe()
             }
         }
 
