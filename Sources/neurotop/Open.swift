@@ -14,6 +14,9 @@ struct Open: ParsableCommand {
 
     /// Parameters under which a model counts as small (the demo has under a million).
     static let smallModel = 10_000_000
+    /// Seconds quitting waits for the engine's unit under way: a unit of a large model takes
+    /// minutes, and a unit cut short is only computed again next time.
+    static let quitPatience = 0.5
 
     func run() throws {
         try App.requireTerminal()
@@ -29,12 +32,27 @@ struct Open: ParsableCommand {
             engine.evaluationThreads = ProcessInfo.processInfo.activeProcessorCount
         }
         let app = App(source: engine, themes: themes, themeIndex: themeIndex)
-        let ending: App.Ending
-        do { ending = try app.run(starting: engine.start) } catch {
-            engine.stop()
-            throw error
+        do {
+            try Self.finish([engine], try app.run(starting: engine.start))
+        } catch {
+            try Self.finish([engine], error: error)
         }
-        engine.stop()
-        if case .signal(let number) = ending { Foundation.exit(128 + number) }
+    }
+
+    /// Stops the engines, waiting at most `quitPatience` for a unit under way, and ends as the
+    /// front end ended (a signal's status) or with its error. When a unit is still computing, the
+    /// process ends here with `_exit`: exit's handlers include OpenBLAS's, which would wait for
+    /// the product under way.
+    static func finish(_ engines: [AnalysisEngine], _ ending: App.Ending? = nil, error: Error? = nil) throws {
+        let ended = engines.map { $0.stop(patience: quitPatience) }.allSatisfy { $0 }
+        var status: Int32 = error == nil ? 0 : 1
+        if case .signal(let number) = ending { status = 128 + number }
+        if !ended {
+            if let error { FileHandle.standardError.write(Data("neurotop: \(error)\n".utf8)) }
+            fflush(stdout)
+            _exit(status)
+        }
+        if let error { throw error }
+        if status != 0 { Foundation.exit(status) }
     }
 }

@@ -44,6 +44,8 @@ public final class AnalysisEngine: @unchecked Sendable {
     private var stopping = false
     private var threads: [Thread] = []
     private var running = 0
+    /// Writes to the store under way (`stop` with patience waits for them).
+    private var writing = 0
 
     /// The pieces a snapshot is made of.
     private struct Parts {
@@ -143,7 +145,17 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// (disk full, permissions) is reported once, in the progress; the analysis goes on with what
     /// it has, in memory.
     private func persist(_ write: (AnalysisStore) throws -> Void) {
-        guard let store, condition.withLock({ parts.progress.notSaving == nil }) else { return }
+        guard let store, condition.withLock({ () -> Bool in
+            guard parts.progress.notSaving == nil else { return false }
+            writing += 1
+            return true
+        }) else { return }
+        defer {
+            condition.withLock {
+                writing -= 1
+                condition.broadcast()
+            }
+        }
         do {
             try write(store)
         } catch {
@@ -215,13 +227,29 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
     }
 
-    /// Cancels the work under way and waits for the threads to end.
-    public func stop() {
+    /// Cancels the work under way and waits for the threads to end: for the unit under way to
+    /// finish, or with `patience`, at most that many seconds and never while a result is being
+    /// written. A process that exits then loses only the unit it cut short, computed again next
+    /// time: the store writes a unit in one transaction, and the pattern sums keep the last
+    /// step's copy whole (the same guarantees that make a killed run resume).
+    /// Returns whether the threads have ended.
+    @discardableResult
+    public func stop(patience: Double? = nil) -> Bool {
+        // No distantFuture: Foundation's wait(until:) traps on it here.
+        let deadline = patience.map { Date(timeIntervalSinceNow: $0) }
         condition.lock()
         stopping = true
         condition.broadcast()
-        while running > 0 { condition.wait() }
+        while running > 0 {
+            if let deadline, writing == 0 {
+                if !condition.wait(until: deadline) { break }
+            } else {
+                condition.wait()
+            }
+        }
+        let ended = running == 0
         condition.unlock()
+        return ended
     }
 
     private func finishThread() {
