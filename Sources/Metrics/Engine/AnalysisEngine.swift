@@ -345,6 +345,48 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
         observe()
 
+        // Method 1, first half: p for every question, batch by batch, and the specialization.
+        // When the store has every batch, before the unmasked evaluation: a reopened analysis
+        // shows its figures at once, and caches the unmasked state for toggles after.
+        func poolAndPublish() throws -> Specialization {
+            var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
+            for first in stride(from: 0, to: probes.questions.count, by: Self.promptBatch) {
+                try checkStopping()
+                let count = min(Self.promptBatch, probes.questions.count - first)
+                let values: [Float]
+                if let stored = storedPooled[first] {
+                    values = stored
+                } else {
+                    update { $0.progress.doing = "pooling coefficients: questions \(first + 1)–\(first + count) of \(probes.questions.count)" }
+                    observe()
+                    values = try timed("pooled") {
+                        try PooledCoefficients.pool(model: model, tokenizer: inputs.tokenizer,
+                                                    prompts: probes.questions[first..<(first + count)].map(\.prompt), pooling: options.pooling)
+                    }
+                    persist { try $0.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...]) }
+                }
+                pooled.replaceSubrange((first * neurons)..<((first + count) * neurons), with: values)
+                update { if storedPooled[first] == nil { $0.ledger.pooledDone += 1 } }
+                observe()
+            }
+            let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
+            let specialization = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth,
+                                                association: options.association)
+            let specializations = specialization.specializations
+            update { parts in
+                parts.pooled = coefficients
+                parts.specialization = specialization
+                parts.specializations = specializations
+                for (neuron, detail) in parts.details {
+                    parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
+                                                         topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
+                }
+            }
+            return specialization
+        }
+        let poolBatches = (probes.questions.count + Self.promptBatch - 1) / Self.promptBatch
+        let early = storedPooled.count == poolBatches ? try poolAndPublish() : nil
+
         // The unablated evaluation, with every block's state kept for the masked ones (and for
         // live ablations when a front end is attached).
         let plan: SpecializationScore.Plan
@@ -381,40 +423,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
         observe()
 
-        // Method 1, first half: p for every question, batch by batch.
-        var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
-        for first in stride(from: 0, to: probes.questions.count, by: Self.promptBatch) {
-            try checkStopping()
-            let count = min(Self.promptBatch, probes.questions.count - first)
-            let values: [Float]
-            if let stored = storedPooled[first] {
-                values = stored
-            } else {
-                update { $0.progress.doing = "pooling coefficients: questions \(first + 1)–\(first + count) of \(probes.questions.count)" }
-                observe()
-                values = try timed("pooled") {
-                    try PooledCoefficients.pool(model: model, tokenizer: inputs.tokenizer,
-                                                prompts: probes.questions[first..<(first + count)].map(\.prompt), pooling: options.pooling)
-                }
-                persist { try $0.savePooled(fingerprint, first: first, questions: count, neurons: neurons, values: values[...]) }
-            }
-            pooled.replaceSubrange((first * neurons)..<((first + count) * neurons), with: values)
-            update { if storedPooled[first] == nil { $0.ledger.pooledDone += 1 } }
-            observe()
-        }
-        let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
-        let specialization = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth,
-                                            association: options.association)
-        let specializations = specialization.specializations
-        update { parts in
-            parts.pooled = coefficients
-            parts.specialization = specialization
-            parts.specializations = specializations
-            for (neuron, detail) in parts.details {
-                parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
-                                                     topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
-            }
-        }
+        let specialization = try early ?? poolAndPublish()
 
         // The ablation estimate's attributions, chunk by chunk; published when complete. After the
         // pooled coefficients, so that a reopened analysis shows its stored figures at once.
