@@ -107,11 +107,11 @@ extension BenchToggle {
         for kind in kinds {
             let t = byKind[kind]!
             say("  " + kind.padding(toLength: 26, withPad: " ", startingAt: 0)
-                + String(format: "%5d %12.2f %8.2f %14.0f %8.0f %14.0f %8.0f %14.0f (%d)", t.estimate.count,
+                + String(format: "%5d %12.2f %8.2f %14.0f %8.0f %14.0f %8.0f ", t.estimate.count,
                          percentile(t.estimate.map(\.wall), 0.5), percentile(t.estimate.map(\.wall), 0.95),
                          percentile(t.focus.map(\.wall), 0.5), percentile(t.focus.map(\.wall), 0.95),
-                         percentile(t.all.map(\.wall), 0.5), percentile(t.all.map(\.wall), 0.95),
-                         percentile(t.singlePass.map(\.wall), 0.5), t.singlePass.count))
+                         percentile(t.all.map(\.wall), 0.5), percentile(t.all.map(\.wall), 0.95))
+                + (t.singlePass.isEmpty ? "             – (0)" : String(format: "%14.0f (%d)", percentile(t.singlePass.map(\.wall), 0.5), t.singlePass.count)))
             let q = t.quality
             func share(_ value: Double?) -> String { value.map { String(format: "%.2f", $0) } ?? "–" }
             var line = String(format: "    quality: Δ log p(answer) estimated against exact over %d question × ablation pairs: Pearson %.3f, Spearman %.3f; ",

@@ -99,12 +99,10 @@ struct Compare: ParsableCommand {
         }
         for engine in engines { engine.onPublish = { App.wake() } }
         let app = App(source: engines[0], themes: themes, themeIndex: themeIndex, compared: Array(engines.dropFirst()), page: .compare)
-        let ending: App.Ending
-        do { ending = try app.run { for engine in engines { engine.start() } } } catch {
-            for engine in engines { engine.stop() }
-            throw error
+        do {
+            try Open.finish(engines, try app.run { for engine in engines { engine.start() } })
+        } catch {
+            try Open.finish(engines, error: error)
         }
-        for engine in engines { engine.stop() }
-        if case .signal(let number) = ending { Foundation.exit(128 + number) }
     }
 }

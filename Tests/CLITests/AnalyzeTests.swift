@@ -86,10 +86,11 @@ import Testing
         var output = Data()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async {
+        // A thread of its own, not Dispatch's global queue, whose few threads other tests may keep busy.
+        Thread {
             output = stdout.fileHandleForReading.readDataToEndOfFile()
             group.leave()
-        }
+        }.start()
         var lines: [(seconds: Double, text: String)] = []
         var pending = ""
         while true {

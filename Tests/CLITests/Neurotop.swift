@@ -49,10 +49,11 @@ enum Neurotop {
         var errorData = Data()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async {
+        // A thread of its own, not Dispatch's global queue, whose few threads other tests may keep busy.
+        Thread {
             errorData = stderr.fileHandleForReading.readDataToEndOfFile()
             group.leave()
-        }
+        }.start()
         let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()

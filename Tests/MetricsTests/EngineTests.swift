@@ -207,10 +207,14 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(sqlite3_exec(holder, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK)
         let connection = Locked(holder)
         let released = DispatchSemaphore(value: 0)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+        // A thread of its own: a block on Dispatch's global queue can wait longer than the store's
+        // 10 s busy timeout while other tests keep the queue's few threads busy (it did once in
+        // 18 runs beside the toggle tests, which score chunks on that queue).
+        Thread {
+            usleep(300_000)
             sqlite3_exec(connection.value, "COMMIT", nil, nil, nil)
             released.signal()
-        }
+        }.start()
         _ = try AnalysisStore(path: path)
         released.wait()
         sqlite3_close(holder)

@@ -126,14 +126,26 @@ import Testing
         let probes = try ProbeSet.load(path: data.appendingPathComponent("probes/demo.jsonl").path)
         let incremental = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)
         let full = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)
+        // State kept for about half the chunks (a budget smaller than the probe set needs), and
+        // chunks scored on two threads side by side, as the front end does on a small model.
+        let partial = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)
+        partial.threads = 2
         var generator = SeededGenerator(seed: 7)
         let spread = (0..<16).map { _ in NeuronID(block: Int.random(in: 0..<model.blockCount, using: &generator), neuron: Int.random(in: 0..<model.mlpWidth, using: &generator)) }
         let toggles = (0..<model.blockCount).map { Ablation(zeroing: [NeuronID(block: $0, neuron: 100 + $0)]) } + [Ablation(zeroing: spread)]
         for which in [Evaluator.Candidates.answers, .all] {
+            let before = incremental.cachedStateBytes
             try incremental.cacheResiduals(which)
+            partial.stateBudget = partial.cachedStateBytes + (incremental.cachedStateBytes - before) / 2
+            let partialBefore = partial.cachedStateBytes
+            try partial.cacheResiduals(which)
+            #expect(partial.cachedStateBytes <= partial.stateBudget && partial.cachedStateBytes > partialBefore)
             for ablation in toggles {
                 let (a, b) = (try incremental.evaluate(ablation: ablation, candidates: which), try full.evaluate(ablation: ablation, candidates: which))
                 try expectEqual(a, b, "demo \(which) \(ablation.neurons)")
+                try expectEqual(partial.evaluate(ablation: ablation, candidates: which), b, "demo \(which) \(ablation.neurons), half the state cached")
+                let some = Array(stride(from: 0, to: probes.questions.count, by: 5))
+                #expect(try partial.evaluate(questions: some, ablation: ablation, candidates: which).map(\.openCorrect) == some.map { b.results[$0].openCorrect })
                 for concept in probes.concepts { #expect(a.concept(concept) == b.concept(concept)) }
             }
             // The same neurons listed in another order: the same values.

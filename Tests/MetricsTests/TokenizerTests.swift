@@ -239,6 +239,21 @@ struct TokenizerTests {
         #expect(try splitter("^a|b$", "Isolated").preTokenize("ab\nab\nb") == ["a", "b", "\n", "a", "b", "\n", "b"])
     }
 
+    /// Nested unbounded repeats can backtrack exponentially on text they almost match; the
+    /// matcher gives up at such a position, as Oniguruma's retry limit does, instead of hanging
+    /// (the fuzzer's pattern here timed out its 10 s on the fuzz target's text). A real pattern on
+    /// a long word is well inside the budget.
+    @Test("a pattern that backtracks without end gives up instead of hanging")
+    func runawayBacktracking() throws {
+        let pattern = String(decoding: try Data(contentsOf: Fixtures.url("fuzz/tokenizer-regex/timeout-nested-repeats.bin")), as: UTF8.self)
+        let text = "Hello, world! The capital of France is Paris. 123 + 4567 = 4690\n\tcafé ünïcödé 東京 🙂  end"
+        let start = Date()
+        #expect(try splitter(pattern, "Isolated").preTokenize(text).joined() == text)
+        #expect(Date().timeIntervalSince(start) < 5, "took \(Date().timeIntervalSince(start)) s")
+        let word = String(repeating: "é", count: 20_000)
+        #expect(try splitter("\\s+(?!\\S)|\\s+|\\p{L}+", "Isolated").preTokenize(word + " x") == [word, " ", "x"])
+    }
+
     @Test("regexes Oniguruma handles erratically are refused")
     func regexRefusals() throws {
         for pattern in ["(?i:\\p{Lu}+)", "(?:x|\\A){2,}", "(a)\\1", "[[:alpha:]]", "\\p{Greek}", "(?<=a+)b", "[a-z&&[^q]]"] {

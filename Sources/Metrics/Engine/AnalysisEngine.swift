@@ -66,6 +66,8 @@ public final class AnalysisEngine: @unchecked Sendable {
     private var running = 0
     /// The units this process has claimed and not finished.
     private var held = Set<String>()
+    /// Writes to the store under way (`stop` with patience waits for them).
+    private var writing = 0
 
     /// The pieces a snapshot is made of.
     private struct Parts {
@@ -169,7 +171,17 @@ public final class AnalysisEngine: @unchecked Sendable {
     @discardableResult
     private func persist(_ unit: String? = nil, completes: Bool = true,
                          _ write: (ResultStore, AnalysisStore.Claim?) throws -> Void) -> Bool {
-        guard let store, condition.withLock({ parts.progress.notSaving == nil }) else { return true }
+        guard let store, condition.withLock({ () -> Bool in
+            guard parts.progress.notSaving == nil else { return false }
+            writing += 1
+            return true
+        }) else { return true }
+        defer {
+            condition.withLock {
+                writing -= 1
+                condition.broadcast()
+            }
+        }
         let claim = unit.flatMap { unit in
             condition.withLock { held.contains(unit) } ? AnalysisStore.Claim(unit: unit, worker: worker, lease: leaseSeconds, completes: completes) : nil
         }
@@ -240,6 +252,16 @@ public final class AnalysisEngine: @unchecked Sendable {
 
     public var snapshot: AnalysisSnapshot { condition.withLock { latest } }
 
+    /// Threads an evaluation (a toggle's exact answer, a PSS run) scores its chunks on, side by
+    /// side. Set before `start`.
+    public var evaluationThreads: Int {
+        get { evaluator.threads }
+        set { evaluator.threads = newValue }
+    }
+
+    /// The model's parameter count.
+    public var parameters: Int { card.parameters }
+
     /// Starts the analyses and the ablation server, each on its own thread.
     public func start() {
         let analysis = Thread { [self] in
@@ -290,13 +312,29 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
     }
 
-    /// Cancels the work under way and waits for the threads to end.
-    public func stop() {
+    /// Cancels the work under way and waits for the threads to end: for the unit under way to
+    /// finish, or with `patience`, at most that many seconds and never while a result is being
+    /// written. A process that exits then loses only the unit it cut short, computed again next
+    /// time: the store writes a unit in one transaction, and the pattern sums keep the last
+    /// step's copy whole (the same guarantees that make a killed run resume).
+    /// Returns whether the threads have ended.
+    @discardableResult
+    public func stop(patience: Double? = nil) -> Bool {
+        // No distantFuture: Foundation's wait(until:) traps on it here.
+        let deadline = patience.map { Date(timeIntervalSinceNow: $0) }
         condition.lock()
         stopping = true
         condition.broadcast()
-        while running > 0 { condition.wait() }
+        while running > 0 {
+            if let deadline, writing == 0 {
+                if !condition.wait(until: deadline) { break }
+            } else {
+                condition.wait()
+            }
+        }
+        let ended = running == 0
         condition.unlock()
+        return ended
     }
 
     private func finishThread() {
@@ -467,6 +505,31 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
         observe()
 
+        var specialization: Specialization?
+        /// Method 1, first half done (p for every question, computed or read): the specialization,
+        /// published once. With every batch in the store, before the unmasked state is cached: a
+        /// reopened analysis shows its figures at once.
+        func publishSpecialization() {
+            guard specialization == nil, pooledValues.count == pooledBatches else { return }
+            var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
+            for (first, values) in pooledValues { pooled.replaceSubrange((first * neurons)..<(first * neurons + values.count), with: values) }
+            let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
+            let made = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth,
+                                      association: options.association)
+            specialization = made
+            let specializations = made.specializations
+            update { parts in
+                parts.pooled = coefficients
+                parts.specialization = made
+                parts.specializations = specializations
+                for (neuron, detail) in parts.details {
+                    parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
+                                                         topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
+                }
+            }
+        }
+        publishSpecialization()
+
         // The unablated evaluation keeps every block's state for the masked ones (and for live
         // ablations when a front end is attached).
         if skipsBaseline {
@@ -513,7 +576,6 @@ public final class AnalysisEngine: @unchecked Sendable {
             }
         }
 
-        var specialization: Specialization?
         var claims: [String: AnalysisStore.ClaimState] = [:]
         /// Whether this process may claim `unit`: nobody has it, it has it, or its holder is gone.
         func isFree(_ unit: String) -> Bool {
@@ -525,15 +587,16 @@ public final class AnalysisEngine: @unchecked Sendable {
             var isStep: Bool { if case .step = self { true } else { false } }
         }
         /// The next unit in the order one process computes them: the unmasked evaluation, the
-        /// estimate's chunks, the pooling batches, then PSS runs and pattern steps interleaved so
+        /// pooling batches, the estimate's chunks (after the pooled coefficients, so that a
+        /// reopened analysis shows its stored figures at once), then PSS runs and pattern steps interleaved so
         /// that both fill in together (a focused concept's runs first). A unit another process
         /// holds is passed over; the pattern steps wait for nothing else.
         func nextUnit() -> Unit? {
             if !skipsBaseline, baseline == nil, isFree(Self.baselineUnit) { return .baseline }
-            if estimate != nil, let first = stride(from: 0, to: probes.questions.count, by: Self.estimateBatch)
-                .first(where: { !estimateFilled.contains($0) && isFree(Self.estimateUnit($0)) }) { return .estimate(first) }
             if let first = stride(from: 0, to: probes.questions.count, by: Self.promptBatch)
                 .first(where: { pooledValues[$0] == nil && isFree(Self.pooledUnit($0)) }) { return .pooled(first) }
+            if estimate != nil, let first = stride(from: 0, to: probes.questions.count, by: Self.estimateBatch)
+                .first(where: { !estimateFilled.contains($0) && isFree(Self.estimateUnit($0)) }) { return .estimate(first) }
             let stepFree = patterns.stepsDone < patterns.stepCount && !lostChain && (holdsChain || isFree(Self.patternsUnit))
             if specialization != nil, plan != nil {
                 let focused = condition.withLock { focusedConcept }
@@ -558,25 +621,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                 claims = try store.claims(fingerprint)
                 try readFinished(claims)
             }
-            if specialization == nil, pooledValues.count == pooledBatches {
-                // Method 1, first half done: p for every question.
-                var pooled = [Float](repeating: 0, count: probes.questions.count * neurons)
-                for (first, values) in pooledValues { pooled.replaceSubrange((first * neurons)..<(first * neurons + values.count), with: values) }
-                let coefficients = PooledCoefficients(questions: probes.questions.count, neurons: neurons, values: pooled)
-                let made = Specialization(pooled: coefficients, probes: probes, blocks: model.blockCount, width: model.mlpWidth,
-                                          association: options.association)
-                specialization = made
-                let specializations = made.specializations
-                update { parts in
-                    parts.pooled = coefficients
-                    parts.specialization = made
-                    parts.specializations = specializations
-                    for (neuron, detail) in parts.details {
-                        parts.details[neuron] = NeuronDetail(neuron: neuron, promoted: detail.promoted, suppressed: detail.suppressed,
-                                                             topQuestions: coefficients.topQuestions(neuron, width: model.mlpWidth, count: 5))
-                    }
-                }
-            }
+            publishSpecialization()
             if finished { break }
             guard let unit = nextUnit() else {
                 let waiting = "waiting for the units other processes are computing"

@@ -106,6 +106,17 @@ public final class Evaluator {
     private var locations: [Candidates: [Int: (chunk: Int, first: Int)]] = [:]
     /// Candidates per forward (a question's candidates stay together).
     public let batchSize: Int
+    /// Threads a pass scores its chunks on side by side: each chunk is a forward of its own, and
+    /// on a small model one chunk cannot keep two cores busy (OpenBLAS, the log-sum-exp and the
+    /// activation of a short pass run mostly on one).
+    public var threads = 1
+    /// Bytes of unablated state `cacheResiduals` keeps at most (a quarter of the memory available
+    /// when the evaluator is made, at most 2 GiB): it grows with the probe set (the 530-concept
+    /// world set on SmolLM2-135M needs 4.5 GB), and a chunk beyond it is rerun from the embedding
+    /// in every masked pass instead, to the same values.
+    public var stateBudget = min(2 << 30, (SystemMemory.available() ?? 8 << 30) / 4)
+    /// Bytes of state cached so far.
+    public private(set) var cachedStateBytes = 0
 
     public init(model: Transformer, tokenizer: Tokenizer, probes: ProbeSet, batchSize: Int = 64) throws {
         self.model = model
@@ -214,7 +225,12 @@ public final class Evaluator {
             buffer.pointer.update(from: values, count: count)
             return buffer
         }
+        // The stream leaving every block and every block's MLP input.
+        let bytesPerToken = model.hiddenSize * MemoryLayout<Float>.size * 2 * model.blockCount
         for chunk in chunks(which) where chunk.outputs.isEmpty {
+            let bytes = chunk.batch.tokenCount * bytesPerToken
+            if cachedStateBytes + bytes > stateBudget { continue }
+            cachedStateBytes += bytes
             var outputs: [Buffer] = [], mlpInputs: [Buffer] = []
             _ = try model.forward(chunk.batch, logits: .none, hooks: Hooks(
                 residual: { block, values, rows, width in if block > 0 { outputs.append(copy(values, rows * width)) } },
@@ -233,9 +249,9 @@ public final class Evaluator {
                          isCancelled: () -> Bool = { false }) throws -> ProbeAccuracy {
         try model.validate(ablation)
         var scored = Scored(candidates: candidates, which: which)
-        for chunk in chunks(which) {
-            if isCancelled() { throw EvaluationCancelled() }
-            scored.add(chunk.items, try score(chunk, ablation, state: nil), answerIndex)
+        let all = chunks(which)
+        for (chunk, scores) in zip(all, try scoreSideBySide(all.count, isCancelled: isCancelled, { try score(all[$0], ablation, state: nil) })) {
+            scored.add(chunk.items, scores, answerIndex)
         }
         return ProbeAccuracy(probes: probes, results: probes.questions.indices.map { scored.result($0, self) })
     }
@@ -249,7 +265,9 @@ public final class Evaluator {
         let block = ablation.firstBlock ?? model.blockCount - 1
         let hidden = model.hiddenSize
         var scored = Scored(candidates: candidates, which: which)
-        for chunk in makeChunks(which, questions: questions) {
+        let subset = makeChunks(which, questions: questions)
+        let scores = try scoreSideBySide(subset.count) { index in
+            let chunk = subset[index]
             var state: (output: Buffer, mlpInput: Buffer)?
             if chunk.spans.allSatisfy({ located[$0.question].map { !full[$0.chunk].outputs.isEmpty } ?? false }) {
                 let output = Buffer(uninitializedCount: chunk.batch.tokenCount * hidden)
@@ -262,9 +280,45 @@ public final class Evaluator {
                 }
                 state = (output, mlpInput)
             }
-            scored.add(chunk.items, try score(chunk, ablation, state: state), answerIndex)
+            return try score(chunk, ablation, state: state)
         }
+        for (chunk, chunkScores) in zip(subset, scores) { scored.add(chunk.items, chunkScores, answerIndex) }
         return questions.map { scored.result($0, self) }
+    }
+
+    /// `count` chunks scored by `body` on up to `threads` threads, in the chunks' order; stops at
+    /// the first error or when `isCancelled` says so before a chunk.
+    private func scoreSideBySide(_ count: Int, isCancelled: () -> Bool = { false },
+                                 _ body: (Int) throws -> [(total: Double, allTop: Bool)]) throws -> [[(total: Double, allTop: Bool)]] {
+        var results = [[(total: Double, allTop: Bool)]](repeating: [], count: count)
+        var next = 0, failure: Error?
+        let lock = NSLock()
+        withoutActuallyEscaping(isCancelled) { isCancelled in
+            withoutActuallyEscaping(body) { body in
+                DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
+                    while true {
+                        let index: Int? = lock.withLock {
+                            guard failure == nil, next < count else { return nil }
+                            if isCancelled() {
+                                failure = EvaluationCancelled()
+                                return nil
+                            }
+                            next += 1
+                            return next - 1
+                        }
+                        guard let index else { return }
+                        do {
+                            let scores = try body(index)
+                            lock.withLock { results[index] = scores }
+                        } catch {
+                            lock.withLock { if failure == nil { failure = error } }
+                        }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        return results
     }
 
     /// Log-probabilities and greedy matches gathered chunk by chunk.

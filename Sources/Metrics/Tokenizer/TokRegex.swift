@@ -186,6 +186,12 @@ struct RVM {
     var sp = 0
     var regs: [Int]
     var searchStart = 0
+    /// Backtracks left for the match tried at `searchStart`. Like Oniguruma's retry limit (which
+    /// the reference tokenizers' regex engine has), a pattern that backtracks without end on some
+    /// text (nested unbounded repeats, as a damaged tokenizer.json may hold) gives up there and
+    /// is taken as not matching at that position: never a hang. The budget grows with the text
+    /// left; real pre-tokenizer patterns use a few backtracks per character.
+    var retriesLeft = 0
 
     init(insts: UnsafeBufferPointer<RInst>, classes: UnsafeBufferPointer<RClass>, ranges: UnsafeBufferPointer<UInt32>,
          prefilters: UnsafeBufferPointer<RFirst>, s: UnsafeBufferPointer<UInt32>, topPrefilter: Int, registers: Int) {
@@ -268,6 +274,7 @@ struct RVM {
                 i += 1
                 continue
             }
+            retriesLeft = 10_000 + 64 * (n - i)
             let e = run(0, i)
             if e >= 0 { return (i, e) }
             i += 1
@@ -364,6 +371,11 @@ struct RVM {
             }
             if ok { continue }
             // Backtrack.
+            retriesLeft -= 1
+            if retriesLeft < 0 {
+                sp = base
+                return -1
+            }
             var resumed = false
             while sp > base {
                 sp -= 1

@@ -39,7 +39,7 @@ final class WidenedCopies: @unchecked Sendable {
             total += elements
         }
         bytes = total * MemoryLayout<Float>.stride
-        guard bytes > 0, let available = Self.memoryAvailable(), bytes <= available / 2 else { return nil }
+        guard bytes > 0, let available = SystemMemory.available(), bytes <= available / 2 else { return nil }
         let folder = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { $0 + "/neurotop" }
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/neurotop")
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -101,12 +101,4 @@ final class WidenedCopies: @unchecked Sendable {
         return true
     }
 
-    /// MemAvailable from /proc/meminfo, in bytes.
-    private static func memoryAvailable() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
-        }
-        return nil
-    }
 }
