@@ -379,7 +379,9 @@ public final class AnalysisEngine: @unchecked Sendable {
         let probes = inputs.probes, model = inputs.model
         let neurons = model.blockCount * model.mlpWidth
         let renewal = LeaseRenewal()
-        if coordinating { renewal.start(every: leaseSeconds / 3) { [self] in renewLeases() } }
+        // Weakly: the renewal thread ends a little after `stop`, and must not keep the engine (and
+        // its store connection) alive past its owner.
+        if coordinating { renewal.start(every: leaseSeconds / 3) { [weak self] in self?.renewLeases() } }
         defer {
             renewal.stop()
             releaseClaims()
