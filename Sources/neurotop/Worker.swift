@@ -37,7 +37,9 @@ struct Worker: ParsableCommand {
                 }
             }
         }
-        say("the analysis \(engine.fingerprint.id) is complete in \(engine.store?.location ?? "the store"); \(computed.value) units computed here")
+        let coordination = engine.coordination
+        say("the analysis \(engine.fingerprint.id) is complete in \(engine.store?.location ?? "the store"); \(computed.value) units computed here"
+            + String(format: "; claiming and writing took %.1f ms a unit", 1000 * coordination.seconds / Double(max(coordination.units, 1))))
     }
 }
 

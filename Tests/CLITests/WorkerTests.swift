@@ -4,7 +4,8 @@ import Testing
 
 /// Several processes on one store compute one analysis together: each unit is claimed before it
 /// is computed and written once, a worker killed in the middle of a unit leaves it to another, and
-/// the results are those of a single process, byte for byte.
+/// the results are those of a single process, byte for byte. The same on a SQLite file and on a
+/// PostgreSQL server the tests start (scripts/postgres: loopback only, a fresh data folder).
 @Suite struct WorkersShareAnAnalysis {
     /// The demo on six concepts and 16 samples a domain (8 pattern steps): units of every kind.
     static func arguments(_ probes: String, _ store: String) -> [String] {
@@ -28,33 +29,64 @@ import Testing
     /// The claim a unit's line names: the pattern steps are one chain.
     static func claimName(_ unit: String) -> String { unit.hasPrefix("pattern step") ? "patterns" : unit }
 
-    @Test func threeWorkersOnOneSQLiteStoreMatchASingleRun() throws {
-        let folder = NSTemporaryDirectory() + "neurotop-workers-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let probes = try ResumeAfterKill.probes(folder)
-        let single = folder + "/single.sqlite", shared = folder + "/shared.sqlite"
+    /// A folder of the test's own with the six-concept probes, and the single process's exports
+    /// (from a SQLite store) that every shared run must give.
+    struct Setting {
+        let folder: String
+        let probes: String
+        let single: [String: String]
 
-        let alone = try Neurotop.run(["analyze"] + Self.arguments(probes, single))
-        #expect(alone.status == 0, "\(alone.stderr)")
+        init(_ name: String) throws {
+            folder = NSTemporaryDirectory() + "neurotop-\(name)-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            probes = try ResumeAfterKill.probes(folder)
+            let store = folder + "/single.sqlite"
+            let alone = try Neurotop.run(["analyze"] + WorkersShareAnAnalysis.arguments(probes, store))
+            #expect(alone.status == 0, "\(alone.stderr)")
+            single = try ResumeAfterKill().exported(probes, store, folder, samples: 16)
+            #expect(single.count == 11)
+        }
 
-        // Opened here before the workers start: reading it never waits for their writes.
-        let store = try AnalysisStore(path: shared)
-        // Three workers; the first is killed in the middle of a unit once it has finished two.
-        var workers: [Process] = []
-        var logs: [String] = []
-        let watched = Pipe()
-        for index in 0..<3 {
+        func worker(_ store: String, stderr: Any) throws -> Process {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Neurotop.binary)
-            process.arguments = ["worker"] + Self.arguments(probes, shared) + ["--lease", "5"]
-            let log = folder + "/worker\(index).log"
-            FileManager.default.createFile(atPath: log, contents: nil)
-            process.standardError = index == 0 ? watched : try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.arguments = ["worker"] + WorkersShareAnAnalysis.arguments(probes, store) + ["--lease", "5"]
+            process.standardError = stderr
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            workers.append(process)
+            return process
+        }
+
+        /// The workers' logs together: every unit finished exactly once and none computed twice;
+        /// every claim done; the store's exports (computing nothing) those of the single process.
+        func check(_ store: String, logs: [String]) throws {
+            let lines = logs.flatMap(WorkersShareAnAnalysis.unitLines)
+            let finished = lines.filter { $0.event == "finished" }.map(\.unit)
+            #expect(Set(finished).count == finished.count, "finished twice: \(finished)")
+            #expect(!lines.contains { $0.event == "lost" }, "a unit was computed by two workers: \(logs)")
+            let opened = try openResultStore(store)
+            let stored = try #require(try opened.analyses().first)
+            let claims = try opened.claims(AnalysisFingerprint(stored: stored))
+            #expect(claims.filter { !$0.value.done }.isEmpty)
+            #expect(Set(finished) == Set(claims.keys.filter { $0 != "patterns" } + (1...8).map { "pattern step \($0)" }))
+            let shared = try ResumeAfterKill().exported(probes, store, folder, samples: 16)
+            for (name, table) in single { #expect(shared[name] == table, "\(name) differs from the single run's") }
+        }
+    }
+
+    /// Three workers on `store`; the first is killed with SIGKILL in the middle of a unit once it
+    /// has finished two, and its unit is finished by another.
+    func threeWorkersOneKilled(_ setting: Setting, _ store: String) throws {
+        // Opened before the workers start: reading it never waits for their writes.
+        let opened = try openResultStore(store)
+        let watched = Pipe()
+        var workers = [try setting.worker(store, stderr: watched)]
+        var logs: [String] = []
+        for index in 1..<3 {
+            let log = setting.folder + "/worker\(index).log"
+            FileManager.default.createFile(atPath: log, contents: nil)
             logs.append(log)
+            workers.append(try setting.worker(store, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: log))))
         }
         let victim = workers[0]
         var seen = "", killedUnit: String?
@@ -66,8 +98,8 @@ import Testing
             guard lines.filter({ $0.event == "finished" }).count >= 2, let last = lines.last, last.event == "started" else { continue }
             // Stopped, then killed only if the unit it started is still its own and not stored.
             kill(victim.processIdentifier, SIGSTOP)
-            for stored in try store.analyses() {
-                let claim = try store.claims(AnalysisFingerprint(stored: stored))[Self.claimName(last.unit)]
+            for stored in try opened.analyses() {
+                let claim = try opened.claims(AnalysisFingerprint(stored: stored))[Self.claimName(last.unit)]
                 if let claim, !claim.done, claim.worker.split(separator: " ").dropFirst().first == Substring("\(victim.processIdentifier)") {
                     kill(victim.processIdentifier, SIGKILL)
                     killedUnit = last.unit
@@ -78,30 +110,89 @@ import Testing
         }
         victim.waitUntilExit()
         for worker in workers.dropFirst() { worker.waitUntilExit() }
-        let killedUnitName = try #require(killedUnit, "the first worker ended before it could be killed in the middle of a unit: \(seen)")
+        let killed = try #require(killedUnit, "the first worker ended before it could be killed in the middle of a unit: \(seen)")
         #expect(victim.terminationReason == .uncaughtSignal)
         for worker in workers.dropFirst() { #expect(worker.terminationStatus == 0) }
+        let others = try logs.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        #expect(others.flatMap(Self.unitLines).contains { $0 == ("finished", killed) }, "\(killed) was not finished by another worker")
+        #expect(!Self.unitLines(seen).contains { $0 == ("finished", killed) })
+        try setting.check(store, logs: [seen] + others)
+    }
 
-        // Every unit finished exactly once, the killed one by another worker; none computed twice.
-        let others = try logs.dropFirst().map { try String(contentsOfFile: $0, encoding: .utf8) }
-        let victimLines = Self.unitLines(seen), otherLines = others.flatMap(Self.unitLines)
-        let finished = (victimLines + otherLines).filter { $0.event == "finished" }.map(\.unit)
-        #expect(Set(finished).count == finished.count, "finished twice: \(finished)")
-        #expect(!(victimLines + otherLines).contains { $0.event == "lost" }, "a unit was computed by two workers: \(others)")
-        #expect(otherLines.contains { $0 == ("finished", killedUnitName) }, "\(killedUnitName) was not finished by another worker")
-        #expect(!victimLines.contains { $0 == ("finished", killedUnitName) })
-        let stored = try #require(try store.analyses().first)
-        let claims = try store.claims(AnalysisFingerprint(stored: stored))
-        let undone = claims.filter { !$0.value.done }.map(\.key)
-        #expect(undone.isEmpty)
-        let expected = Set(claims.keys.filter { $0 != "patterns" } + (1...8).map { "pattern step \($0)" })
-        #expect(Set(finished) == expected)
+    @Test func threeWorkersOnOneSQLiteStoreMatchASingleRun() throws {
+        let setting = try Setting("workers-sqlite")
+        defer { try? FileManager.default.removeItem(atPath: setting.folder) }
+        try threeWorkersOneKilled(setting, setting.folder + "/shared.sqlite")
+    }
 
-        // The store holds the whole analysis: exporting it computes nothing, and gives exactly
-        // what the single process's store gives.
-        let a = try ResumeAfterKill().exported(probes, single, folder, samples: 16)
-        let b = try ResumeAfterKill().exported(probes, shared, folder, samples: 16)
-        #expect(a.count == 11)
-        for (name, table) in a { #expect(b[name] == table, "\(name) differs from the single run's") }
+    /// A PostgreSQL server of the test's own, stopped and removed at the end.
+    struct Server {
+        let folder: String
+        let url: String
+
+        init() throws {
+            folder = NSTemporaryDirectory() + "neurotop-postgres-\(UUID().uuidString)"
+            let started = try Server.script(["start", folder])
+            #expect(started.status == 0, "scripts/postgres could not start a server: \(started.output)")
+            url = started.output.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(url.hasPrefix("postgresql://"))
+        }
+
+        func stop() {
+            _ = try? Server.script(["stop", folder])
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+
+        /// Runs scripts/postgres through posix_spawn and waitpid: Foundation's Process was seen
+        /// never to notice this script's end (left a zombie) once it had started a server.
+        static func script(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            let output = NSTemporaryDirectory() + "neurotop-postgres-script-\(UUID().uuidString).txt"
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let command = ([Neurotop.repository.appendingPathComponent("scripts/postgres").path] + arguments).map { "'\($0)'" }
+                .joined(separator: " ") + " </dev/null >'\(output)' 2>&1"
+            let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command].map { (text: String) in strdup(text) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid = pid_t()
+            guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return (-1, "cannot run scripts/postgres") }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+            return ((status >> 8) & 0xff, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+        }
+    }
+
+    @Test func threeWorkersOnOnePostgreSQLServerMatchASingleSQLiteRun() throws {
+        let setting = try Setting("workers-postgres")
+        defer { try? FileManager.default.removeItem(atPath: setting.folder) }
+        let server = try Server()
+        defer { server.stop() }
+        try threeWorkersOneKilled(setting, server.url)
+    }
+
+    /// The server restarted under two workers (down for two seconds): they wait for it, go on,
+    /// and the analysis ends with no unit lost or doubled.
+    @Test func workersGoOnAfterTheServerRestarts() throws {
+        let setting = try Setting("workers-restart")
+        defer { try? FileManager.default.removeItem(atPath: setting.folder) }
+        let server = try Server()
+        defer { server.stop() }
+        // Logs in files, not pipes: the server started again must not hold a pipe of the test's open.
+        let logs = (0..<2).map { setting.folder + "/worker\($0).log" }
+        let workers = try logs.map { log in
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            return try setting.worker(server.url, stderr: try FileHandle(forWritingTo: URL(fileURLWithPath: log)))
+        }
+        func finished() -> Int {
+            logs.map { Self.unitLines((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "").filter { $0.event == "finished" }.count }.reduce(0, +)
+        }
+        while workers.allSatisfy(\.isRunning), finished() < 4 { Thread.sleep(forTimeInterval: 0.05) }
+        let bothRunning = workers.allSatisfy(\.isRunning)
+        #expect(bothRunning, "a worker finished before the server could be restarted")
+        let restarted = try Server.script(["restart", server.folder, "2"])
+        #expect(restarted.status == 0, "\(restarted.output)")
+        for worker in workers {
+            worker.waitUntilExit()
+            #expect(worker.terminationStatus == 0)
+        }
+        try setting.check(server.url, logs: try logs.map { try String(contentsOfFile: $0, encoding: .utf8) })
     }
 }

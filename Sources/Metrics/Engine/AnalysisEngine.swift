@@ -50,6 +50,10 @@ public final class AnalysisEngine: @unchecked Sendable {
     public var leaseSeconds = 60.0
     /// How often a process with nothing to claim looks for what others finished.
     static let pollSeconds = 0.25
+    /// The time spent claiming units and writing their results in the store, and the units
+    /// written: the cost of sharing the work, per unit.
+    public var coordination: (seconds: Double, units: Int) { condition.withLock { coordinationTime } }
+    private var coordinationTime = (seconds: 0.0, units: 0)
 
     /// What the threads share, guarded by `condition`.
     private let condition = NSCondition()
@@ -176,10 +180,14 @@ public final class AnalysisEngine: @unchecked Sendable {
             writing += 1
             return true
         }) else { return true }
+        let start = DispatchTime.now().uptimeNanoseconds
         defer {
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             condition.withLock {
                 writing -= 1
                 condition.broadcast()
+                coordinationTime.seconds += elapsed
+                if unit != nil { coordinationTime.units += 1 }
             }
         }
         let claim = unit.flatMap { unit in
@@ -211,6 +219,11 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// A store that cannot be written any more ends the coordination: the process goes on alone.
     private func claim(_ unit: String) -> Bool {
         guard coordinating, let store else { return true }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            condition.withLock { coordinationTime.seconds += elapsed }
+        }
         do {
             guard try store.claim(fingerprint, unit: unit, worker: worker, lease: leaseSeconds) else { return false }
             condition.withLock { _ = held.insert(unit) }
