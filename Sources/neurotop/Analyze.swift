@@ -299,7 +299,8 @@ final class ProgressReporter: @unchecked Sendable {
         } else {
             left = latest.secondsLeft.map { Self.duration($0) + " left" } ?? "estimating"
         }
-        let memory = String(format: "peak RssAnon %.0f MiB", Double(peakAnonymous) / 1024)
+        var memory = String(format: "peak RssAnon %.0f MiB", Double(peakAnonymous) / 1024)
+        if latest.otherWorkers > 0 { memory += "  \(latest.otherWorkers) other worker\(latest.otherWorkers == 1 ? "" : "s")" }
         let fields = String(format: "%3d%%  %d/%d units  %@ elapsed, %@  %@", percent, done, total, Self.duration(elapsed), left, memory)
         if interactive {
             let filled = percent / 5

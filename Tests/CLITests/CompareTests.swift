@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Testing
 
 /// `compare`, `list` and the SVG figures, on the tiny fixture models (2 blocks each).
@@ -84,6 +85,16 @@ import Testing
         #expect(counts == ["unmasked evaluation 1/1", "pooling batches 1/1", "PSS evaluations 0/0", "pattern steps 2/2"], "\(counts)")
         let text = try Neurotop.run(["list", "--store", store])
         #expect(text.stdout.contains("complete") && text.stdout.contains("samples_per_domain = 4") && text.stdout.contains("pattern steps 2/2"), "\(text.stdout)")
+        #expect(analysis["workers"] as? Int == 0)
+        // A process computing one of its units (process 1, alive on this host) is listed as at work.
+        let opened = try openResultStore(store)
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        #expect(try opened.claim(AnalysisFingerprint(stored: try #require(opened.analyses().first)), unit: "pss 0 0.01",
+                                 worker: "\(String(cString: name)) 1 test", lease: 600))
+        let busy = try json(Neurotop.run(["list", "--store", store, "--json"]))
+        #expect((busy["analyses"] as? [[String: Any]])?.first?["workers"] as? Int == 1)
+        #expect(try Neurotop.run(["list", "--store", store]).stdout.contains("at work   1 worker computing its units now"))
         let missing = try Neurotop.run(["list", "--store", temporary("none.sqlite")])
         #expect(missing.status == 1 && missing.stderr.contains("no analysis store here"))
     }

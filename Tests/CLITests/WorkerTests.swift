@@ -71,6 +71,11 @@ import Testing
             #expect(Set(finished) == Set(claims.keys.filter { $0 != "patterns" } + (1...8).map { "pattern step \($0)" }))
             let shared = try ResumeAfterKill().exported(probes, store, folder, samples: 16)
             for (name, table) in single { #expect(shared[name] == table, "\(name) differs from the single run's") }
+            // `list` reads a database as it reads a file: the one analysis, complete.
+            let listed = try Neurotop.run(["list", "--store", store, "--json"])
+            let listing = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
+            let analyses = listing?["analyses"] as? [[String: Any]]
+            #expect(listed.status == 0 && analyses?.count == 1 && analyses?.first?["complete"] as? Bool == true, "\(listed.stderr)")
         }
     }
 

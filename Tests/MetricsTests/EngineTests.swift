@@ -183,6 +183,26 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(engine.snapshot.score.plan?.measured(focused) == true)
     }
 
+    /// Other processes holding claims on the analysis are counted in its progress (the front end
+    /// and `analyze` say how many): a live one is, a gone one and a lapsed lease are not.
+    @Test func otherWorkersOnTheStoreAreCounted() throws {
+        let folder = TemporaryFolder()
+        let store = try AnalysisStore(path: folder.file("store.sqlite"))
+        let engine = try AnalysisEngine(inputs: Self.inputs(), options: Self.options, store: store)
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        let host = String(cString: name)
+        // Units the engine never computes: held by process 1 (alive), by a pid that no process has, and a lapsed lease;
+        // the engine's own units, done, are not counted either.
+        #expect(try store.claim(engine.fingerprint, unit: "elsewhere", worker: "\(host) 1 a", lease: 600))
+        #expect(try store.claim(engine.fingerprint, unit: "gone", worker: "\(host) 2147483646 b", lease: 600))
+        #expect(try store.claim(engine.fingerprint, unit: "lapsed", worker: "\(host) 1 c", lease: -1))
+        var counts: Set<Int> = []
+        _ = try engine.runToEnd { counts.insert($0.otherWorkers) }
+        // 0 only before the claims are first read.
+        #expect(counts.contains(1) && counts.isSubset(of: [0, 1]), "\(counts)")
+    }
+
     /// Several processes (here: connections) creating the same new store at once all succeed.
     @Test func aNewStoreCanBeCreatedByManyAtOnce() throws {
         let folder = TemporaryFolder()

@@ -46,6 +46,11 @@ import TUI
         #expect(overview.contains("3/26 11%"), "the status bar's counts")
         #expect(overview.contains("1m15s left"))
         #expect(!overview.contains("peak PSS          0.000"), "nothing computed is shown as zero")
+        #expect(overview.contains("working") && !overview.contains("other worker"))
+        var shared = Scenario.partial.progress
+        shared.otherWorkers = 2
+        let withOthers = Scenario.render(state, Scenario.copy(Scenario.partial, progress: shared)).buffer.text
+        #expect(withOthers.contains("working, with 2 other workers on its store"), "\(withOthers)")
 
         let domains = Scenario.render(Scenario.state(Scenario.keys("3"), snapshot: Scenario.partial), Scenario.partial).buffer.text
         #expect(domains.contains("from 2 of 4 samples a domain — partial"), "\(domains)")

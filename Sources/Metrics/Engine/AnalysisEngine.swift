@@ -358,13 +358,13 @@ public final class AnalysisEngine: @unchecked Sendable {
     }
 
     /// Runs the analyses to the end on the calling thread (headless), calling `progress` after
-    /// each unit and whenever what it is doing changes; returns the final snapshot. Errors are
+    /// each unit and whenever what it is doing or the count of other workers changes; returns the final snapshot. Errors are
     /// thrown, not published.
     public func runToEnd(progress: (EngineProgress) -> Void) throws -> AnalysisSnapshot {
         var last: EngineProgress?
         try work(headless: true) { [self] in
             let now = snapshot.progress
-            if now.done != last?.done || now.doing != last?.doing {
+            if now.done != last?.done || now.doing != last?.doing || now.otherWorkers != last?.otherWorkers {
                 last = now
                 progress(now)
             }
@@ -635,6 +635,11 @@ public final class AnalysisEngine: @unchecked Sendable {
             if coordinating, let store {
                 claims = try store.claims(fingerprint)
                 try readFinished(claims)
+                let others = EngineProgress.otherWorkers(claims, besides: worker, at: Date().timeIntervalSince1970)
+                if condition.withLock({ parts.progress.otherWorkers }) != others {
+                    update { $0.progress.otherWorkers = others }
+                    observe()
+                }
             }
             publishSpecialization()
             if finished { break }

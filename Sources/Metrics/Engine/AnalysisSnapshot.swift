@@ -70,6 +70,9 @@ public struct EngineProgress: Sendable, Equatable {
     /// Why results are not being saved to the store (it is read-only, or a write failed), nil
     /// while they are (or when there is no store, by choice).
     public var notSaving: String?
+    /// Other processes computing units of this analysis (their claims on the store live) when
+    /// the claims were last read: 0 when the engine works alone.
+    public var otherWorkers = 0
 
     public init(state: State, doing: String, done: Int, total: Int, secondsLeft: Double? = nil, kinds: [Kind] = []) {
         self.state = state
@@ -78,6 +81,14 @@ public struct EngineProgress: Sendable, Equatable {
         self.total = total
         self.secondsLeft = secondsLeft
         self.kinds = kinds
+    }
+}
+
+extension EngineProgress {
+    /// The processes other than `worker` that hold a live claim among `claims`: not done, with a
+    /// lease not run out, and a process not known to be gone.
+    public static func otherWorkers(_ claims: [String: AnalysisStore.ClaimState], besides worker: String, at now: Double) -> Int {
+        Set(claims.values.filter { !$0.done && $0.worker != worker && !$0.isFree(at: now) }.map(\.worker)).count
     }
 }
 

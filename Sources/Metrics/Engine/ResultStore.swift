@@ -33,8 +33,13 @@ public protocol ResultStore: AnyObject, Sendable {
     func release(_ fingerprint: AnalysisFingerprint, units: [String], worker: String) throws
 }
 
-/// Opens the store `location` names: a `postgresql://` (or `postgres://`) URL, else a SQLite file.
+/// Whether `location` names a PostgreSQL database (a `postgresql://` or `postgres://` URL) rather than a file.
+public func isDatabaseURL(_ location: String) -> Bool {
+    location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
+}
+
+/// Opens the store `location` names: a PostgreSQL URL, else a SQLite file.
 public func openResultStore(_ location: String) throws -> ResultStore {
-    if location.hasPrefix("postgresql://") || location.hasPrefix("postgres://") { return try PostgresStore(url: location) }
+    if isDatabaseURL(location) { return try PostgresStore(url: location) }
     return try AnalysisStore(path: location)
 }

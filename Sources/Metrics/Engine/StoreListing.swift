@@ -18,6 +18,8 @@ public struct StoreListing: Sendable {
     public let kinds: [Kind]
     /// Why a total is unknown, if one is.
     public let note: String?
+    /// Processes computing units of it now (their claims on the store live).
+    public let workers: Int
 
     public init(_ stored: AnalysisStore.Stored, store: ResultStore) {
         self.stored = stored
@@ -49,6 +51,8 @@ public struct StoreListing: Sendable {
             Kind(name: "pattern steps", done: stored.patternSteps, total: samples.map { ($0 + 1) / 2 }),
         ]
         self.note = note
+        let claims = (try? store.claims(AnalysisFingerprint(stored: stored))) ?? [:]
+        workers = EngineProgress.otherWorkers(claims, besides: "", at: Date().timeIntervalSince1970)
     }
 
     /// Every kind's units all stored.

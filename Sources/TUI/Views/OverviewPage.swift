@@ -72,6 +72,8 @@ enum OverviewPage {
         guard inner.height >= 3 else { return }
         let state: String
         switch progress.state {
+        case .working where progress.otherWorkers > 0:
+            state = "working, with \(progress.otherWorkers) other worker\(progress.otherWorkers == 1 ? "" : "s") on its store"
         case .working: state = "working"
         case .finished: state = "finished: every figure computed"
         case .failed(let why): state = "failed: \(why)"
