@@ -224,19 +224,26 @@ final class Locked<Value>: @unchecked Sendable {
         let path = folder.file("held.sqlite")
         var holder: OpaquePointer?
         #expect(sqlite3_open(path, &holder) == SQLITE_OK)
+        // The holder waits for locks as another neurotop process would: its COMMIT needs the
+        // waiting store's brief shared locks (taken at each retry) gone, and without a busy
+        // timeout it failed at once when it met one (once in 97 runs), keeping the lock for good.
+        sqlite3_busy_timeout(holder, 10_000)
         #expect(sqlite3_exec(holder, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK)
         let connection = Locked(holder)
+        let committed = Locked(Int32(-1))
         let released = DispatchSemaphore(value: 0)
         // A thread of its own: a block on Dispatch's global queue can wait longer than the store's
         // 10 s busy timeout while other tests keep the queue's few threads busy (it did once in
         // 18 runs beside the toggle tests, which score chunks on that queue).
         Thread {
             usleep(300_000)
-            sqlite3_exec(connection.value, "COMMIT", nil, nil, nil)
+            let status = sqlite3_exec(connection.value, "COMMIT", nil, nil, nil)
+            committed.update { $0 = status }
             released.signal()
         }.start()
         _ = try AnalysisStore(path: path)
         released.wait()
+        #expect(committed.value == SQLITE_OK)
         sqlite3_close(holder)
         _ = try AnalysisStore(path: path)
     }

@@ -358,8 +358,8 @@ public final class AnalysisEngine: @unchecked Sendable {
     }
 
     /// Runs the analyses to the end on the calling thread (headless), calling `progress` after
-    /// each unit and whenever what it is doing or the count of other workers changes; returns the final snapshot. Errors are
-    /// thrown, not published.
+    /// each unit and whenever what it is doing or the count of other workers changes; returns the
+    /// final snapshot. Errors are thrown, not published.
     public func runToEnd(progress: (EngineProgress) -> Void) throws -> AnalysisSnapshot {
         var last: EngineProgress?
         try work(headless: true) { [self] in

@@ -76,13 +76,9 @@ extension Transformer {
         }
         finalSoftCapBackward(dLogits, logits: logits)
 
-        // Through the unembedding: dUnembedded = dLogits · E, and when training dE += dLogitsᵀ · unembedded.
+        // Through the unembedding, and when training dE += dLogitsᵀ · unembedded.
         let e = architecture.embeddingWidth
-        let dUnembedded = Buffer(count: headRows * e)
-        weights.forEachRowChunk(unembedding) { range, chunk in
-            BLAS.gemm(m: headRows, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
-                      b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
-        }
+        let dUnembedded = unembeddingBackward(dLogits, rows: headRows)
         let embeddingGradient = allParameters ? Buffer(count: vocab * e) : nil
         if let embeddingGradient {
             BLAS.gemm(transA: true, m: vocab, n: e, k: headRows, a: dLogits.pointer, lda: vocab, b: headCache.unembedded!.pointer, ldb: e,
