@@ -301,10 +301,24 @@ public final class AnalysisEngine: @unchecked Sendable {
     }
 
     /// Asks for accuracy with `ablation`; a newer request supersedes (and cancels) an older one.
+    /// With the ablation estimate in, its figures are published here, on the caller's thread: on
+    /// the request thread they would wait for an older request's exact slice still running there
+    /// (seconds on a real model beside the analysis).
     public func setAblation(_ ablation: Ablation) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (estimate, hasBaseline) = condition.withLock { (parts.estimate, parts.baseline != nil) }
+        var guess: EstimatedScores?
+        if !ablation.isEmpty, hasBaseline, (try? inputs.model.validate(ablation)) != nil { guess = estimate?.estimate(ablation) }
+        let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        let probes = inputs.probes
         condition.withLock {
             requested = ablation
             requestNumber += 1
+            if let guess {
+                parts.live = LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: guess.results),
+                                          exact: Array(repeating: false, count: guess.results.count),
+                                          milliseconds: milliseconds, estimateMilliseconds: milliseconds)
+            }
             condition.broadcast()
         }
         publish()
@@ -847,28 +861,35 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
     }
 
-    /// Answers a toggle: the estimate at once when there is one, then the exact results, the
-    /// focused concept's questions first, then those the estimate says change most, then the
-    /// rest, each slice published as it comes; without an estimate, all questions in one pass.
+    /// Answers a toggle: the estimate at once when there is one (published by `setAblation`, or
+    /// here when the estimate came in since), then the exact results, the focused concept's
+    /// questions first, then those the estimate says change most, then the rest, each slice
+    /// published as it comes; without an estimate, all questions in one pass. Nothing is
+    /// published once a newer request came: its estimate may already be on screen.
     private func evaluateLive(_ ablation: Ablation, _ number: Int) {
         guard !ablation.isEmpty else { return }
         let probes = inputs.probes
         func cancelled() -> Bool { condition.withLock { stopping || requestNumber != number } }
+        func show(_ live: LiveAccuracy) { update { if requestNumber == number { $0.live = live } } }
         do {
             try inputs.model.validate(ablation)
             let start = DispatchTime.now().uptimeNanoseconds
             func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
-            let (estimate, focused, baseline) = condition.withLock { (parts.estimate, focusedConcept, parts.baseline) }
+            let (estimate, focused, baseline, shown) = condition.withLock { (parts.estimate, focusedConcept, parts.baseline, parts.live) }
             guard let guess = estimate?.estimate(ablation), let baseline else {
                 let accuracy = try evaluator.evaluate(ablation: ablation, candidates: candidates, isCancelled: cancelled)
-                let milliseconds = elapsed()
-                update { $0.live = LiveAccuracy(ablation: ablation, accuracy: accuracy, milliseconds: milliseconds) }
+                show(LiveAccuracy(ablation: ablation, accuracy: accuracy, milliseconds: elapsed()))
                 return
             }
             var results = guess.results, exact = Array(repeating: false, count: results.count)
-            let estimateMilliseconds = elapsed()
-            update { $0.live = LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
-                                            milliseconds: estimateMilliseconds, estimateMilliseconds: estimateMilliseconds) }
+            let estimateMilliseconds: Double
+            if shown?.ablation == ablation, let published = shown?.estimateMilliseconds {
+                estimateMilliseconds = published
+            } else {
+                estimateMilliseconds = elapsed()
+                show(LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
+                                  milliseconds: estimateMilliseconds, estimateMilliseconds: estimateMilliseconds))
+            }
             let first = focused.flatMap { probes.questionIndices[probes.concepts[$0]] } ?? []
             let slices = AblationEstimate.exactOrder(guess, baseline: baseline.results, first: first, slice: Self.exactSlice)
             for slice in slices {
@@ -877,9 +898,8 @@ public final class AnalysisEngine: @unchecked Sendable {
                     results[q] = result
                     exact[q] = true
                 }
-                let milliseconds = elapsed()
-                update { $0.live = LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
-                                                milliseconds: milliseconds, estimateMilliseconds: estimateMilliseconds) }
+                show(LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
+                                  milliseconds: elapsed(), estimateMilliseconds: estimateMilliseconds))
             }
         } catch {
             // Cancelled by a newer request, or neurons the model does not have: nothing to show.
