@@ -60,6 +60,8 @@ public final class AnalysisEngine: @unchecked Sendable {
     private var latest: AnalysisSnapshot
     private var parts: Parts
     private var requested = Ablation()
+    /// The estimate `setAblation` published for `requested`, and the milliseconds it took.
+    private var requestedEstimate: (scores: EstimatedScores, milliseconds: Double)?
     private var requestNumber = 0
     private var focusedConcept: Int?
     private var neuronRequests: [NeuronID] = []
@@ -314,6 +316,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         condition.withLock {
             requested = ablation
             requestNumber += 1
+            requestedEstimate = guess.map { ($0, milliseconds) }
             if let guess {
                 parts.live = LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: guess.results),
                                           exact: Array(repeating: false, count: guess.results.count),
@@ -839,10 +842,10 @@ public final class AnalysisEngine: @unchecked Sendable {
                 continue
             }
             if evaluatorReady, requestNumber != served {
-                let (ablation, number) = (requested, requestNumber)
+                let (ablation, number, published) = (requested, requestNumber, requestedEstimate)
                 condition.unlock()
                 served = number
-                evaluateLive(ablation, number)
+                evaluateLive(ablation, number, published: published)
                 continue
             }
             let block = blockRequests.removeFirst()
@@ -861,12 +864,12 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
     }
 
-    /// Answers a toggle: the estimate at once when there is one (published by `setAblation`, or
-    /// here when the estimate came in since), then the exact results, the focused concept's
+    /// Answers a toggle: the estimate at once when there is one (`published` by `setAblation`, or
+    /// made here when the estimate came in since), then the exact results, the focused concept's
     /// questions first, then those the estimate says change most, then the rest, each slice
     /// published as it comes; without an estimate, all questions in one pass. Nothing is
     /// published once a newer request came: its estimate may already be on screen.
-    private func evaluateLive(_ ablation: Ablation, _ number: Int) {
+    private func evaluateLive(_ ablation: Ablation, _ number: Int, published: (scores: EstimatedScores, milliseconds: Double)?) {
         guard !ablation.isEmpty else { return }
         let probes = inputs.probes
         func cancelled() -> Bool { condition.withLock { stopping || requestNumber != number } }
@@ -875,16 +878,16 @@ public final class AnalysisEngine: @unchecked Sendable {
             try inputs.model.validate(ablation)
             let start = DispatchTime.now().uptimeNanoseconds
             func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
-            let (estimate, focused, baseline, shown) = condition.withLock { (parts.estimate, focusedConcept, parts.baseline, parts.live) }
-            guard let guess = estimate?.estimate(ablation), let baseline else {
+            let (estimate, focused, baseline) = condition.withLock { (parts.estimate, focusedConcept, parts.baseline) }
+            guard let guess = published?.scores ?? estimate?.estimate(ablation), let baseline else {
                 let accuracy = try evaluator.evaluate(ablation: ablation, candidates: candidates, isCancelled: cancelled)
                 show(LiveAccuracy(ablation: ablation, accuracy: accuracy, milliseconds: elapsed()))
                 return
             }
             var results = guess.results, exact = Array(repeating: false, count: results.count)
             let estimateMilliseconds: Double
-            if shown?.ablation == ablation, let published = shown?.estimateMilliseconds {
-                estimateMilliseconds = published
+            if let published {
+                estimateMilliseconds = published.milliseconds
             } else {
                 estimateMilliseconds = elapsed()
                 show(LiveAccuracy(ablation: ablation, accuracy: ProbeAccuracy(probes: probes, results: results), exact: exact,
