@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Metrics
 
 /// MODEL, the argument every command on one model starts with, and the load chain from it.
