@@ -63,26 +63,27 @@ extension Transformer {
             }
         }
         let allParameters = scope == .allParameters
-        // When training, dE = dLogitsᵀ · unembedded: to the sink for a separate unembedding, kept
-        // for the token rows to add to when it is the token embedding.
+        // When training, dE = dLogitsᵀ · unembedded: to the sink for a separate unembedding, kept for
+        // the token rows to add to when it is the token embedding; the bias gets the summed dLogits.
         let embeddingGradient = allParameters ? Buffer(count: vocab * e) : nil
+        func unembeddingGradient(_ dLogits: Buffer, _ unembedded: Buffer) {
+            guard let embeddingGradient else { return }
+            BLAS.gemm(transA: true, m: vocab, n: e, k: rows.count, a: dLogits.pointer, lda: vocab, b: unembedded.pointer, ldb: e,
+                      c: embeddingGradient.pointer, ldc: e)
+            if let unembedding = architecture.unembedding {
+                sink(unembedding, embeddingGradient.pointer, vocab * e)
+                embeddingGradient.zero()
+            }
+            if let bias = architecture.unembeddingBias {
+                let dBias = Buffer(count: vocab)
+                for row in 0..<rows.count { Ops.add(dLogits.pointer + row * vocab, into: dBias.pointer, count: vocab) }
+                sink(bias, dBias.pointer, vocab)
+            }
+        }
         let dx = withoutActuallyEscaping(sink) { sink in
             let gradients = GradientContext(sink: sink, scratch: Buffer(count: largestLinearSize), allParameters: allParameters)
             return backward(batch, rows: rows, memory: .everyBlock, ablation: ablation, gradients: gradients, seed: seed,
-                            unembeddingGradient: { dLogits, unembedded in
-                guard let embeddingGradient else { return }
-                BLAS.gemm(transA: true, m: vocab, n: e, k: rows.count, a: dLogits.pointer, lda: vocab, b: unembedded.pointer, ldb: e,
-                          c: embeddingGradient.pointer, ldc: e)
-                if let unembedding = architecture.unembedding {
-                    sink(unembedding, embeddingGradient.pointer, vocab * e)
-                    embeddingGradient.zero()
-                }
-                if let bias = architecture.unembeddingBias {
-                    let dBias = Buffer(count: vocab)
-                    for row in 0..<rows.count { Ops.add(dLogits.pointer + row * vocab, into: dBias.pointer, count: vocab) }
-                    sink(bias, dBias.pointer, vocab)
-                }
-            }, inputGradient: inputGradient)
+                            unembeddingGradient: unembeddingGradient, inputGradient: inputGradient)
         }
 
         // Embeddings: each token's row (and GPT-2's position rows) gather the input gradient,
@@ -209,6 +210,7 @@ extension Transformer {
         finalSoftCapBackward(dLogits, logits: logits)
         unembeddingGradient(dLogits, headCache.unembedded!)
         let dSelected = headBackward(dLogits, headCache, rows: rows.count, gradients: gradients)
+        // A row asked for twice gets both rows' gradients.
         let dx = Buffer(count: n * d)
         for (i, row) in rows.enumerated() { Ops.add(dSelected.pointer + i * d, into: dx.pointer + row * d, count: d) }
 
