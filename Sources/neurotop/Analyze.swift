@@ -152,7 +152,7 @@ struct AnalysisArguments: ParsableArguments {
     /// the load counted as a unit of its own. `configure` sees the engine before it starts.
     func compute(configure: (AnalysisEngine) -> Void = { _ in }) throws -> (AnalysisEngine, AnalysisSnapshot) {
         // The store and the inputs' files are checked first: bad input is one line, with no progress before it.
-        let resultStore = noStore ? nil : try openResultStore(store ?? AnalysisStore.defaultPath())
+        let resultStore = noStore ? nil : try openResultStore(store ?? SQLStore.defaultPath())
         let (plan, units) = try plannedWork()
         let progress = ProgressReporter()
         progress.begin(plan, engineUnits: units)

@@ -93,7 +93,7 @@ struct Compare: ParsableCommand {
     private func openFrontEnd() throws {
         try App.requireTerminal()
         let (themes, themeIndex) = try ThemeSet.load(folder: ThemeSet.shippedFolder()).selecting(theme)
-        let storePath = inputs.noStore ? nil : (inputs.store ?? AnalysisStore.defaultPath())
+        let storePath = inputs.noStore ? nil : (inputs.store ?? SQLStore.defaultPath())
         let engines = try models.map { model in
             try AnalysisEngine.load(model: model, probes: inputs.probes, domains: inputs.domains, options: inputs.options, storePath: storePath)
         }
