@@ -277,6 +277,76 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(kept.sorted { ($0.concept, $0.ratio) < ($1.concept, $1.ratio) } == finished.score.entries)
     }
 
+    /// A store made before the write times, the ablation estimate and the claims existed (format 2
+    /// without their tables) is read as it is where it is read-only, and gains the tables, its
+    /// results kept, when opened for writing. A SQLite database of something else is refused, and
+    /// left as it was.
+    @Test func anOlderStoreGainsTheLaterTablesAndAnotherDatabaseIsRefused() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("older.sqlite")
+        let inputs = try Self.inputs()
+        let engine = try AnalysisEngine(inputs: inputs, options: Self.options, store: SQLStore(path: path))
+        let finished = try engine.runToEnd { _ in }
+        let questions = inputs.probes.questions.count
+        try runSQLite(path, "DROP TABLE written; DROP TABLE estimate; DROP TABLE claims")
+        #expect(chmod(path, 0o444) == 0)
+        let readOnly = try SQLStore(path: path)
+        #expect(readOnly.isReadOnly)
+        let listed = try #require(try readOnly.analyses().first)
+        #expect(listed.fingerprint == engine.fingerprint.id && listed.written == nil && listed.baselineQuestions == questions)
+        #expect(try readOnly.estimateChunks(engine.fingerprint).isEmpty && readOnly.claims(engine.fingerprint).isEmpty)
+        #expect(chmod(path, 0o644) == 0)
+        let writable = try SQLStore(path: path)
+        #expect(try writable.baseline(engine.fingerprint, questions: questions) == finished.baseline?.results)
+        #expect(try writable.claim(engine.fingerprint, unit: "baseline", worker: "a", lease: 600))
+        try writable.save(engine.fingerprint, baseline: finished.baseline?.results ?? [], claim: UnitClaim(unit: "baseline", worker: "a", lease: 600))
+        #expect(try writable.analyses().first?.written != nil)
+        #expect(try writable.claims(engine.fingerprint)["baseline"]?.done == true)
+
+        let other = folder.file("other.sqlite")
+        try runSQLite(other, "CREATE TABLE notes (text TEXT)")
+        let before = try Data(contentsOf: URL(fileURLWithPath: other))
+        #expect {
+            try SQLStore(path: other)
+        } throws: { error in
+            "\(error)" == "\(other): a SQLite database, but not a neurotop analysis store (tables: notes); choose another file with --store (this one was not changed)"
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: other)) == before)
+    }
+
+    /// A unit is one worker's until its lease runs out or it is done; a write under a claim another
+    /// worker took over lands nothing; renewing and releasing touch only the worker's own claims.
+    @Test func aClaimGivesAUnitToOneWorker() throws {
+        let folder = TemporaryFolder()
+        let store = try SQLStore(path: folder.file("claims.sqlite"))
+        let fingerprint = try AnalysisFingerprint(inputs: Self.inputs(), options: Self.options)
+        try store.register(fingerprint)
+        #expect(try store.claim(fingerprint, unit: "pooled 0", worker: "a", lease: 600))
+        #expect(try !store.claim(fingerprint, unit: "pooled 0", worker: "b", lease: 600))
+        #expect(try store.claim(fingerprint, unit: "pooled 0", worker: "a", lease: 600))
+        #expect(try store.renew(fingerprint, units: ["pooled 0", "pooled 1"], worker: "a", lease: 600) == ["pooled 1"])
+        let left = try #require(try store.claims(fingerprint)["pooled 0"]?.expires) - Date().timeIntervalSince1970
+        #expect(left > 590 && left <= 600, "\(left)")
+
+        // b's lease ran out: a takes the unit over, and b's result is not written.
+        #expect(try store.claim(fingerprint, unit: "pss 0", worker: "b", lease: -1))
+        #expect(try store.claim(fingerprint, unit: "pss 0", worker: "a", lease: 600))
+        let entry = SpecializationScore.Entry(concept: 0, ratio: 0.01, conceptAccuracy: 0.5, otherAccuracy: 0.75, baseline: 1)
+        #expect(throws: ClaimLost.self) {
+            try store.save(fingerprint, entries: [entry], claim: UnitClaim(unit: "pss 0", worker: "b", lease: 600))
+        }
+        #expect(try store.entries(fingerprint).isEmpty)
+        try store.save(fingerprint, entries: [entry], claim: UnitClaim(unit: "pss 0", worker: "a", lease: 600))
+        #expect(try store.entries(fingerprint) == [entry])
+        #expect(try store.claims(fingerprint)["pss 0"]?.done == true)
+        #expect(try !store.claim(fingerprint, unit: "pss 0", worker: "b", lease: 600))
+
+        try store.release(fingerprint, units: ["pooled 0"], worker: "b")
+        #expect(try store.claims(fingerprint)["pooled 0"]?.worker == "a")
+        try store.release(fingerprint, units: ["pooled 0", "pss 0"], worker: "a")
+        #expect(try store.claims(fingerprint)["pooled 0"] == nil && store.claims(fingerprint)["pss 0"]?.done == true)
+    }
+
     /// Toggling an ablation gives the evaluator's answer for that ablation; the newest request wins.
     @Test func liveAblationAnswersTheNewestRequest() throws {
         let inputs = try Self.inputs()

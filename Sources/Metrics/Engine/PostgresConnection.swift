@@ -10,10 +10,9 @@ final class PostgresConnection: SQLConnection {
     /// The URL without its password.
     let location: String
     let isReadOnly = false
-    let dialect = SQLDialect(name: "PostgreSQL", integer: "BIGINT", real: "DOUBLE PRECISION", blob: "BYTEA",
+    let dialect = SQLDialect(name: "PostgreSQL", integer: "BIGINT", real: "DOUBLE PRECISION", blob: "BYTEA", sharesDatabase: true,
                              now: "extract(epoch from clock_timestamp())::float8", lockingRows: " FOR UPDATE SKIP LOCKED",
-                             tables: "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()", sharesDatabase: true,
-                             chooseAnother: "choose another database with --store")
+                             tables: "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()")
     private let connection: OpaquePointer
     private var inTransaction = false
     /// How long a lost server is waited for before the store gives up.

@@ -30,6 +30,9 @@ struct SQLDialect {
     let integer: String
     let real: String
     let blob: String
+    /// A database that may hold other tables beside the store's (a server's), rather than a file
+    /// that is a store or nothing.
+    let sharesDatabase: Bool
     /// The store's clock, in seconds since 1970: on a server, the server's, so that the clocks of
     /// the machines sharing it need not agree.
     let now: String
@@ -38,11 +41,6 @@ struct SQLDialect {
     let lockingRows: String
     /// Lists the names of the store's tables (one text column).
     let tables: String
-    /// A database that may hold other tables beside the store's (a server's), rather than a file
-    /// that is a store or nothing.
-    let sharesDatabase: Bool
-    /// Ends a message refusing the store, e.g. "choose another file with --store".
-    let chooseAnother: String
 }
 
 enum SQLValue {

@@ -46,71 +46,80 @@ public final class SQLStore: ResultStore, @unchecked Sendable {
 
     private func checkFormat() throws {
         let dialect = connection.dialect
-        let tables: [String]
+        let chooseAnother = dialect.sharesDatabase ? "choose another database with --store"
+            : "choose another file with --store (this one was not changed)"
+        var tables: [String]
         do {
             tables = try tableNames()
         } catch let error as InputError {
-            throw InputError(location, "not an analysis store: \(error.problem); \(dialect.chooseAnother)")
+            throw InputError(location, "not an analysis store: \(error.problem); \(chooseAnother)")
         }
-        let isNew = !tables.contains("neurotop")
-        if isNew {
+        if !tables.contains("neurotop") {
             if tables.isEmpty && isReadOnly {
-                throw InputError(location, "read-only, and not an analysis store; \(dialect.chooseAnother)")
+                throw InputError(location, "read-only, and not an analysis store; \(chooseAnother)")
             }
             guard tables.isEmpty || dialect.sharesDatabase else {
-                throw InputError(location, "a \(dialect.name) database, but not a neurotop analysis store (tables: \(tables.sorted().joined(separator: ", "))); \(dialect.chooseAnother)")
+                throw InputError(location, "a \(dialect.name) database, but not a neurotop analysis store (tables: \(tables.sorted().joined(separator: ", "))); \(chooseAnother)")
             }
             // Another process may be creating the same store at this moment: the statements are
             // idempotent and run in one transaction, so either order works.
             try createTables()
+            tables = try tableNames()
         }
         let values = try connection.execute("SELECT key, value FROM neurotop", []).rows.map { ($0.text(0), $0.text(1)) }
         let meta = Dictionary(values, uniquingKeysWith: { a, _ in a })
         guard meta["format"] == Self.formatName else {
             let what = dialect.sharesDatabase ? "a database with a table 'neurotop' that is not a neurotop analysis store" : "not a neurotop analysis store"
-            throw InputError(location, "\(what); \(dialect.chooseAnother)")
+            throw InputError(location, "\(what); \(chooseAnother)")
         }
         guard meta["version"] == String(Self.format) else {
-            throw InputError(location, "an analysis store of format \(meta["version"] ?? "?"), this neurotop reads format \(Self.format); \(dialect.chooseAnother)")
+            throw InputError(location, "an analysis store of format \(meta["version"] ?? "?"), this neurotop reads format \(Self.format); \(chooseAnother)")
         }
-        if !isReadOnly {
+        if !isReadOnly && !Self.tables(dialect).allSatisfy({ tables.contains($0.name) }) {
             // A store made before the write times, the ablation estimate or the claims existed
             // gains their tables; nothing else changes.
-            if !isNew { try createTables() }
-            hasEstimateTable = true
-        } else {
-            hasEstimateTable = tables.contains("estimate")
+            try createTables()
+            tables = try tableNames()
         }
+        hasEstimateTable = tables.contains("estimate")
     }
 
     private func tableNames() throws -> [String] {
         try connection.execute(connection.dialect.tables, []).rows.map { $0.text(0) }
     }
 
+    /// The tables of format 2, and their columns.
+    private static func tables(_ d: SQLDialect) -> [(name: String, columns: String)] {
+        [
+            ("neurotop", "key TEXT PRIMARY KEY, value TEXT NOT NULL"),
+            ("analyses", "fingerprint TEXT PRIMARY KEY, model TEXT, probes TEXT, domains TEXT, options TEXT, created TEXT"),
+            ("pooled", "fingerprint TEXT, first \(d.integer), questions \(d.integer), neurons \(d.integer), data \(d.blob), PRIMARY KEY (fingerprint, first)"),
+            ("pss", "fingerprint TEXT, concept \(d.integer), ratio \(d.real), concept_accuracy \(d.real), other_accuracy \(d.real), baseline \(d.real), "
+                + "PRIMARY KEY (fingerprint, concept, ratio)"),
+            ("pattern_steps", "fingerprint TEXT, step \(d.integer), samples_seen TEXT, sums_file TEXT, checksums TEXT, PRIMARY KEY (fingerprint, step)"),
+            ("pattern_cosines", "fingerprint TEXT, step \(d.integer), block \(d.integer), data \(d.blob), PRIMARY KEY (fingerprint, step, block)"),
+            ("pattern_summary", "fingerprint TEXT, block \(d.integer), step \(d.integer), activated \(d.blob), activity \(d.blob), PRIMARY KEY (fingerprint, block)"),
+            ("baseline", "fingerprint TEXT, question \(d.integer), open_correct \(d.integer), mcq_correct \(d.integer), log_probabilities \(d.blob), "
+                + "PRIMARY KEY (fingerprint, question)"),
+            // When each analysis was last written to. Added to format 2 without changing it, like
+            // the two below: reads of a store without it say "not recorded".
+            ("written", "fingerprint TEXT PRIMARY KEY, at TEXT NOT NULL"),
+            // The ablation estimate's attributions, a chunk of questions a row: their targets'
+            // values (float32) and attributions `[targets, neurons]` (float16).
+            ("estimate", "fingerprint TEXT, first \(d.integer), questions \(d.integer), targets \(d.integer), neurons \(d.integer), "
+                + "vals \(d.blob), data \(d.blob), PRIMARY KEY (fingerprint, first)"),
+            // Who works on which unit of an analysis, when processes share the store: a row per
+            // unit claimed, the worker holding it and until when (seconds since 1970, the store's
+            // clock), and whether its result is stored.
+            ("claims", "fingerprint TEXT, unit TEXT, worker TEXT NOT NULL, expires \(d.real) NOT NULL, done \(d.integer) NOT NULL DEFAULT 0, "
+                + "PRIMARY KEY (fingerprint, unit)"),
+        ]
+    }
+
     private func createTables() throws {
-        let d = connection.dialect
         try connection.changingSchema {
-            for table in [
-                "neurotop (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-                "analyses (fingerprint TEXT PRIMARY KEY, model TEXT, probes TEXT, domains TEXT, options TEXT, created TEXT)",
-                "pooled (fingerprint TEXT, first \(d.integer), questions \(d.integer), neurons \(d.integer), data \(d.blob), PRIMARY KEY (fingerprint, first))",
-                "pss (fingerprint TEXT, concept \(d.integer), ratio \(d.real), concept_accuracy \(d.real), other_accuracy \(d.real), baseline \(d.real), PRIMARY KEY (fingerprint, concept, ratio))",
-                "pattern_steps (fingerprint TEXT, step \(d.integer), samples_seen TEXT, sums_file TEXT, checksums TEXT, PRIMARY KEY (fingerprint, step))",
-                "pattern_cosines (fingerprint TEXT, step \(d.integer), block \(d.integer), data \(d.blob), PRIMARY KEY (fingerprint, step, block))",
-                "pattern_summary (fingerprint TEXT, block \(d.integer), step \(d.integer), activated \(d.blob), activity \(d.blob), PRIMARY KEY (fingerprint, block))",
-                "baseline (fingerprint TEXT, question \(d.integer), open_correct \(d.integer), mcq_correct \(d.integer), log_probabilities \(d.blob), PRIMARY KEY (fingerprint, question))",
-                // When each analysis was last written to. Added to format 2 without changing it, like
-                // the two below: reads of a store without it say "not recorded".
-                "written (fingerprint TEXT PRIMARY KEY, at TEXT NOT NULL)",
-                // The ablation estimate's attributions, a chunk of questions a row: their targets'
-                // values (float32) and attributions `[targets, neurons]` (float16).
-                "estimate (fingerprint TEXT, first \(d.integer), questions \(d.integer), targets \(d.integer), neurons \(d.integer), vals \(d.blob), data \(d.blob), PRIMARY KEY (fingerprint, first))",
-                // Who works on which unit of an analysis, when processes share the store: a row per
-                // unit claimed, the worker holding it and until when (seconds since 1970, the store's
-                // clock), and whether its result is stored.
-                "claims (fingerprint TEXT, unit TEXT, worker TEXT NOT NULL, expires \(d.real) NOT NULL, done \(d.integer) NOT NULL DEFAULT 0, PRIMARY KEY (fingerprint, unit))",
-            ] {
-                _ = try connection.execute("CREATE TABLE IF NOT EXISTS \(table)", [])
+            for table in Self.tables(connection.dialect) {
+                _ = try connection.execute("CREATE TABLE IF NOT EXISTS \(table.name) (\(table.columns))", [])
             }
             _ = try connection.execute("INSERT INTO neurotop VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING",
                                        [.text("format"), .text(Self.formatName), .text("version"), .text(String(Self.format))])

@@ -10,10 +10,9 @@ final class SQLiteConnection: SQLConnection {
     let path: String
     var location: String { path }
     let isReadOnly: Bool
-    let dialect = SQLDialect(name: "SQLite", integer: "INTEGER", real: "REAL", blob: "BLOB",
+    let dialect = SQLDialect(name: "SQLite", integer: "INTEGER", real: "REAL", blob: "BLOB", sharesDatabase: false,
                              now: "((julianday('now') - 2440587.5) * 86400.0)", lockingRows: "",
-                             tables: "SELECT name FROM sqlite_master WHERE type = 'table'", sharesDatabase: false,
-                             chooseAnother: "choose another file with --store (this one was not changed)")
+                             tables: "SELECT name FROM sqlite_master WHERE type = 'table'")
     private var db: OpaquePointer
     /// The result code of the last failure, kept before a rollback replaces SQLite's own.
     private var lastFailure = SQLITE_OK
