@@ -14,6 +14,7 @@ final class PostgresConnection: SQLConnection {
                              now: "extract(epoch from clock_timestamp())::float8", lockingRows: " FOR UPDATE SKIP LOCKED",
                              tables: "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()")
     private let connection: OpaquePointer
+    /// Inside `transaction`, which runs again as a whole after a lost connection.
     private var inTransaction = false
     /// How long a lost server is waited for before the store gives up.
     static let patienceSeconds = 600.0
@@ -33,13 +34,13 @@ final class PostgresConnection: SQLConnection {
 
     deinit { PQfinish(connection) }
 
-    static func withoutPassword(_ url: String) -> String {
+    private static func withoutPassword(_ url: String) -> String {
         guard var parts = URLComponents(string: url), parts.password != nil else { return url }
         parts.password = nil
         return parts.string ?? url
     }
 
-    static func firstLine(_ text: UnsafePointer<CChar>?) -> String {
+    private static func firstLine(_ text: UnsafePointer<CChar>?) -> String {
         text.map { String(cString: $0) }?.split(separator: "\n").first.map(String.init) ?? "unknown error"
     }
 

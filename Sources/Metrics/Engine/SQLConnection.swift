@@ -15,8 +15,8 @@ protocol SQLConnection: AnyObject {
     /// DELETE). Alone, or inside `transaction`.
     func execute(_ sql: String, _ values: [SQLValue]) throws -> SQLResult
     /// `body`'s statements in one transaction that writes: everything lands together or not at all.
-    /// Another transaction's writes do not come between its reads and its writes, except where a
-    /// read locks its rows itself (`SQLDialect.lockingRows`).
+    /// It locks the rows it writes, and those it reads with `SQLDialect.lockingRows` (a SQLite
+    /// transaction locks the whole file).
     func transaction<T>(_ body: () throws -> T) throws -> T
     /// A transaction that makes tables: safe while other processes make the same tables at once.
     func changingSchema(_ body: () throws -> Void) throws
