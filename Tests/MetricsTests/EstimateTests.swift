@@ -108,7 +108,7 @@ import Testing
             engine.snapshot.progress.kinds.first { $0.name == "ablation estimate chunks" }
         }
         for reopened in [false, true] {
-            let engine = try AnalysisEngine(inputs: inputs, options: AnalysisEngineAndStore.options, store: AnalysisStore(path: store))
+            let engine = try AnalysisEngine(inputs: inputs, options: AnalysisEngineAndStore.options, store: SQLStore(path: store))
             let seen = Published()
             engine.onPublish = { [engine] in
                 if let live = engine.snapshot.live { seen.append(live) }
