@@ -364,7 +364,7 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(snapshot.live?.ablation == second)
         let evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
         let expected = try evaluator.evaluate(ablation: second, candidates: .answers)
-        #expect(snapshot.currentAccuracy?.results == expected.results)
+        #expect(sameResults(snapshot.currentAccuracy?.results, expected.results))
 
         // Inspecting a neuron: the tokens its value vector promotes most, by W_U · v.
         let neuron = NeuronID(block: 1, neuron: 3)
