@@ -482,8 +482,8 @@ public final class AnalysisEngine: @unchecked Sendable {
                 observe()
                 try analysis.cacheResiduals()
             }
-            let own = analysis.pssPlan?.own[concept].count ?? 0, control = analysis.pssPlan?.control[concept].count ?? 0
-            begin(name, "specialization: \(probes.concepts[concept]) at \(ratio * 100) % (\(own + control) questions)")
+            let asked = analysis.pssPlan.map { $0.own[concept].count + $0.control[concept].count } ?? 0
+            begin(name, "specialization: \(probes.concepts[concept]) at \(ratio * 100) % (\(asked) questions)")
             let entry = try timed(.pss) { try analysis.entry(concept: concept, ratio: ratio) }
             report(name, seconds(), written: write { units.save(entry) })
             let entries = analysis.entries

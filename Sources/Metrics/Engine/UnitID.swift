@@ -1,6 +1,6 @@
 /// One unit of an analysis's work, as processes sharing a store claim it. The store keeps it as
 /// its text (`description`): `baseline`, `pooled 64`, `estimate 16`, `pss 3 0.01`, `patterns`.
-public enum UnitID: Hashable, Sendable, LosslessStringConvertible {
+enum UnitID: Hashable, Sendable, LosslessStringConvertible {
     /// The unmasked evaluation.
     case baseline
     /// The pooled coefficients of a batch of prompts, from question `first` on.
@@ -13,11 +13,11 @@ public enum UnitID: Hashable, Sendable, LosslessStringConvertible {
     /// with to the last (its sums file is opened by one process only).
     case patterns
 
-    public enum Kind: Sendable {
+    enum Kind: Sendable {
         case baseline, pooled, estimate, pss, patterns
     }
 
-    public var kind: Kind {
+    var kind: Kind {
         switch self {
         case .baseline: .baseline
         case .pooled: .pooled
@@ -27,7 +27,7 @@ public enum UnitID: Hashable, Sendable, LosslessStringConvertible {
         }
     }
 
-    public var description: String {
+    var description: String {
         switch self {
         case .baseline: "baseline"
         case .pooled(let first): "pooled \(first)"
@@ -39,7 +39,7 @@ public enum UnitID: Hashable, Sendable, LosslessStringConvertible {
 
     /// The unit `text` names; nil for any text `description` does not make, so that a unit has
     /// exactly one text.
-    public init?(_ text: String) {
+    init?(_ text: String) {
         let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         let unit: UnitID
         switch words.first {

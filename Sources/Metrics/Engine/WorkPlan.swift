@@ -55,8 +55,8 @@ struct WorkPlan {
     var hasPooled: Bool { pooled.count == pooledBatches }
     var hasEstimate: Bool { estimated.map { $0.count == estimateChunks } ?? false }
 
-    /// Plans the PSS runs of the concepts `concepts` measures, at every ratio: in this order, concept
-    /// by concept.
+    /// Plans PSS: every measured concept at every ratio, in the order the runs are computed
+    /// (concept by concept). The one place that order is decided.
     mutating func planPSS(concepts: [Int], ratios: [Double]) {
         pssLeft = concepts.flatMap { concept in ratios.map { PSSRun(concept: concept, ratio: $0) } }
     }
