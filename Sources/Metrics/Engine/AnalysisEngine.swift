@@ -25,7 +25,7 @@ public final class AnalysisEngine: @unchecked Sendable {
     let patterns: ActivationPatterns
     let evaluator: Evaluator
     let candidates: Evaluator.Candidates
-    private let units: UnitStore
+    private let unitStore: UnitStore
     private let requests: LiveRequests
     /// Prompts per pooled-coefficient unit.
     public static let promptBatch = 64
@@ -54,14 +54,14 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// How long a claimed unit stays this process's without a renewal (renewed every third of it
     /// while the unit runs); another process takes over a unit whose lease ran out.
     public var leaseSeconds: Double {
-        get { units.leaseSeconds }
-        set { units.leaseSeconds = newValue }
+        get { unitStore.leaseSeconds }
+        set { unitStore.leaseSeconds = newValue }
     }
     /// How often a process with nothing to claim looks for what others finished.
     static let pollSeconds = 0.25
     /// The time spent claiming units and writing their results in the store, and the units
     /// written: the cost of sharing the work, per unit.
-    public var coordination: (seconds: Double, units: Int) { units.coordination }
+    public var coordination: (seconds: Double, units: Int) { unitStore.coordination }
 
     /// What the threads share, guarded by `condition`.
     private let condition = NSCondition()
@@ -147,7 +147,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                                           sumsPath: store.flatMap { $0.isReadOnly ? nil : $0.sumsPath(fingerprint) })
         evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
         candidates = options.metric == .open ? .answers : .all
-        units = UnitStore(store: store, fingerprint: fingerprint, worker: worker)
+        unitStore = UnitStore(store: store, fingerprint: fingerprint, worker: worker)
         requests = LiveRequests(inputs: inputs, evaluator: evaluator, candidates: candidates)
         var ledger = Ledger()
         ledger.pooledBatches = (inputs.probes.questions.count + Self.promptBatch - 1) / Self.promptBatch
@@ -155,13 +155,13 @@ public final class AnalysisEngine: @unchecked Sendable {
         ledger.entriesTotal = inputs.probes.concepts.count * options.ratios.count
         ledger.stepsTotal = patterns.stepCount
         parts = Parts(progress: EngineProgress(state: .working, doing: "starting", done: 0, total: ledger.total, kinds: ledger.kinds), ledger: ledger)
-        parts.progress.notSaving = units.notSaving
+        parts.progress.notSaving = unitStore.notSaving
         latest = AnalysisSnapshot(generation: 0, card: card, probes: inputs.probes, progress: parts.progress, pooled: nil,
                                   specialization: nil, specializations: nil,
                                   score: SpecializationScore(metric: options.metric, ratios: options.ratios, entries: []),
                                   conceptCount: inputs.probes.concepts.count, patterns: nil, baseline: nil, live: nil,
                                   requestedAblation: Ablation(), details: [:])
-        units.register()
+        unitStore.register()
     }
 
     // MARK: What a front end calls (any thread)
@@ -281,15 +281,15 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// patterns' steps follow one another through one sums file: their chain is one claim, held by
     /// one process from the step it starts with to the last.
     private func work(headless: Bool = false, observe: () -> Void = {}) throws {
-        try units.holdingClaims {
+        try unitStore.holdingClaims {
             let analysis = AnalysisComputation(inputs: inputs, options: options, evaluator: evaluator, candidates: candidates,
-                                               patterns: patterns, store: units, headless: headless)
+                                               patterns: patterns, store: unitStore, headless: headless)
             try resume(analysis, observe: observe)
             var claims: [UnitID: AnalysisStore.ClaimState] = [:]
             while true {
                 try checkStopping()
-                if units.coordinating {
-                    let read = try units.claims()
+                if unitStore.coordinating {
+                    let read = try unitStore.claims()
                     claims = read.units
                     try readFinished(claims, analysis)
                     if condition.withLock({ parts.progress.otherWorkers }) != read.otherWorkers {
@@ -310,7 +310,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                     continue
                 }
                 // Another process may have claimed it since the claims were read: look again.
-                if !(unit == .patterns && analysis.plan.holdsChain), !units.claim(unit) { continue }
+                if !(unit == .patterns && analysis.plan.holdsChain), !unitStore.claim(unit) { continue }
                 try compute(unit, analysis, observe: observe)
                 observe()
             }
@@ -450,7 +450,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         case .baseline:
             begin(name, "unmasked evaluation")
             let accuracy = try timed(.baseline) { try analysis.evaluateBaseline() }
-            report(name, seconds(), written: write { units.saveBaseline(accuracy.results) })
+            report(name, seconds(), written: write { unitStore.saveBaseline(accuracy.results) })
             try adopt(accuracy, analysis)
 
         case .estimate(let first):
@@ -459,7 +459,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             begin(name, "ablation estimate: questions \(range.lowerBound + 1)–\(range.upperBound) of \(questions)")
             let chunk = try timed(.estimate) { try analysis.attributions(first: first) }
             report(name, seconds(), written: write {
-                units.saveEstimateChunk(first: first, questions: range.count, neurons: analysis.neurons, values: chunk.values,
+                unitStore.saveEstimateChunk(first: first, questions: range.count, neurons: analysis.neurons, values: chunk.values,
                                         attributions: chunk.attributions)
             })
             let plan = analysis.plan
@@ -471,7 +471,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             let count = min(Self.promptBatch, questions - first)
             begin(name, "pooling coefficients: questions \(first + 1)–\(first + count) of \(questions)")
             let values = try timed(.pooled) { try analysis.pool(first: first) }
-            report(name, seconds(), written: write { units.savePooled(first: first, questions: count, neurons: analysis.neurons, values: values) })
+            report(name, seconds(), written: write { unitStore.savePooled(first: first, questions: count, neurons: analysis.neurons, values: values) })
             let pooledDone = analysis.plan.pooled.count
             update { $0.ledger.pooledDone = pooledDone }
 
@@ -485,7 +485,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             let asked = analysis.pssPlan.map { $0.own[concept].count + $0.control[concept].count } ?? 0
             begin(name, "specialization: \(probes.concepts[concept]) at \(ratio * 100) % (\(asked) questions)")
             let entry = try timed(.pss) { try analysis.entry(concept: concept, ratio: ratio) }
-            report(name, seconds(), written: write { units.save(entry) })
+            report(name, seconds(), written: write { unitStore.save(entry) })
             let entries = analysis.entries
             update {
                 $0.ledger.entriesDone = entries.count
@@ -507,7 +507,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             begin("pattern step \(step)", "activation patterns: step \(step) of \(patterns.stepCount)")
             let results = try timed(.patterns) { try analysis.step() }
             let last = patterns.stepsDone == patterns.stepCount
-            let written = write { units.savePatternStep(patterns.lastStep(), completes: last) }
+            let written = write { unitStore.savePatternStep(patterns.lastStep(), completes: last) }
             report("pattern step \(step)", seconds(), written: written)
             analysis.stepStored(written: written)
             update {
@@ -549,7 +549,7 @@ public final class AnalysisEngine: @unchecked Sendable {
     private func publish() {
         condition.withLock {
             let shown = requests.shown
-            parts.progress.notSaving = units.notSaving
+            parts.progress.notSaving = unitStore.notSaving
             parts.progress.done = parts.ledger.done
             parts.progress.total = parts.ledger.total
             parts.progress.kinds = parts.ledger.kinds
