@@ -1,0 +1,121 @@
+import Foundation
+
+/// What is left of an analysis and which unit to compute next, as a value: told what is finished
+/// (computed here or read from the store), asked for the next unit given the claims of the
+/// processes sharing the store.
+///
+/// The order one process computes units in: the unmasked evaluation (it decides which questions
+/// and concepts PSS is measured on), the pooling batches, the ablation estimate's chunks (after
+/// the pooled coefficients, so that a reopened analysis shows its stored figures at once), then
+/// PSS runs and pattern steps interleaved so that both fill in together, a focused concept's runs
+/// first. A unit another process holds is passed over; the pattern steps wait for nothing else.
+struct WorkPlan {
+    let questions: Int
+    let stepCount: Int
+    /// Whether the unmasked evaluation is computed: not when a finished analysis is reopened
+    /// headless.
+    var needsBaseline = true
+    private(set) var hasBaseline = false
+    /// The first questions of the pooling batches finished.
+    private(set) var pooled: Set<Int> = []
+    /// The first questions of the estimate's chunks finished; nil when no estimate is made
+    /// (headless, no toggle reads it).
+    private(set) var estimated: Set<Int>?
+    /// The PSS runs left, in the order they are computed; nil until the unmasked evaluation is
+    /// known (it decides which concepts are measured).
+    private(set) var pssLeft: [PSSRun]?
+    private(set) var pssDone = 0
+    /// The pattern steps done: the chain as far as this process has it.
+    var stepsDone = 0
+    /// Whether this process holds the chain of pattern steps (alone, it always does).
+    var holdsChain: Bool
+    /// Another process took the chain over from this one: its steps are left to it.
+    var lostChain = false
+    /// The finished units this process knows of: their results are here (computed or read), or
+    /// they are not needed here.
+    private(set) var known: Set<UnitID> = []
+
+    /// One concept's masked evaluation at one ratio.
+    struct PSSRun: Hashable {
+        let concept: Int
+        let ratio: Double
+        var unit: UnitID { .pss(concept: concept, ratio: ratio) }
+    }
+
+    init(questions: Int, stepCount: Int, estimates: Bool, holdsChain: Bool) {
+        self.questions = questions
+        self.stepCount = stepCount
+        estimated = estimates ? [] : nil
+        self.holdsChain = holdsChain
+    }
+
+    var pooledBatches: Int { (questions + AnalysisEngine.promptBatch - 1) / AnalysisEngine.promptBatch }
+    var estimateChunks: Int { (questions + AnalysisEngine.estimateBatch - 1) / AnalysisEngine.estimateBatch }
+    /// Every batch of pooled coefficients is in: method 1's specialization can be made.
+    var hasPooled: Bool { pooled.count == pooledBatches }
+    var hasEstimate: Bool { estimated.map { $0.count == estimateChunks } ?? false }
+
+    /// Plans PSS: every measured concept at every ratio, in the order the runs are computed
+    /// (concept by concept). The one place that order is decided.
+    mutating func planPSS(concepts: [Int], ratios: [Double]) {
+        pssLeft = concepts.flatMap { concept in ratios.map { PSSRun(concept: concept, ratio: $0) } }
+    }
+
+    /// Notes `unit` finished, its result here. The pattern chain is finished with its last step.
+    mutating func finish(_ unit: UnitID) {
+        switch unit {
+        case .baseline: hasBaseline = true
+        case .pooled(let first): pooled.insert(first)
+        case .estimate(let first): estimated?.insert(first)
+        case .pss(let concept, let ratio):
+            if let index = pssLeft?.firstIndex(of: PSSRun(concept: concept, ratio: ratio)) {
+                pssLeft?.remove(at: index)
+                pssDone += 1
+            }
+        case .patterns: break
+        }
+        known.insert(unit)
+    }
+
+    /// The kinds of units other processes finished since this process last looked: their results
+    /// are to be read.
+    func unread(_ claims: [UnitID: ClaimState]) -> Set<UnitID.Kind> {
+        Set(claims.filter { $0.value.done && !known.contains($0.key) }.keys.map(\.kind))
+    }
+
+    /// Notes every unit `claims` says is finished as known, read or not needed here (a run the
+    /// plan leaves out): it is not read again.
+    mutating func noteFinished(_ claims: [UnitID: ClaimState]) {
+        for (unit, claim) in claims where claim.done { known.insert(unit) }
+    }
+
+    var isFinished: Bool {
+        (!needsBaseline || hasBaseline) && (estimated == nil || hasEstimate) && hasPooled && pssLeft?.isEmpty == true
+            && stepsDone == stepCount
+    }
+
+    /// The next unit for `worker` to compute at `now` (seconds since 1970), given `claims`; nil
+    /// while everything left is held by others. A unit is free when nobody holds it, `worker`
+    /// does, or its holder's lease ran out or its holder is gone.
+    func next(claims: [UnitID: ClaimState], worker: String, now: Double, focusedConcept: Int?) -> UnitID? {
+        func isFree(_ unit: UnitID) -> Bool {
+            guard let claim = claims[unit] else { return true }
+            return !claim.done && (claim.worker == worker || claim.isFree(at: now))
+        }
+        if needsBaseline, !hasBaseline, isFree(.baseline) { return .baseline }
+        if let first = stride(from: 0, to: questions, by: AnalysisEngine.promptBatch)
+            .first(where: { !pooled.contains($0) && isFree(.pooled(first: $0)) }) { return .pooled(first: first) }
+        if let estimated, let first = stride(from: 0, to: questions, by: AnalysisEngine.estimateBatch)
+            .first(where: { !estimated.contains($0) && isFree(.estimate(first: $0)) }) { return .estimate(first: first) }
+        let stepFree = stepsDone < stepCount && !lostChain && (holdsChain || isFree(.patterns))
+        if hasPooled, let pssLeft {
+            let focused = focusedConcept.flatMap { c in pssLeft.first { $0.concept == c && isFree($0.unit) } }
+            let pssShare = Double(pssDone) / Double(max(pssDone + pssLeft.count, 1))
+            let stepsShare = Double(stepsDone) / Double(max(stepCount, 1))
+            if let run = focused ?? pssLeft.first(where: { isFree($0.unit) }), focused != nil || !stepFree || pssShare <= stepsShare {
+                return run.unit
+            }
+        }
+        return stepFree ? .patterns : nil
+    }
+}

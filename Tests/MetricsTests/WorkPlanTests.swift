@@ -1,0 +1,171 @@
+@testable import Metrics
+import Testing
+
+/// A unit's text is what the store keeps: stored claims must read back as the same unit.
+@Suite struct UnitText {
+    @Test func unitsAreWrittenAsTheStoreKeepsThem() {
+        #expect(UnitID.baseline.description == "baseline")
+        #expect(UnitID.pooled(first: 64).description == "pooled 64")
+        #expect(UnitID.estimate(first: 16).description == "estimate 16")
+        #expect(UnitID.pss(concept: 3, ratio: 0.01).description == "pss 3 0.01")
+        #expect(UnitID.pss(concept: 12, ratio: 0.1).description == "pss 12 0.1")
+        #expect(UnitID.patterns.description == "patterns")
+    }
+
+    @Test func storedTextsReadBackAsTheirUnits() {
+        #expect(UnitID("baseline") == .baseline)
+        #expect(UnitID("pooled 0") == .pooled(first: 0))
+        #expect(UnitID("estimate 96") == .estimate(first: 96))
+        #expect(UnitID("pss 3 0.0025") == .pss(concept: 3, ratio: 0.0025))
+        #expect(UnitID("patterns") == .patterns)
+        for ratio in SpecializationScore.defaultRatios {
+            let text = UnitID.pss(concept: 7, ratio: ratio).description
+            #expect(UnitID(text) == .pss(concept: 7, ratio: ratio) && UnitID(text)?.description == text, "\(text)")
+        }
+    }
+
+    /// Only the texts the units make: anything else is no unit of this engine (its claim is left alone).
+    @Test func otherTextsAreNoUnits() {
+        for text in ["", "elsewhere", "pooled", "pooled x", "pooled 064", "pooled  64", "baseline 1", "pss 3", "pss 3 1e-2",
+                     "pss 3 0.010", "estimate -0", "pattern step 2", "Patterns"] {
+            #expect(UnitID(text) == nil, "\(text)")
+        }
+    }
+}
+
+/// The order units are computed in, and how claims of other processes change it: a `WorkPlan`
+/// asked for its next unit, with no threads, store or model.
+@Suite struct WorkPlanOrder {
+    static let worker = "this-host 10 a"
+    /// On another host: only its lease frees its claims.
+    static let other = "other-host 20 b"
+    static let now = 1_000_000.0
+
+    static func held(by worker: String = other, expires: Double = now + 60) -> ClaimState {
+        ClaimState(worker: worker, expires: expires, done: false)
+    }
+
+    static let finished = ClaimState(worker: other, expires: now - 60, done: true)
+
+    /// 100 questions (pooling batches from 0 and 64, estimate chunks every 16) and 2 pattern steps.
+    static func plan(estimates: Bool = true) -> WorkPlan {
+        WorkPlan(questions: 100, stepCount: 2, estimates: estimates, holdsChain: false)
+    }
+
+    /// The units one process computes until the plan gives none, each finished as it is given:
+    /// PSS is planned (concepts 0 and 2 at two ratios) once the unmasked evaluation is in.
+    static func run(_ plan: inout WorkPlan, claims: [UnitID: ClaimState] = [:], focusedConcept: Int? = nil) -> [String] {
+        var order: [String] = []
+        while let unit = plan.next(claims: claims, worker: worker, now: now, focusedConcept: focusedConcept) {
+            order.append(unit.description)
+            if unit == .patterns {
+                plan.holdsChain = true
+                plan.stepsDone += 1
+                if plan.stepsDone < plan.stepCount { continue }
+            }
+            plan.finish(unit)
+            if unit == .baseline { plan.planPSS(concepts: [0, 2], ratios: [0.01, 0.05]) }
+        }
+        return order
+    }
+
+    @Test func aloneTheKindsComeInOrderAndPSSAndStepsInterleave() {
+        var plan = Self.plan()
+        #expect(!plan.isFinished)
+        #expect(Self.run(&plan) == ["baseline", "pooled 0", "pooled 64",
+                                    "estimate 0", "estimate 16", "estimate 32", "estimate 48", "estimate 64", "estimate 80", "estimate 96",
+                                    "pss 0 0.01", "patterns", "pss 0 0.05", "pss 2 0.01", "patterns", "pss 2 0.05"])
+        #expect(plan.isFinished)
+        #expect(plan.pssDone == 4 && plan.pssLeft == [])
+    }
+
+    @Test func headlessNoEstimateIsMade() {
+        var plan = Self.plan(estimates: false)
+        #expect(Self.run(&plan) == ["baseline", "pooled 0", "pooled 64", "pss 0 0.01", "patterns", "pss 0 0.05", "pss 2 0.01", "patterns", "pss 2 0.05"])
+        #expect(plan.isFinished)
+    }
+
+    @Test func aUnitALiveOtherWorkerHoldsIsPassedOver() {
+        let plan = Self.plan()
+        func next(_ claims: [UnitID: ClaimState]) -> UnitID? {
+            plan.next(claims: claims, worker: Self.worker, now: Self.now, focusedConcept: nil)
+        }
+        #expect(next([:]) == .baseline)
+        #expect(next([.baseline: Self.held()]) == .pooled(first: 0))
+        #expect(next([.baseline: Self.held(), .pooled(first: 0): Self.held()]) == .pooled(first: 64))
+        // Finished by another process: read from the store, not computed again.
+        #expect(next([.baseline: Self.finished]) == .pooled(first: 0))
+    }
+
+    @Test func anExpiredClaimIsTakenOverAndOwnClaimsAreKept() {
+        let plan = Self.plan()
+        #expect(plan.next(claims: [.baseline: Self.held(expires: Self.now - 1)], worker: Self.worker, now: Self.now, focusedConcept: nil) == .baseline)
+        #expect(plan.next(claims: [.baseline: Self.held(by: Self.worker)], worker: Self.worker, now: Self.now, focusedConcept: nil) == .baseline)
+    }
+
+    /// With the unmasked evaluation held elsewhere, the pattern steps go on (they wait for nothing),
+    /// and PSS waits for it.
+    @Test func patternStepsDoNotWaitForTheUnmaskedEvaluation() {
+        var plan = Self.plan()
+        #expect(Self.run(&plan, claims: [.baseline: Self.held()]) == ["pooled 0", "pooled 64", "estimate 0", "estimate 16", "estimate 32",
+                                                                      "estimate 48", "estimate 64", "estimate 80", "estimate 96",
+                                                                      "patterns", "patterns"])
+        #expect(!plan.isFinished && plan.pssLeft == nil)
+    }
+
+    /// The chain of pattern steps is one claim: held by a live other worker, its steps are left to
+    /// it; held here, its steps go on whatever the claims read said; lost to another, it is left.
+    @Test func theChainOfPatternStepsIsOneClaim() {
+        var plan = Self.plan(estimates: false)
+        for unit in [UnitID.baseline, .pooled(first: 0), .pooled(first: 64)] { plan.finish(unit) }
+        plan.planPSS(concepts: [0], ratios: [0.01])
+        plan.finish(.pss(concept: 0, ratio: 0.01))
+        #expect(plan.next(claims: [:], worker: Self.worker, now: Self.now, focusedConcept: nil) == .patterns)
+        #expect(plan.next(claims: [.patterns: Self.held()], worker: Self.worker, now: Self.now, focusedConcept: nil) == nil)
+        plan.holdsChain = true
+        #expect(plan.next(claims: [.patterns: Self.held()], worker: Self.worker, now: Self.now, focusedConcept: nil) == .patterns)
+        plan.holdsChain = false
+        plan.lostChain = true
+        #expect(plan.next(claims: [:], worker: Self.worker, now: Self.now, focusedConcept: nil) == nil)
+        #expect(!plan.isFinished)
+    }
+
+    @Test func aFocusedConceptsRunsGoFirst() {
+        var plan = Self.plan(estimates: false)
+        #expect(Self.run(&plan, focusedConcept: 2) == ["baseline", "pooled 0", "pooled 64", "pss 2 0.01", "pss 2 0.05", "patterns", "pss 0 0.01",
+                                                       "patterns", "pss 0 0.05"])
+    }
+
+    /// A run of the focused concept another worker holds is passed over for the next free one.
+    @Test func aFocusedRunHeldElsewhereIsPassedOver() {
+        var plan = Self.plan(estimates: false)
+        for unit in [UnitID.baseline, .pooled(first: 0), .pooled(first: 64)] { plan.finish(unit) }
+        plan.planPSS(concepts: [0, 2], ratios: [0.01, 0.05])
+        let claims = [UnitID.pss(concept: 2, ratio: 0.01): Self.held()]
+        #expect(plan.next(claims: claims, worker: Self.worker, now: Self.now, focusedConcept: 2) == .pss(concept: 2, ratio: 0.05))
+    }
+
+    /// Units other processes finished are read once: what this process has is not read again.
+    @Test func finishedUnitsAreReadOnce() {
+        var plan = Self.plan()
+        plan.finish(.pooled(first: 0))
+        let claims: [UnitID: ClaimState] = [.pooled(first: 0): Self.finished, .pooled(first: 64): Self.finished,
+                                                          .pss(concept: 5, ratio: 0.01): Self.finished, .baseline: Self.held()]
+        #expect(plan.unread(claims) == [.pooled, .pss])
+        plan.noteFinished(claims)
+        #expect(plan.unread(claims).isEmpty)
+        // Noted, not taken in: the batch is still to be read from the store.
+        #expect(!plan.pooled.contains(64))
+    }
+
+    /// A finished analysis reopened headless needs no unmasked evaluation.
+    @Test func withoutTheUnmaskedEvaluationTheRestFinishes() {
+        var plan = Self.plan(estimates: false)
+        plan.needsBaseline = false
+        plan.planPSS(concepts: [], ratios: [0.01])
+        for unit in [UnitID.pooled(first: 0), .pooled(first: 64)] { plan.finish(unit) }
+        plan.stepsDone = 2
+        #expect(plan.isFinished)
+        #expect(plan.next(claims: [:], worker: Self.worker, now: Self.now, focusedConcept: nil) == nil)
+    }
+}
