@@ -13,7 +13,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let checkpoint = try Checkpoint(location: resolveModel(model))
-        let summary = ModelSummary(checkpoint: checkpoint)
+        let summary = try ModelSummary(checkpoint: checkpoint)
         if json {
             try printJSON(summary.json)
         } else {

@@ -47,7 +47,7 @@ extension Transformer {
             (rows, targets) = Self.nextTokenTargets(batch)
             guard !rows.isEmpty else { throw InputError("", "the next-token loss needs a sequence of at least two tokens") }
         }
-        let caches = (0..<blockCount).map { _ in BlockCache(tokens: n, config: config, batch: batch) }
+        let caches = (0..<blockCount).map { _ in BlockCache(tokens: n, architecture: architecture, batch: batch) }
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
         let x = embed(batch)
         for block in 0..<blockCount {
@@ -151,7 +151,7 @@ extension Transformer {
         let n = batch.tokenCount, d = hiddenSize, vocab = vocabSize
         let rows = batch.lastRows
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let cache = BlockCache(tokens: n, config: config, batch: batch)
+        let cache = BlockCache(tokens: n, architecture: architecture, batch: batch)
         let (x, inputs) = forwardKeepingBlockInputs(batch, rope: rope, cache: cache)
         let headCache = HeadCache()
         let logits = head(x, batch, .rows(rows), cache: headCache)!
@@ -182,7 +182,7 @@ extension Transformer {
         guard !batch.hasParents else { throw InputError("", "the backward takes sequences without parents") }
         let n = batch.tokenCount, d = hiddenSize, f = mlpWidth, vocab = vocabSize
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let cache = BlockCache(tokens: n, config: config, batch: batch)
+        let cache = BlockCache(tokens: n, architecture: architecture, batch: batch)
         let (x, inputs) = forwardKeepingBlockInputs(batch, rope: rope, cache: cache)
         let headCache = HeadCache()
         let logits = head(x, batch, .rows(rows), cache: headCache)!
