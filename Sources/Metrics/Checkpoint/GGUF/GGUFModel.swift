@@ -6,12 +6,12 @@ public struct GGUFModelTensor: Sendable {
     /// What llama.cpp's converter did to the Hugging Face tensor, to be undone on reading.
     public enum Transform: Sendable, Equatable {
         case none
-        /// Llama's q and k rows, reordered within each head for llama.cpp's rope
-        /// (HF row h·2n + a·n + b is stored as row h·2n + 2b + a).
+        /// q or k rows reordered within each of `heads` heads for llama.cpp's rope (Llama's):
+        /// HF row h·2n + a·n + b is stored as row h·2n + 2b + a.
         case unpermuteRotary(heads: Int)
-        /// Gemma's norm weights, stored as HF's + 1.
+        /// Values stored as HF's + 1 (Gemma's norm weights).
         case subtractOne
-        /// GPT-2's Conv1D weights, stored `[out, in]`; the engine reads `[in, out]`.
+        /// A matrix stored `[out, in]` that the engine reads `[in, out]` (GPT-2's Conv1D weights).
         case transpose
     }
 
