@@ -3,10 +3,11 @@ import Foundation
 import Metrics
 
 struct Ablate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Accuracy before and after ablating neurons, per concept and per category: a list of neurons, or a concept's knowledge vectors at a ratio.")
+    static let configuration = CommandConfiguration(
+        abstract: "Accuracy before and after ablating neurons, per concept and per category: a list of neurons, or a concept's knowledge vectors at a ratio.",
+        discussion: "With --concept, its knowledge vectors are ranked by --association, and its PSS at the ratio is printed too, as --metric, --control and --questions say.")
 
-    @Argument(help: "A model folder or model id (default: the built-in model).")
-    var model: String?
+    @OptionGroup var model: ModelArguments
 
     @Option(help: "The neurons to zero-ablate: BLOCK:INDEX,BLOCK:INDEX,...")
     var neurons: String?
@@ -20,17 +21,7 @@ struct Ablate: ParsableCommand {
     @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
-    @Option(help: "With --concept: the accuracy its PSS is computed from, open or mcq.")
-    var metric = "open"
-
-    @Option(help: "With --concept: PSS's control set, five (5 other concepts drawn with a fixed seed) or all.")
-    var control = "five"
-
-    @Option(help: "With --concept: the questions PSS's accuracies are taken over, known (right with nothing masked) or all.")
-    var questions = "known"
-
-    @Option(help: "With --concept: the association knowledge vectors are ranked by, raw (Δ) or standardized (Δ/σ).")
-    var association = "raw"
+    @OptionGroup var pss: PSSOptions
 
     @Flag(help: "First the first-order estimate (from each question's attributions, one backward per scored quantity) and how long it took, then the exact numbers.")
     var estimate = false
@@ -42,17 +33,11 @@ struct Ablate: ParsableCommand {
         if (neurons == nil) == (concept == nil) { throw ValidationError("give --neurons, or --concept with --ratio") }
         if concept != nil, ratio == nil { throw ValidationError("--concept needs --ratio") }
         if let ratio, !(ratio > 0 && ratio <= 100) { throw ValidationError("--ratio is a percentage in (0, 100]") }
-        if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
-        if ControlSet(rawValue: control) == nil { throw ValidationError("--control is five or all") }
-        if PSSQuestions(rawValue: questions) == nil { throw ValidationError("--questions is known or all") }
-        if Association(rawValue: association) == nil { throw ValidationError("--association is raw or standardized") }
     }
 
     func run() throws {
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: ShippedData.root()))
-        let transformer = try Transformer(checkpoint: checkpoint)
-        let tokenizer = try checkpoint.loadTokenizer()
+        let inputs = try model.load(probes: probes)
+        let (probeSet, transformer, evaluator) = (inputs.probes, inputs.transformer, inputs.evaluator)
         let chosen: [NeuronID]
         if let neurons {
             chosen = try NeuronID.parseList(neurons)
@@ -60,14 +45,13 @@ struct Ablate: ParsableCommand {
             guard let concept, let index = probeSet.concepts.firstIndex(of: concept), let ratio else {
                 throw InputError(probeSet.path, "no concept '\(concept ?? "")' in the probe set")
             }
-            let pooled = try PooledCoefficients.compute(model: transformer, tokenizer: tokenizer, probes: probeSet)
+            let pooled = try PooledCoefficients.compute(model: transformer, tokenizer: inputs.tokenizer, probes: probeSet)
             let specialization = Specialization(pooled: pooled, probes: probeSet, blocks: transformer.blockCount, width: transformer.mlpWidth,
-                                                association: Association(rawValue: association) ?? .raw)
+                                                association: pss.association)
             chosen = specialization.knowledgeNeurons(concept: index, ratio: ratio / 100)
         }
         let ablation = Ablation(zeroing: chosen)
         try transformer.validate(ablation)
-        let evaluator = try Evaluator(model: transformer, tokenizer: tokenizer, probes: probeSet)
         try evaluator.cacheResiduals()
         let before = try evaluator.evaluate()
         var estimated: (accuracy: ProbeAccuracy, scores: EstimatedScores, estimate: AblationEstimate, attributionSeconds: Double, milliseconds: Double)?
@@ -91,19 +75,17 @@ struct Ablate: ParsableCommand {
         let after = try evaluator.evaluate(ablation: ablation)
         let exactMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - exactStart) / 1e6
         // The concept's PSS at this ratio, on the questions the analysis uses for it.
-        var pss: (text: String, json: [String: Any])?
+        var conceptScore: (text: String, json: [String: Any])?
         if let concept, let ratio, let c = probeSet.concepts.firstIndex(of: concept) {
-            let accuracyMetric = AccuracyMetric(rawValue: metric) ?? .open
-            let plan = SpecializationScore.Plan(probes: probeSet, baseline: before, metric: accuracyMetric,
-                                                controlSet: ControlSet(rawValue: control) ?? .five, questions: PSSQuestions(rawValue: questions) ?? .known)
+            let plan = SpecializationScore.Plan(probes: probeSet, baseline: before, metric: pss.metric, controlSet: pss.control, questions: pss.questions)
             let controls = plan.controlConcepts[c].map { probeSet.concepts[$0] }
-            var object: [String: Any] = ["metric": accuracyMetric.rawValue, "control_set": control, "questions": questions, "ratio": ratio / 100,
-                                         "association": association,
+            var object: [String: Any] = ["metric": pss.metric.rawValue, "control_set": pss.control.rawValue, "questions": pss.questions.rawValue,
+                                         "ratio": ratio / 100, "association": pss.association.rawValue,
                                          "control_concepts": controls, "concept_questions": plan.own[c].count, "control_questions": plan.control[c].count]
             let kind = plan.questions == .known ? "known questions" : "questions"
             if plan.measured(c) {
                 func accuracy(_ list: [Int]) -> Double {
-                    Double(list.filter { accuracyMetric == .open ? after.results[$0].openCorrect : after.results[$0].multipleChoiceCorrect == true }.count) / Double(list.count)
+                    Double(list.filter { pss.metric == .open ? after.results[$0].openCorrect : after.results[$0].multipleChoiceCorrect == true }.count) / Double(list.count)
                 }
                 let entry = SpecializationScore.Entry(concept: c, ratio: ratio / 100, conceptAccuracy: accuracy(plan.own[c]),
                                                       otherAccuracy: accuracy(plan.control[c]), baseline: plan.baseline)
@@ -111,12 +93,12 @@ struct Ablate: ParsableCommand {
                 object["acc_concept_after"] = entry.conceptAccuracy
                 object["acc_other_after"] = entry.otherAccuracy
                 object["acc_before"] = entry.baseline
-                pss = (String(format: "PSS(%@, %g %%) = |Acc(control set) %.2f − Acc(%@) %.2f| / Acc(all, nothing masked) %.2f = %.3f",
-                              concept, ratio, entry.otherAccuracy, concept, entry.conceptAccuracy, entry.baseline, entry.score)
-                       + "  (\(accuracyMetric.rawValue) accuracy over \(kind): \(plan.own[c].count) of its own, \(plan.control[c].count) of \(controls.joined(separator: ", ")))", object)
+                conceptScore = (String(format: "PSS(%@, %g %%) = |Acc(control set) %.2f − Acc(%@) %.2f| / Acc(all, nothing masked) %.2f = %.3f",
+                                       concept, ratio, entry.otherAccuracy, concept, entry.conceptAccuracy, entry.baseline, entry.score)
+                                + "  (\(pss.metric.rawValue) accuracy over \(kind): \(plan.own[c].count) of its own, \(plan.control[c].count) of \(controls.joined(separator: ", ")))", object)
             } else {
                 object["pss"] = NSNull()
-                pss = ("PSS(\(concept)): left out, \(plan.own[c].count) \(kind) of its own and \(plan.control[c].count) in its control set (at least \(SpecializationScore.fewestOwnQuestions) and \(SpecializationScore.fewestControlQuestions) needed)", object)
+                conceptScore = ("PSS(\(concept)): left out, \(plan.own[c].count) \(kind) of its own and \(plan.control[c].count) in its control set (at least \(SpecializationScore.fewestOwnQuestions) and \(SpecializationScore.fewestControlQuestions) needed)", object)
             }
         }
 
@@ -143,7 +125,7 @@ struct Ablate: ParsableCommand {
                 estimate["spearman_log_probability_change"] = quality.spearman.isNaN ? NSNull() : quality.spearman
                 object["estimate"] = estimate
             }
-            if let pss { object["pss"] = pss.json }
+            if let conceptScore { object["pss"] = conceptScore.json }
             try printJSON(object)
             return
         }
@@ -155,7 +137,7 @@ struct Ablate: ParsableCommand {
                   + "open flips predicted \(quality.openFlips.predicted), happened \(quality.openFlips.actual), both \(quality.openFlips.both)"
                   + " (precision \(share(quality.openFlips.precision)), recall \(share(quality.openFlips.recall)))")
         }
-        if let pss { print("\n" + pss.text) }
+        if let conceptScore { print("\n" + conceptScore.text) }
     }
 
     /// Accuracy before and after, overall, per category and for each concept that changed (or the one ablated).

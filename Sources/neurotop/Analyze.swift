@@ -92,31 +92,20 @@ extension Analyze {
     }
 }
 
-/// What both analyses run on, shared by `analyze` and `export`.
+/// What both analyses run on and how, shared by every command that computes or opens one.
 struct AnalysisArguments: ParsableArguments {
-    @Argument(help: "A model folder or model id (default: the built-in model).")
-    var model: String?
+    @OptionGroup var model: ModelArguments
 
     @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
-    @Option(help: "A folder of domain corpora (default: the shipped ones).")
+    @Option(help: "A folder of domain corpora (a NAME.txt or NAME.jsonl file a domain), or default, the shipped ones.")
     var domains = DomainCorpus.defaultName
 
     @Option(help: "Samples per domain for the activation patterns.")
     var samples = 64
 
-    @Option(help: "The accuracy PSS is computed from: open or mcq.")
-    var metric = "open"
-
-    @Option(help: "PSS's control set: five (the questions of 5 other concepts drawn with a fixed seed per concept) or all (every other concept).")
-    var control = "five"
-
-    @Option(help: "The questions PSS's accuracies are taken over: known (those answered correctly with nothing masked) or all.")
-    var questions = "known"
-
-    @Option(help: "The association neurons are ranked by: raw (Δ, the default) or standardized (Δ/σ, σ the standard deviation of the pooled coefficient over all questions).")
-    var association = "raw"
+    @OptionGroup var pss: PSSOptions
 
     @Option(help: "An absolute activation threshold γ instead of the default quantile (the top 5 % of each domain's weights).")
     var gamma: Double?
@@ -128,23 +117,29 @@ struct AnalysisArguments: ParsableArguments {
     var noStore = false
 
     func validate() throws {
-        if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
-        if ControlSet(rawValue: control) == nil { throw ValidationError("--control is five or all") }
-        if PSSQuestions(rawValue: questions) == nil { throw ValidationError("--questions is known or all") }
-        if Association(rawValue: association) == nil { throw ValidationError("--association is raw or standardized") }
         if samples < 2 { throw ValidationError("--samples must be at least 2") }
         if noStore, store != nil { throw ValidationError("--store and --no-store exclude each other") }
     }
 
     var options: AnalysisOptions {
         var options = AnalysisOptions()
-        options.metric = AccuracyMetric(rawValue: metric) ?? .open
-        options.controlSet = ControlSet(rawValue: control) ?? .five
-        options.pssQuestions = PSSQuestions(rawValue: questions) ?? .known
-        options.association = Association(rawValue: association) ?? .raw
+        options.metric = pss.metric
+        options.controlSet = pss.control
+        options.pssQuestions = pss.questions
+        options.association = pss.association
         options.patterns.samples = samples
         if let gamma { options.patterns.threshold = .absolute(gamma) }
         return options
+    }
+
+    /// The store's location; nil with --no-store.
+    var storePath: String? {
+        noStore ? nil : (store ?? AnalysisStore.defaultPath())
+    }
+
+    /// The engine on these inputs and store, not started: what the front end runs.
+    func engine() throws -> AnalysisEngine {
+        try AnalysisEngine.load(model: model.location, probes: probes, domains: domains, options: options, storePath: storePath)
     }
 
     /// Loads everything and runs both analyses (resuming from the store, sharing the work with the
@@ -152,12 +147,12 @@ struct AnalysisArguments: ParsableArguments {
     /// the load counted as a unit of its own. `configure` sees the engine before it starts.
     func compute(configure: (AnalysisEngine) -> Void = { _ in }) throws -> (AnalysisEngine, AnalysisSnapshot) {
         // The store and the inputs' files are checked first: bad input is one line, with no progress before it.
-        let resultStore = noStore ? nil : try openResultStore(store ?? AnalysisStore.defaultPath())
+        let resultStore = try storePath.map(openResultStore)
         let (plan, units) = try plannedWork()
         let progress = ProgressReporter()
         progress.begin(plan, engineUnits: units)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let engine = try AnalysisEngine(inputs: AnalysisInputs.load(model: model, probes: probes, domains: domains), options: options,
+        let engine = try AnalysisEngine(inputs: AnalysisInputs.load(model: model.location, probes: probes, domains: domains), options: options,
                                         store: resultStore)
         progress.loaded(seconds: Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9)
         configure(engine)
@@ -179,7 +174,7 @@ struct AnalysisArguments: ParsableArguments {
     /// probe set, the corpora): the first progress line, printed before the model is loaded.
     func plannedWork() throws -> (text: String, engineUnits: Int) {
         let dataRoot = try ShippedData.root()
-        let checkpoint = try Checkpoint(location: model ?? ShippedData.defaultModel())
+        let checkpoint = try model.checkpoint()
         let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
         let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
         let c = checkpoint.config, options = options

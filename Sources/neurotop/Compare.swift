@@ -33,12 +33,12 @@ struct Compare: ParsableCommand {
 
     /// The models named, `demo` (unless a folder of that name exists) as the built-in model.
     var models: [String?] {
-        ([inputs.model ?? "demo"] + others).map { $0 == "demo" && !FileManager.default.fileExists(atPath: $0) ? nil : $0 }
+        ([inputs.model.location ?? "demo"] + others).map { $0 == "demo" && !FileManager.default.fileExists(atPath: $0) ? nil : $0 }
     }
 
     func arguments(_ model: String?) -> AnalysisArguments {
         var arguments = inputs
-        arguments.model = model
+        arguments.model.location = model
         return arguments
     }
 
@@ -93,10 +93,7 @@ struct Compare: ParsableCommand {
     private func openFrontEnd() throws {
         try App.requireTerminal()
         let (themes, themeIndex) = try ThemeSet.load(folder: ThemeSet.shippedFolder()).selecting(theme)
-        let storePath = inputs.noStore ? nil : (inputs.store ?? AnalysisStore.defaultPath())
-        let engines = try models.map { model in
-            try AnalysisEngine.load(model: model, probes: inputs.probes, domains: inputs.domains, options: inputs.options, storePath: storePath)
-        }
+        let engines = try models.map { try arguments($0).engine() }
         for engine in engines { engine.onPublish = { App.wake() } }
         let app = App(source: engines[0], themes: themes, themeIndex: themeIndex, compared: Array(engines.dropFirst()), page: .compare)
         do {

@@ -5,8 +5,7 @@ import Metrics
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Score a model on a probe set: multiple-choice and open-answer accuracy, overall, per category, per popularity tier and per concept, optionally with neurons ablated.")
 
-    @Argument(help: "A model folder or model id (default: the built-in model).")
-    var model: String?
+    @OptionGroup var model: ModelArguments
 
     @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
     var probes = "demo"
@@ -21,17 +20,14 @@ struct Eval: ParsableCommand {
     var json = false
 
     func run() throws {
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: ShippedData.root()))
-        let transformer = try Transformer(checkpoint: checkpoint)
-        let tokenizer = try checkpoint.loadTokenizer()
+        let inputs = try model.load(probes: probes)
         let ablation = try Ablation(zeroing: ablate.map(NeuronID.parseList) ?? [])
-        try transformer.validate(ablation)
-        let accuracy = try Evaluator(model: transformer, tokenizer: tokenizer, probes: probeSet).evaluate(ablation: ablation)
+        try inputs.transformer.validate(ablation)
+        let accuracy = try inputs.evaluator.evaluate(ablation: ablation)
         if json {
-            try printJSON(accuracyJSON(accuracy, checkpoint: checkpoint, ablation: ablation))
+            try printJSON(accuracyJSON(accuracy, checkpoint: inputs.checkpoint, ablation: ablation))
         } else {
-            printTable(accuracy, checkpoint: checkpoint, ablation: ablation)
+            printTable(accuracy, checkpoint: inputs.checkpoint, ablation: ablation)
         }
     }
 

@@ -7,15 +7,11 @@ struct Export: ParsableCommand {
 
     @OptionGroup var inputs: AnalysisArguments
 
-    @Option(help: "csv, json or svg.")
-    var format = "csv"
+    @Option(help: "What to write.")
+    var format = ExportFormat.csv
 
     @Option(help: "The folder to write into (created if missing).")
     var out: String
-
-    func validate() throws {
-        if !["csv", "json", "svg"].contains(format) { throw ValidationError("--format is csv, json or svg") }
-    }
 
     func run() throws {
         let (engine, snapshot) = try inputs.compute()
@@ -34,16 +30,29 @@ struct Export: ParsableCommand {
             print(path)
         }
         switch format {
-        case "csv":
+        case .csv:
             for table in export.tables { try write(table.name + ".csv", Data(table.csv.utf8)) }
-        case "json":
+        case .json:
             let object = Dictionary(uniqueKeysWithValues: export.tables.map { ($0.name, $0.json as Any) })
             try write("analysis.json", JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-        default:
+        case .svg:
             // The heatmaps, then the figures as the papers draw them.
             for (name, text) in export.svgs + Figures.analysis(AnalysisSummary(snapshot: snapshot), settings: settings) {
                 try write(name + ".svg", Data(text.utf8))
             }
+        }
+    }
+}
+
+/// What `export` writes.
+enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
+    case csv, json, svg
+
+    var defaultValueDescription: String {
+        switch self {
+        case .csv: "one CSV table a file"
+        case .json: "every table in one file, analysis.json"
+        case .svg: "the heatmaps and the figures as the papers draw them"
         }
     }
 }

@@ -7,7 +7,7 @@ struct Neurotop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neurotop",
         abstract: "Explore where a language model keeps what it knows: its MLP neurons, their knowledge and their activation patterns.",
-        subcommands: [Open.self, Overview.self, BenchUI.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Worker.self, Ablate.self, Export.self, Compare.self, List.self, TrainDemo.self, Bench.self, BenchPatterns.self, BenchToggle.self],
+        subcommands: [Open.self, Overview.self, Info.self, Tokenize.self, Run.self, Eval.self, Analyze.self, Worker.self, Ablate.self, Export.self, Compare.self, List.self, TrainDemo.self, Bench.self],
         defaultSubcommand: Open.self
     )
 
@@ -36,11 +36,6 @@ struct Overview: ParsableCommand {
         print(try ModelSummary(checkpoint: checkpoint).plainText)
         print("\nCommands: neurotop info MODEL, neurotop tokenize MODEL TEXT (neurotop --help for all)")
     }
-}
-
-/// Resolves an optional MODEL argument: the built-in default when absent.
-func resolveModel(_ model: String?) throws -> String {
-    try model ?? ShippedData.defaultModel()
 }
 
 func printJSON(_ object: Any) throws {

@@ -21,8 +21,7 @@ struct Open: ParsableCommand {
     func run() throws {
         try App.requireTerminal()
         let (themes, themeIndex) = try ThemeSet.load(folder: ThemeSet.shippedFolder()).selecting(theme)
-        let engine = try AnalysisEngine.load(model: inputs.model, probes: inputs.probes, domains: inputs.domains, options: inputs.options,
-                                             storePath: inputs.noStore ? nil : (inputs.store ?? AnalysisStore.defaultPath()))
+        let engine = try inputs.engine()
         engine.onPublish = { App.wake() }
         // On a small model one product cannot keep the cores busy: toggles are answered fastest
         // with chunks side by side, one OpenBLAS thread each (every choice on the demo, median:

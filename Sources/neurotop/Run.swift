@@ -5,8 +5,7 @@ import Metrics
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the model on a prompt: the top next tokens, optionally with neurons ablated, and a dump of logits, coefficients and gradients.")
 
-    @Argument(help: "A model folder or model id (default: the built-in model).")
-    var model: String?
+    @OptionGroup var model: ModelArguments
 
     @Option(help: "The prompt text (tokenized with the model's tokenizer, special tokens added as the library adds them).")
     var prompt: String?
@@ -36,8 +35,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let transformer = try Transformer(checkpoint: checkpoint)
+        let (checkpoint, transformer) = try model.load()
         // A prompt needs the tokenizer; with --ids it only names the tokens in the output.
         let tokenizer = prompt != nil || checkpoint.hasTokenizer ? try checkpoint.loadTokenizer() : nil
         let sequence = try tokens(tokenizer)

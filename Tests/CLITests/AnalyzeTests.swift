@@ -67,7 +67,8 @@ import Testing
         // 3 concepts × ceil(1 % of 2 × 128 neurons).
         #expect(counts.count == 2 && counts.reduce(0, +) == 9, "\(counts)")
         let bad = try Neurotop.run(["analyze", "--association", "scaled"])
-        #expect(bad.status == 64 && bad.stderr.contains("--association is raw or standardized"), "\(bad.stderr)")
+        #expect(bad.status == 64 && bad.stderr.contains("The value 'scaled' is invalid for '--association <association>'. Please provide one of 'raw' and 'standardized'."),
+                "\(bad.stderr)")
     }
 
     /// Headless progress on the demo: the plan within 5 seconds of start, then lines at every 5 %

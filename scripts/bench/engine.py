@@ -69,7 +69,7 @@ def torch_times(folder, tokens, runs):
 
 
 def neurotop_bench(folder, tokens, runs, threads, panels=False):
-    result = subprocess.run([NEUROTOP, "bench", folder, "--tokens", str(tokens), "--runs", str(runs),
+    result = subprocess.run([NEUROTOP, "bench", "engine", folder, "--tokens", str(tokens), "--runs", str(runs),
                              "--threads", str(threads), "--json"] + (["--panels"] if panels else []),
                             check=True, capture_output=True, text=True)
     return json.loads(result.stdout)

@@ -25,7 +25,7 @@ MASK = (1 << 64) - 1
 
 
 def sequence(d, k, tokens, vocab):
-    """Sample k of domain d: the generator of neurotop's bench-patterns."""
+    """Sample k of domain d: the generator of `neurotop bench patterns`."""
     state = (0x9E3779B97F4A7C15 + d * 1000 + k) & MASK
     ids = []
     for _ in range(tokens):
@@ -94,7 +94,7 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.cache, exist_ok=True)
     folder = make_models(args.cache)["gpt2-small (124M, F32)"]
-    ours = json.loads(subprocess.run([NEUROTOP, "bench-patterns", folder, "--tokens", str(args.tokens), "--domains", str(args.domains),
+    ours = json.loads(subprocess.run([NEUROTOP, "bench", "patterns", folder, "--tokens", str(args.tokens), "--domains", str(args.domains),
                                       "--samples", str(args.samples), "--threads", str(args.threads), "--json"],
                                      check=True, capture_output=True, text=True).stdout)
     theirs = torch_per_sample(folder, args.tokens, args.domains, args.samples)

@@ -1,5 +1,5 @@
 /// Which accuracy a Parameter Specialization Score is computed from.
-public enum AccuracyMetric: String, Sendable {
+public enum AccuracyMetric: String, Sendable, CaseIterable {
     /// Greedy decoding reproduces the answer (the default: it needs no choices).
     case open
     /// The answer has the highest summed log-probability among the choices.
@@ -7,7 +7,7 @@ public enum AccuracyMetric: String, Sendable {
 }
 
 /// The control set G_c that PSS compares a concept's questions with (METHODS.md, method 1, step 5).
-public enum ControlSet: String, Sendable {
+public enum ControlSet: String, Sendable, CaseIterable {
     /// The questions of 5 other concepts drawn with a fixed seed per concept (the default).
     case five
     /// The questions of every other concept.
@@ -15,7 +15,7 @@ public enum ControlSet: String, Sendable {
 }
 
 /// The questions PSS's accuracies are taken over.
-public enum PSSQuestions: String, Sendable {
+public enum PSSQuestions: String, Sendable, CaseIterable {
     /// Those the model answers correctly with nothing masked (the default): PSS is 0 unmasked.
     case known
     /// Every question (the formula as the summaries state it).

@@ -36,7 +36,7 @@ extension Transformer {
                           inputGradient: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)? = nil) throws -> GradientSummary {
         try validate(batch)
         try validate(ablation)
-        let n = batch.tokenCount, d = hiddenSize, vocab = vocabSize
+        let n = batch.tokenCount, d = hiddenSize, vocab = vocabSize, e = architecture.embeddingWidth
         // Rows whose logits enter the objective, and for the loss the token each predicts.
         var rows: [Int] = []
         var targets: [Int] = []
@@ -47,63 +47,43 @@ extension Transformer {
             (rows, targets) = Self.nextTokenTargets(batch)
             guard !rows.isEmpty else { throw InputError("", "the next-token loss needs a sequence of at least two tokens") }
         }
-        let caches = (0..<blockCount).map { _ in BlockCache(tokens: n, architecture: architecture, batch: batch) }
-        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let x = embed(batch)
-        for block in 0..<blockCount {
-            blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: Hooks(), cache: caches[block], saving: true)
-        }
-        let headCache = HeadCache()
-        let logits = head(x, batch, .rows(rows), cache: headCache)!
-        let unembedding = architecture.unembedding ?? architecture.tokenEmbedding
-        let allParameters = scope == .allParameters
-
-        // dLogits over the objective's rows, in the order of `rows`.
-        let headRows = rows.count
-        let dLogits = Buffer(count: headRows * vocab)
         var value: Float = 0
         var tokens: [Int] = []
-        switch objective {
-        case .topLogit:
-            (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocab, into: dLogits)
-        case .nextTokenLoss:
-            var loss = 0.0
-            for (i, target) in targets.enumerated() {
-                loss += Self.crossEntropy(logits.pointer + i * vocab, vocab: vocab, target: target,
-                                          gradient: dLogits.pointer + i * vocab, scale: 1 / Float(rows.count))
+        func seed(_ logits: Buffer, _ dLogits: Buffer) {
+            switch objective {
+            case .topLogit:
+                (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocab, into: dLogits)
+            case .nextTokenLoss:
+                var loss = 0.0
+                for (i, target) in targets.enumerated() {
+                    loss += Self.crossEntropy(logits.pointer + i * vocab, vocab: vocab, target: target,
+                                              gradient: dLogits.pointer + i * vocab, scale: 1 / Float(rows.count))
+                }
+                value = Float(loss / Double(rows.count))
             }
-            value = Float(loss / Double(rows.count))
         }
-        finalSoftCapBackward(dLogits, logits: logits)
-
-        // Through the unembedding, and when training dE += dLogitsᵀ · unembedded.
-        let e = architecture.embeddingWidth
-        let dUnembedded = unembeddingBackward(dLogits, rows: headRows)
+        let allParameters = scope == .allParameters
+        // When training, dE = dLogitsᵀ · unembedded: to the sink for a separate unembedding, kept for
+        // the token rows to add to when it is the token embedding; the bias gets the summed dLogits.
         let embeddingGradient = allParameters ? Buffer(count: vocab * e) : nil
-        if let embeddingGradient {
-            BLAS.gemm(transA: true, m: vocab, n: e, k: headRows, a: dLogits.pointer, lda: vocab, b: headCache.unembedded!.pointer, ldb: e,
+        func unembeddingGradient(_ dLogits: Buffer, _ unembedded: Buffer) {
+            guard let embeddingGradient else { return }
+            BLAS.gemm(transA: true, m: vocab, n: e, k: rows.count, a: dLogits.pointer, lda: vocab, b: unembedded.pointer, ldb: e,
                       c: embeddingGradient.pointer, ldc: e)
-            if architecture.unembedding != nil {
+            if let unembedding = architecture.unembedding {
                 sink(unembedding, embeddingGradient.pointer, vocab * e)
                 embeddingGradient.zero()
             }
             if let bias = architecture.unembeddingBias {
                 let dBias = Buffer(count: vocab)
-                for row in 0..<headRows { Ops.add(dLogits.pointer + row * vocab, into: dBias.pointer, count: vocab) }
+                for row in 0..<rows.count { Ops.add(dLogits.pointer + row * vocab, into: dBias.pointer, count: vocab) }
                 sink(bias, dBias.pointer, vocab)
             }
         }
-
-        let dx = Buffer(count: n * d)
-        withoutActuallyEscaping(sink) { sink in
+        let dx = withoutActuallyEscaping(sink) { sink in
             let gradients = GradientContext(sink: sink, scratch: Buffer(count: largestLinearSize), allParameters: allParameters)
-            let dSelected = headBackward(dUnembedded, headCache, rows: headRows, gradients: gradients)
-            for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
-
-            for block in stride(from: blockCount - 1, through: 0, by: -1) {
-                blockBackward(block, dx, batch, rope: rope, ablation: ablation.replacements(inBlock: block), cache: caches[block], gradients: gradients)
-                inputGradient?(block, dx.pointer, n, d)
-            }
+            return backward(batch, rows: rows, memory: .everyBlock, ablation: ablation, gradients: gradients, seed: seed,
+                            unembeddingGradient: unembeddingGradient, inputGradient: inputGradient)
         }
 
         // Embeddings: each token's row (and GPT-2's position rows) gather the input gradient,
@@ -141,30 +121,20 @@ extension Transformer {
     /// The backward of each sequence's top last-position logit (method 2's D(s)) for every sequence
     /// of `batch` at once, handing over each sequence's own weight gradients, dW_s = dY_sᵀ X_s over
     /// its rows, in panels of stored rows (`SequenceGradientSink`): nothing weight-sized is held per
-    /// sequence. Only each block's input is kept from the forward; the block's forward runs again
-    /// right before its backward, so activation memory grows with tokens × hidden per block, not
-    /// with the block's internals times depth.
+    /// sequence. Memory: each block's input and one block's activations (`ActivationMemory.blockInputs`).
     @discardableResult
     public func sequenceGradients(of batch: Batch, panelFloats: Int = 8 << 20, sink: SequenceGradientSink) throws -> GradientSummary {
         try validate(batch)
         guard !batch.hasParents else { throw InputError("", "the backward takes sequences without parents") }
-        let n = batch.tokenCount, d = hiddenSize, vocab = vocabSize
         let rows = batch.lastRows
-        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let cache = BlockCache(tokens: n, architecture: architecture, batch: batch)
-        let (x, inputs) = forwardKeepingBlockInputs(batch, rope: rope, cache: cache)
-        let headCache = HeadCache()
-        let logits = head(x, batch, .rows(rows), cache: headCache)!
-        let dLogits = Buffer(count: rows.count * vocab)
-        let (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocab, into: dLogits)
-        let dUnembedded = unembeddingBackward(dLogits, rows: rows.count)
-        let dx = Buffer(count: n * d)
+        var value: Float = 0
+        var tokens: [Int] = []
         withoutActuallyEscaping(sink) { sink in
             let perSequence = SequenceGradients(batch: batch, layout: architecture.layout, panelFloats: panelFloats, sink: sink)
             let gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false, sequences: perSequence)
-            let dSelected = headBackward(dUnembedded, headCache, rows: rows.count, gradients: gradients)
-            for (i, row) in rows.enumerated() { (dx.pointer + row * d).update(from: dSelected.pointer + i * d, count: d) }
-            backwardThroughBlocks(dx, x: x, inputs: inputs, batch, rope: rope, cache: cache, gradients: gradients)
+            backward(batch, rows: rows, memory: .blockInputs, gradients: gradients) { logits, dLogits in
+                (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocabSize, into: dLogits)
+            }
         }
         return GradientSummary(value: value, tokens: tokens)
     }
@@ -180,18 +150,8 @@ extension Transformer {
         try validate(batch)
         try validate(.rows(rows), batch)
         guard !batch.hasParents else { throw InputError("", "the backward takes sequences without parents") }
-        let n = batch.tokenCount, d = hiddenSize, f = mlpWidth, vocab = vocabSize
-        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let cache = BlockCache(tokens: n, architecture: architecture, batch: batch)
-        let (x, inputs) = forwardKeepingBlockInputs(batch, rope: rope, cache: cache)
-        let headCache = HeadCache()
-        let logits = head(x, batch, .rows(rows), cache: headCache)!
-        let dLogits = Buffer(count: rows.count * vocab)
-        seed(logits.pointer, dLogits.pointer)
-        finalSoftCapBackward(dLogits, logits: logits)
-        let dUnembedded = unembeddingBackward(dLogits, rows: rows.count)
-        let attributions = Buffer(count: batch.sequences.count * blockCount * f)
-        let blocks = blockCount
+        let f = mlpWidth, blocks = blockCount
+        let attributions = Buffer(count: batch.sequences.count * blocks * f)
         var gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false)
         gradients.weightGradients = false
         gradients.coefficients = { block, gradient, values in
@@ -203,53 +163,80 @@ extension Transformer {
                 }
             }
         }
-        let dx = Buffer(count: n * d)
-        let dSelected = headBackward(dUnembedded, headCache, rows: rows.count, gradients: gradients)
-        for (i, row) in rows.enumerated() { Ops.add(dSelected.pointer + i * d, into: dx.pointer + row * d, count: d) }
-        backwardThroughBlocks(dx, x: x, inputs: inputs, batch, rope: rope, cache: cache, gradients: gradients)
+        backward(batch, rows: rows, memory: .blockInputs, gradients: gradients) { logits, dLogits in seed(logits.pointer, dLogits.pointer) }
         return attributions
     }
 
-    /// The forward a checkpointed backward starts from: each block's input kept (recomputed from
-    /// when the backward reaches the block), the last block's output left in `x`.
-    private func forwardKeepingBlockInputs(_ batch: Batch, rope: RotaryTable?, cache: BlockCache) -> (x: Buffer, inputs: [Buffer]) {
-        let count = batch.tokenCount * hiddenSize
+    /// What the forward of a backward keeps.
+    enum ActivationMemory {
+        /// Every block's activations: one forward, memory grows with depth times a block's internals.
+        case everyBlock
+        /// Each block's input only: the block's forward runs again right before its backward, so
+        /// memory grows with tokens × hidden per block, with one block's activations besides.
+        case blockInputs
+    }
+
+    /// The backward every entry point shares: the forward keeping `memory`'s activations, the head
+    /// at `rows`, `seed` writing dS/dlogits into its zeroed second buffer, then back through the
+    /// final soft cap, the head and every block, last first. `unembeddingGradient` gets dLogits
+    /// (after the soft cap) and what the unembedding read; `inputGradient` each block's input
+    /// gradient. Returns the gradient of the embedded input, `[tokens, hidden]`.
+    @discardableResult
+    private func backward(_ batch: Batch, rows: [Int], memory: ActivationMemory, ablation: Ablation = Ablation(), gradients: GradientContext,
+                          seed: (_ logits: Buffer, _ dLogits: Buffer) -> Void,
+                          unembeddingGradient: (_ dLogits: Buffer, _ unembedded: Buffer) -> Void = { _, _ in },
+                          inputGradient: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)? = nil) -> Buffer {
+        let n = batch.tokenCount, d = hiddenSize
+        let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
+        let caches = (0..<(memory == .everyBlock ? blockCount : 1)).map { _ in BlockCache(tokens: n, architecture: architecture, batch: batch) }
+        func cache(_ block: Int) -> BlockCache { memory == .everyBlock ? caches[block] : caches[0] }
+
         let x = embed(batch)
         var inputs: [Buffer] = []
         for block in 0..<blockCount {
-            let input = Buffer(uninitializedCount: count)
-            input.pointer.update(from: x.pointer, count: count)
-            inputs.append(input)
-            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: false)
+            if memory == .blockInputs {
+                let input = Buffer(uninitializedCount: n * d)
+                input.pointer.update(from: x.pointer, count: n * d)
+                inputs.append(input)
+            }
+            blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: Hooks(),
+                         cache: cache(block), saving: memory == .everyBlock)
         }
-        return (x, inputs)
-    }
+        let headCache = HeadCache()
+        let logits = head(x, batch, .rows(rows), cache: headCache)!
 
-    /// Back from the last block to the first, each block's forward recomputed from its kept input.
-    private func backwardThroughBlocks(_ dx: Buffer, x: Buffer, inputs: [Buffer], _ batch: Batch, rope: RotaryTable?, cache: BlockCache,
-                                       gradients: GradientContext) {
+        let dLogits = Buffer(count: rows.count * vocabSize)
+        seed(logits, dLogits)
+        finalSoftCapBackward(dLogits, logits: logits)
+        unembeddingGradient(dLogits, headCache.unembedded!)
+        let dSelected = headBackward(dLogits, headCache, rows: rows.count, gradients: gradients)
+        // A row asked for twice gets both rows' gradients.
+        let dx = Buffer(count: n * d)
+        for (i, row) in rows.enumerated() { Ops.add(dSelected.pointer + i * d, into: dx.pointer + row * d, count: d) }
+
         for block in stride(from: blockCount - 1, through: 0, by: -1) {
-            x.pointer.update(from: inputs[block].pointer, count: batch.tokenCount * hiddenSize)
-            blockForward(block, x, batch, rope: rope, ablation: [], hooks: Hooks(), cache: cache, saving: true)
-            blockBackward(block, dx, batch, rope: rope, ablation: [], cache: cache, gradients: gradients)
+            let replacements = ablation.replacements(inBlock: block)
+            if memory == .blockInputs {
+                x.pointer.update(from: inputs[block].pointer, count: n * d)
+                blockForward(block, x, batch, rope: rope, ablation: replacements, hooks: Hooks(), cache: cache(block), saving: true)
+            }
+            blockBackward(block, dx, batch, rope: rope, ablation: replacements, cache: cache(block), gradients: gradients)
+            inputGradient?(block, dx.pointer, n, d)
         }
+        return dx
     }
 
-    /// Through the unembedding: dUnembedded = dLogits · E (`[rows, embedding width]`).
-    private func unembeddingBackward(_ dLogits: Buffer, rows: Int) -> Buffer {
-        let e = architecture.embeddingWidth, vocab = vocabSize
+    /// The backward of `head` after the soft cap, from dLogits (`[rows, vocab]`) to the gradient of
+    /// the stream's selected rows: through the unembedding, OPT-350m's project_out (its gradient to
+    /// the sink when training) and the final norm.
+    func headBackward(_ dLogits: Buffer, _ cache: HeadCache, rows: Int, gradients: GradientContext) -> Buffer {
+        let d = hiddenSize, e = architecture.embeddingWidth, vocab = vocabSize
+        // dUnembedded = dLogits · E.
         let dUnembedded = Buffer(count: rows * e)
         weights.forEachRowChunk(architecture.unembedding ?? architecture.tokenEmbedding) { range, chunk in
             BLAS.gemm(m: rows, n: e, k: range.count, a: dLogits.pointer + range.lowerBound, lda: vocab,
                       b: chunk, ldb: e, beta: 1, c: dUnembedded.pointer, ldc: e)
         }
-        return dUnembedded
-    }
-
-    /// From the gradient of what the unembedding read to that of the stream's selected rows: back
-    /// through OPT-350m's project_out (its gradient to the sink when training) and the final norm.
-    func headBackward(_ dUnembedded: Buffer, _ cache: HeadCache, rows: Int, gradients: GradientContext) -> Buffer {
-        let d = hiddenSize, e = architecture.embeddingWidth
         var dNormed = dUnembedded
         if let projectOut = architecture.projectOut {
             // unembedded = normed · Wᵀ: dNormed = dUnembedded · W, dW = dUnembeddedᵀ · normed.
@@ -268,7 +255,6 @@ extension Transformer {
         return dSelected
     }
 
-    /// −log softmax(logits)[target]; with `gradient`, also writes scale · (softmax − onehot(target)) there.
     /// D = the sum of each row's largest logit: its value, the tokens, and dD/dlogits (one 1 a row).
     static func seedTopLogits(_ logits: Buffer, rows: Int, vocab: Int, into dLogits: Buffer) -> (value: Float, tokens: [Int]) {
         var value: Float = 0
@@ -284,6 +270,7 @@ extension Transformer {
         return (value, tokens)
     }
 
+    /// −log softmax(logits)[target]; with `gradient`, also writes scale · (softmax − onehot(target)) there.
     static func crossEntropy(_ logits: UnsafePointer<Float>, vocab: Int, target: Int,
                              gradient: UnsafeMutablePointer<Float>? = nil, scale: Float = 1) -> Double {
         var largest = -Float.infinity

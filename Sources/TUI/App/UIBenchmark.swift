@@ -1,7 +1,7 @@
 import Foundation
 import Metrics
 
-/// What `neurotop bench-ui` times in process: drawing each page into the cell buffer, and that
+/// What `neurotop bench ui` times in process: drawing each page into the cell buffer, and that
 /// plus copying the whole frame to an ncurses screen (writing to /dev/null).
 public enum UIBenchmark {
     public struct FrameTimes {

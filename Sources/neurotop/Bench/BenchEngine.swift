@@ -2,11 +2,13 @@ import ArgumentParser
 import Foundation
 import Metrics
 
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Time the engine on a model: forward over N tokens and forward + backward of the top logit, beside the machine's sgemm peak.")
+/// `neurotop bench engine`: the numeric core's speed and memory on a model.
+struct BenchEngine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Time the engine on a model: forward over N tokens and forward + backward of the top logit, beside the machine's sgemm peak.")
 
-    @Argument(help: "A model folder or model id (default: the built-in model).")
-    var model: String?
+    @OptionGroup var model: ModelArguments
 
     @Option(help: "Tokens in the benchmark sequence.")
     var tokens = 128
@@ -32,8 +34,7 @@ struct Bench: ParsableCommand {
         if let threads { BLAS.threads = threads }
         // What the process holds before any model: the runtime, libraries and OpenBLAS's buffers.
         let baseline = peakResidentBytes()
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let transformer = try Transformer(checkpoint: checkpoint, widening: panels ? .panels : .automatic)
+        let (checkpoint, transformer) = try model.load(widening: panels ? .panels : .automatic)
         guard tokens <= transformer.config.contextLength else {
             throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
         }
@@ -85,23 +86,4 @@ struct Bench: ParsableCommand {
             print("peak RSS           \(ModelSummary.formatBytes(rss)); bound \(ModelSummary.formatBytes(bound)) = process at start \(ModelSummary.formatBytes(baseline)) + file \(ModelSummary.formatBytes(fileBytes)) + activations \(ModelSummary.formatBytes(activationBytes)) + one F32 block \(ModelSummary.formatBytes(transformer.largestBlockBytes))" + (copies > 0 ? " + float32 copies \(ModelSummary.formatBytes(copies)) (file-backed)" : ""))
         }
     }
-}
-
-/// A fixed pseudo-random token sequence, the same on every run and machine (scripts/bench/*.py
-/// reproduce it to feed PyTorch the same ids).
-func benchmarkSequence(seed: Int, tokens: Int, vocab: Int) -> [Int] {
-    var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(seed)
-    return (0..<tokens).map { _ in
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return Int((state >> 33) % UInt64(vocab))
-    }
-}
-
-/// The process's peak resident set so far (VmHWM: getrusage's maxrss would include the parent's
-/// at the time of fork, which a benchmark run from Python inflates).
-func peakResidentBytes() -> Int {
-    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kilobytes = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") else { return 0 }
-    return kilobytes * 1024
 }

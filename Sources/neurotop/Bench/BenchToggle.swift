@@ -2,19 +2,20 @@ import ArgumentParser
 import Foundation
 import Metrics
 
+/// `neurotop bench toggle`: how fast and how well live ablation answers a toggle.
 struct BenchToggle: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-toggle",
-        abstract: "Time live ablation: the first-order estimate, the exact answer for the concept in focus and for all questions, and how good the estimate is, on any model; without MODEL also the demo's exact toggle latency (open and every choice) and the incremental re-evaluation against a full one on a GPT-2-small-sized model.")
+        commandName: "toggle",
+        abstract: "Time live ablation: the first-order estimate, the exact answer for the concept in focus and for all questions, and how good the estimate is, on any model; without MODEL also the demo's exact toggle latency (open and every choice) and the incremental re-evaluation against a full one on a GPT-2-small-sized model.",
+        discussion: "With MODEL, only the estimate's part runs, on that model.")
 
-    @Argument(help: "A model folder or model id: only the estimate's part, on it (default: the built-in model, and every part).")
-    var model: String?
+    @OptionGroup var model: ModelArguments
 
     @Option(help: "The probes of the estimate's part: a shipped set (demo, world, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
-    @Option(help: "The estimate's part: open (answers only, the default metric) or mcq (every choice).")
-    var metric = "open"
+    @Option(help: "The estimate's part: the accuracy whose candidates are scored (open: the answers only; mcq: every choice).")
+    var metric = AccuracyMetric.open
 
     @Option(help: "The estimate's part: knowledge-vector sets (random concepts' top neurons by Δ at --ratio).")
     var conceptSets = 20
@@ -54,7 +55,6 @@ struct BenchToggle: ParsableCommand {
 
     func validate() throws {
         if toggles < 1 { throw ValidationError("--toggles must be at least 1") }
-        if AccuracyMetric(rawValue: metric) == nil { throw ValidationError("--metric is open or mcq") }
         if conceptSets < 0 || singlePasses < 0 { throw ValidationError("--concept-sets and --single-passes must be at least 0") }
         if !(ratio > 0 && ratio <= 100) { throw ValidationError("--ratio is a percentage in (0, 100]") }
         if sets < 0 || largeProbes < 0 { throw ValidationError("--sets and --large-probes must be at least 0") }
@@ -71,7 +71,7 @@ struct BenchToggle: ParsableCommand {
         }
         print("machine      \(ProcessInfo.processInfo.activeProcessorCount) hardware threads, OpenBLAS threads \(BLAS.threads), load average \(loadAverage()) (before)")
         print("times        wall clock (the goal), and the process's CPU time (the wall time on an otherwise idle machine)")
-        if model == nil {
+        if model.location == nil {
             try demo()
             if largeProbes > 0 { try large() }
         }
@@ -81,11 +81,8 @@ struct BenchToggle: ParsableCommand {
 
     /// Toggle latency on the demo model and the full demo probe set, for both kinds of candidates.
     private func demo() throws {
-        let checkpoint = try Checkpoint(location: ShippedData.defaultModel())
-        let model = try Transformer(checkpoint: checkpoint)
-        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
-        let probes = try ProbeSet.load(path: ProbeSet.locate("demo", dataRoot: ShippedData.root()))
-        let evaluator = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)
+        let demo = try EvaluationInputs.load(Checkpoint(location: ShippedData.defaultModel()), probes: "demo")
+        let (checkpoint, model, probes, evaluator) = (demo.checkpoint, demo.transformer, demo.probes, demo.evaluator)
         var generator = SeededGenerator(seed: seed)
         let singles = (0..<toggles).map { _ in randomNeuron(model, blocks: 0..<model.blockCount, &generator) }
         let multis = (0..<sets).map { _ in (0..<16).map { _ in randomNeuron(model, blocks: 0..<model.blockCount, &generator) } }

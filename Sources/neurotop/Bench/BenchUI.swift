@@ -3,12 +3,11 @@ import Foundation
 import Metrics
 import TUI
 
-/// `neurotop bench-ui`: how fast the terminal front end draws and answers keys.
+/// `neurotop bench ui`: how fast the terminal front end draws and answers keys.
 struct BenchUI: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-ui",
-        abstract: "Time the terminal front end on the demo: drawing a full frame of each page, the first frame, and a key press to its redrawn frame while the engine computes.",
-        shouldDisplay: false)
+        commandName: "ui",
+        abstract: "Time the terminal front end on the demo: drawing a full frame of each page, the first frame, and a key press to its redrawn frame while the engine computes.")
 
     @Option(help: "Columns of the timed frames.")
     var width = 200

@@ -10,12 +10,9 @@ extension BenchToggle {
     /// concepts' knowledge-vector sets.
     func estimatePart() throws -> [String: Any] {
         func say(_ line: String) { if !json { print(line) } }
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let transformer = try Transformer(checkpoint: checkpoint)
-        let tokenizer = try checkpoint.loadTokenizer()
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: ShippedData.root()))
-        let evaluator = try Evaluator(model: transformer, tokenizer: tokenizer, probes: probeSet)
-        let which: Evaluator.Candidates = metric == "open" ? .answers : .all
+        let inputs = try model.load(probes: probes)
+        let (checkpoint, transformer, probeSet, evaluator) = (inputs.checkpoint, inputs.transformer, inputs.probes, inputs.evaluator)
+        let which: Evaluator.Candidates = metric == .open ? .answers : .all
         say("\nestimate     \(checkpoint.folder): \(transformer.blockCount) blocks × \(transformer.mlpWidth) neurons; \(probeSet.path): "
             + "\(probeSet.questions.count) questions, \(probeSet.concepts.count) concepts; \(which == .answers ? "answers only (open accuracy)" : "every choice (open and multiple choice)")")
 
@@ -40,7 +37,7 @@ extension BenchToggle {
         var pooling: Time?
         if conceptSets > 0 {
             start = Time.now()
-            let pooled = try PooledCoefficients.compute(model: transformer, tokenizer: tokenizer, probes: probeSet)
+            let pooled = try PooledCoefficients.compute(model: transformer, tokenizer: inputs.tokenizer, probes: probeSet)
             let specialization = Specialization(pooled: pooled, probes: probeSet, blocks: transformer.blockCount, width: transformer.mlpWidth)
             pooling = Time.now() - start
             let concepts = Array(probeSet.concepts.indices.shuffled(using: &generator).prefix(conceptSets))
@@ -96,7 +93,7 @@ extension BenchToggle {
         }
         func number(_ value: Double?) -> Any { value.map { $0.isNaN ? NSNull() : $0 as Any } ?? NSNull() }
         var report: [String: Any] = [
-            "model": checkpoint.folder, "probes": probeSet.path, "questions": probeSet.questions.count, "candidates": metric,
+            "model": checkpoint.folder, "probes": probeSet.path, "questions": probeSet.questions.count, "candidates": metric.rawValue,
             "openblas_threads": BLAS.threads, "load_average_before": loadAverage(),
             "cached_ms": cached.wall, "unablated_evaluation_ms": unablated.wall, "attributions_ms": attributions.wall,
             "scored_quantities": estimate.targetCount, "table_bytes": estimate.tableBytes,

@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import Metrics
 
+/// `neurotop bench patterns`: method 2's cost per sample.
 struct BenchPatterns: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-patterns",
+        commandName: "patterns",
         abstract: "Time method 2 (activation patterns) per sample on a model: forward, backward of the top logit, a = |w·g|, the domains' sums and the cosines, on fixed pseudo-random token sequences.")
 
-    @Argument(help: "A model folder or model id (default: the built-in model).")
-    var model: String?
+    @OptionGroup var model: ModelArguments
 
     @Option(help: "Tokens per sample.")
     var tokens = 128
@@ -32,8 +32,7 @@ struct BenchPatterns: ParsableCommand {
     func run() throws {
         if let threads { BLAS.threads = threads }
         let baseline = peakResidentBytes()
-        let checkpoint = try Checkpoint(location: resolveModel(model))
-        let transformer = try Transformer(checkpoint: checkpoint)
+        let (checkpoint, transformer) = try model.load()
         guard tokens <= transformer.config.contextLength else {
             throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
         }
