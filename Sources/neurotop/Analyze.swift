@@ -134,7 +134,7 @@ struct AnalysisArguments: ParsableArguments {
 
     /// The store's location; nil with --no-store.
     var storePath: String? {
-        noStore ? nil : (store ?? AnalysisStore.defaultPath())
+        noStore ? nil : (store ?? SQLStore.defaultPath())
     }
 
     /// The engine on these inputs and store, not started: what the front end runs.

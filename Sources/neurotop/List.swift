@@ -16,7 +16,7 @@ struct List: ParsableCommand {
     static let fixedSettings: Set<String> = ["delta_unrelated_questions", "pss_left_out", "active_neuron_share", "pruning"]
 
     func run() throws {
-        let path = store ?? AnalysisStore.defaultPath()
+        let path = store ?? SQLStore.defaultPath()
         // A file that is not there is not made by listing it; a database is connected to.
         guard isDatabaseURL(path) || FileManager.default.fileExists(atPath: path) else { throw InputError(path, "no analysis store here") }
         let resultStore = try openResultStore(path)

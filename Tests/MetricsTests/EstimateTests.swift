@@ -108,7 +108,7 @@ import Testing
             engine.snapshot.progress.kinds.first { $0.name == "ablation estimate chunks" }
         }
         for reopened in [false, true] {
-            let engine = try AnalysisEngine(inputs: inputs, options: AnalysisEngineAndStore.options, store: AnalysisStore(path: store))
+            let engine = try AnalysisEngine(inputs: inputs, options: AnalysisEngineAndStore.options, store: SQLStore(path: store))
             let seen = Published()
             engine.onPublish = { [engine] in
                 if let live = engine.snapshot.live { seen.append(live) }
@@ -121,7 +121,7 @@ import Testing
             #expect(kind.timed == !reopened)
             engine.setAblation(ablation)
             #expect(AnalysisEngineAndStore.waitUntil { engine.snapshot.currentAccuracy != nil })
-            #expect(engine.snapshot.currentAccuracy?.results == expected.results)
+            #expect(sameResults(engine.snapshot.currentAccuracy?.results, expected.results))
             let answers = seen.all.filter { $0.ablation == ablation }
             let first = try #require(answers.first)
             #expect(first.exactCount == 0 && first.estimateMilliseconds != nil)

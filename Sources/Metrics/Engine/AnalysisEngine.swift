@@ -176,7 +176,7 @@ public final class AnalysisEngine: @unchecked Sendable {
     /// unit over, and nothing was written.
     @discardableResult
     private func persist(_ unit: String? = nil, completes: Bool = true,
-                         _ write: (ResultStore, AnalysisStore.Claim?) throws -> Void) -> Bool {
+                         _ write: (ResultStore, UnitClaim?) throws -> Void) -> Bool {
         guard let store, condition.withLock({ () -> Bool in
             guard parts.progress.notSaving == nil else { return false }
             writing += 1
@@ -193,13 +193,13 @@ public final class AnalysisEngine: @unchecked Sendable {
             }
         }
         let claim = unit.flatMap { unit in
-            condition.withLock { held.contains(unit) } ? AnalysisStore.Claim(unit: unit, worker: worker, lease: leaseSeconds, completes: completes) : nil
+            condition.withLock { held.contains(unit) } ? UnitClaim(unit: unit, worker: worker, lease: leaseSeconds, completes: completes) : nil
         }
         do {
             try write(store, claim)
             if completes, let unit { condition.withLock { _ = held.remove(unit) } }
             return true
-        } catch let lost as AnalysisStore.ClaimLost {
+        } catch let lost as ClaimLost {
             condition.withLock { _ = held.remove(lost.unit) }
             return false
         } catch {
@@ -581,7 +581,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
 
         /// Reads what other processes finished since the last look (their claims say which).
-        func readFinished(_ claims: [String: AnalysisStore.ClaimState]) throws {
+        func readFinished(_ claims: [String: ClaimState]) throws {
             let kinds = Set(claims.filter { $0.value.done && !known.contains($0.key) }.keys.map { $0.prefix { $0 != " " } })
             if kinds.isEmpty { return }
             if kinds.contains(Substring(Self.baselineUnit)), baseline == nil, !skipsBaseline,
@@ -608,7 +608,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             }
         }
 
-        var claims: [String: AnalysisStore.ClaimState] = [:]
+        var claims: [String: ClaimState] = [:]
         /// Whether this process may claim `unit`: nobody has it, it has it, or its holder is gone.
         func isFree(_ unit: String) -> Bool {
             guard let claim = claims[unit] else { return true }

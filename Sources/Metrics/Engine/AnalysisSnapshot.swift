@@ -87,7 +87,7 @@ public struct EngineProgress: Sendable, Equatable {
 extension EngineProgress {
     /// The processes other than `worker` that hold a live claim among `claims`: not done, with a
     /// lease not run out, and a process not known to be gone.
-    public static func otherWorkers(_ claims: [String: AnalysisStore.ClaimState], besides worker: String, at now: Double) -> Int {
+    public static func otherWorkers(_ claims: [String: ClaimState], besides worker: String, at now: Double) -> Int {
         Set(claims.values.filter { !$0.done && $0.worker != worker && !$0.isFree(at: now) }.map(\.worker)).count
     }
 }

@@ -12,7 +12,7 @@ public struct StoreListing: Sendable {
         public let total: Int?
     }
 
-    public let stored: AnalysisStore.Stored
+    public let stored: StoredAnalysis
     /// The settings, in the order the fingerprint records them.
     public let settings: [(String, String)]
     public let kinds: [Kind]
@@ -21,7 +21,7 @@ public struct StoreListing: Sendable {
     /// Processes computing units of it now (their claims on the store live).
     public let workers: Int
 
-    public init(_ stored: AnalysisStore.Stored, store: ResultStore) {
+    public init(_ stored: StoredAnalysis, store: ResultStore) {
         self.stored = stored
         settings = stored.options.components(separatedBy: "; ").compactMap { item in
             item.firstIndex(of: "=").map { (String(item[..<$0]), String(item[item.index(after: $0)...])) }
@@ -62,7 +62,7 @@ public struct StoreListing: Sendable {
 
 extension AnalysisFingerprint {
     /// The key of an analysis listed from the store (its inputs are not loaded).
-    public init(stored: AnalysisStore.Stored) {
+    public init(stored: StoredAnalysis) {
         id = stored.fingerprint
         model = stored.model
         probes = stored.probes

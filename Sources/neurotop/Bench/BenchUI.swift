@@ -33,7 +33,7 @@ struct BenchUI: ParsableCommand {
         let themes = try ThemeSet.load(folder: ThemeSet.shippedFolder())
         // Frames of a finished analysis, the fullest pages there are (kept in the store after the first run).
         let engine = try AnalysisEngine.load(model: nil, probes: "demo", domains: DomainCorpus.defaultName, options: AnalysisOptions(),
-                                             storePath: AnalysisStore.defaultPath())
+                                             storePath: SQLStore.defaultPath())
         let progress = ProgressReporter()
         let snapshot = try engine.runToEnd(progress: progress.report)
         progress.finish()
