@@ -193,7 +193,7 @@ struct AnalysisArguments: ParsableArguments {
         // Two samples per domain a step.
         let steps = (options.patterns.samples + 1) / 2
         func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
-        let text = "analyzing \(checkpoint.folder) (\(c.family.rawValue), \(c.layerCount) blocks × \(c.intermediateSize) MLP neurons, \(size) parameters, \(dtype))"
+        let text = "analyzing \(checkpoint.folder) (\(c.familyName), \(c.layerCount) blocks × \(c.intermediateSize) MLP neurons, \(size) parameters, \(dtype))"
             + "; method 1: \(options.metric.rawValue) accuracy on \(probeSet.name) (\(concepts) concepts, \(probeSet.questions.count) questions)"
             + ", PSS over \(options.pssQuestions == .known ? "known" : "all") questions against \(options.controlSet == .five ? "5 other concepts" : "all other concepts")"
             + " at \(ratios) ratios, neurons ranked by \(options.association == .raw ? "raw Δ" : "standardized Δ/σ"); method 2: \(corpus.domains.count) domains × \(options.patterns.samples) samples"

@@ -33,7 +33,7 @@ struct Overview: ParsableCommand {
     func run() throws {
         let model = try ShippedData.defaultModel()
         let checkpoint = try Checkpoint(location: model)
-        print(ModelSummary(checkpoint: checkpoint).plainText)
+        print(try ModelSummary(checkpoint: checkpoint).plainText)
         print("\nCommands: neurotop info MODEL, neurotop tokenize MODEL TEXT (neurotop --help for all)")
     }
 }

@@ -55,7 +55,7 @@ struct Run: ParsableCommand {
             for (block, values) in coefficients { writer.add("coefficients.\(block)", shape: [sequence.count, transformer.mlpWidth], values: values) }
             if grad {
                 try transformer.gradients(of: Batch([sequence]), ablation: ablation) { name, values, count in
-                    writer.add("grad.\(name)", shape: checkpoint.shape(of: name) ?? [count], values: Array(UnsafeBufferPointer(start: values, count: count)))
+                    writer.add("grad.\(name)", shape: checkpoint.source.tensor(name)?.shape ?? [count], values: Array(UnsafeBufferPointer(start: values, count: count)))
                 }
             }
             writer.metadata = ["ids": sequence.map(String.init).joined(separator: ","), "model": checkpoint.folder]

@@ -28,7 +28,7 @@ struct Tokenize: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try ModelLocator.ggufFile(for: model).map { try GGUFTokenizer.load(GGUFFile(path: $0)) }
+        let tokenizer = try ModelLocator.ggufFile(for: model).map { try ModelFamilies.tokenizer(gguf: GGUFFile(path: $0)) }
             ?? Tokenizer.load(contentsOf: URL(fileURLWithPath: try tokenizerPath()))
         let input = try readText()
         let (ids, tokens) = tokenizer.encodeWithTokens(input, addSpecialTokens: !noSpecial)

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+@testable import Metrics
 import Testing
 
 /// What each family's config.json means, as transformers reads it, and the families refused.
@@ -13,7 +13,7 @@ import Testing
     /// 30, window 4096 on even blocks, scores by 1/√256).
     @Test func gemma2Defaults() throws {
         let config = try load(#"{"model_type":"gemma2","hidden_size":64,"intermediate_size":128,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,"max_position_embeddings":128,"vocab_size":1000}"#)
-        #expect(config.family == .gemma2 && config.headDim == 256)
+        #expect(config.familyName == "gemma2" && config.headDim == 256)
         #expect(config.attentionSoftCap == 50 && config.finalSoftCap == 30 && config.queryPreAttentionScalar == 256)
         #expect((0..<4).map { config.isSliding(block: $0) } == [true, false, true, false])
         #expect(config.slidingWindow == 4096)
@@ -23,7 +23,7 @@ import Testing
     /// rope_scaling for the global blocks only, every sixth block global.
     @Test func gemma3MultimodalTextConfig() throws {
         let config = try load(#"{"model_type":"gemma3","architectures":["Gemma3ForConditionalGeneration"],"text_config":{"model_type":"gemma3_text","hidden_size":64,"intermediate_size":128,"num_hidden_layers":7,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":16,"max_position_embeddings":128,"vocab_size":1000,"rope_local_base_freq":10000.0,"rope_theta":1000000.0,"rope_scaling":{"rope_type":"linear","factor":8.0},"sliding_window":512,"sliding_window_pattern":6,"query_pre_attn_scalar":16}}"#)
-        #expect(config.family == .gemma3 && config.queryKeyNorm)
+        #expect(config.familyName == "gemma3" && config.queryKeyNorm)
         #expect(config.rope == RopeScaling(kind: .linear, theta: 1_000_000, factor: 8))
         #expect(config.localRope == RopeScaling(theta: 10_000))
         #expect((0..<7).map { config.isSliding(block: $0) } == [true, true, true, true, true, false, true])
@@ -32,7 +32,7 @@ import Testing
 
     @Test func pythiaKeys() throws {
         let config = try load(#"{"model_type":"gpt_neox","hidden_size":512,"intermediate_size":2048,"num_hidden_layers":6,"num_attention_heads":8,"max_position_embeddings":2048,"vocab_size":50304,"rotary_pct":0.25,"rotary_emb_base":10000,"use_parallel_residual":true,"hidden_act":"gelu","layer_norm_eps":1e-5}"#)
-        #expect(config.family == .gptNeoX && config.parallelResidual)
+        #expect(config.familyName == "gpt-neox" && config.parallelResidual)
         #expect(config.headDim == 64 && config.rotaryDimensions == 16)
         #expect(!config.tieWordEmbeddings)
     }
@@ -41,17 +41,19 @@ import Testing
     /// and out of the 1024-wide stream.
     @Test func opt350mKeys() throws {
         let config = try load(#"{"model_type":"opt","activation_function":"relu","do_layer_norm_before":false,"ffn_dim":4096,"hidden_size":1024,"max_position_embeddings":2048,"num_attention_heads":16,"num_hidden_layers":24,"vocab_size":50272,"word_embed_proj_dim":512,"torch_dtype":"float16","pad_token_id":1,"bos_token_id":2,"eos_token_id":2}"#)
-        #expect(config.family == .opt && config.normsAfterResidual && config.embeddingProjection == 512)
+        let opt = try #require(config.family as? OPT)
+        #expect(opt.normsAfterResidual && opt.embeddingProjection == 512)
         #expect(config.hiddenSize == 1024 && config.headDim == 64 && config.tieWordEmbeddings)
         let opt125m = try load(#"{"model_type":"opt","do_layer_norm_before":true,"ffn_dim":3072,"hidden_size":768,"max_position_embeddings":2048,"num_attention_heads":12,"num_hidden_layers":12,"vocab_size":50272,"word_embed_proj_dim":768}"#)
-        #expect(!opt125m.normsAfterResidual && opt125m.embeddingProjection == nil)
+        let opt125mFamily = try #require(opt125m.family as? OPT)
+        #expect(!opt125mFamily.normsAfterResidual && opt125mFamily.embeddingProjection == nil)
     }
 
     /// Falcon-RW-1B's settings (in the older n_head/n_layer spelling): ALiBi, sequential blocks,
     /// one key/value head per query head.
     @Test func falconRWKeys() throws {
         let config = try load(#"{"model_type":"falcon","alibi":true,"bias":true,"hidden_size":2048,"multi_query":false,"n_head":32,"n_layer":24,"parallel_attn":false,"vocab_size":50304,"layer_norm_epsilon":1e-5}"#)
-        #expect(config.family == .falcon && config.falconALiBi && !config.parallelResidual)
+        #expect((config.family as? Falcon)?.alibi == true && !config.parallelResidual)
         #expect(config.headCount == 32 && config.kvHeadCount == 32 && config.attentionBias)
     }
 
@@ -64,6 +66,35 @@ import Testing
         } catch let error as InputError {
             #expect("\(error)".contains("model_type 'qwen'") && "\(error)".contains("qwen2"), "\(error)")
         }
+    }
+}
+
+/// The registry: each model_type and each llama.cpp architecture read by one family, and what
+/// `info` says derived from the family's architecture.
+@Suite struct FamilyRegistry {
+    @Test func everyModelTypeAndGGUFArchitectureHasOneFamily() {
+        let modelTypes = ModelFamilies.all.flatMap { $0.modelTypes }
+        #expect(modelTypes.count == Set(modelTypes).count, "\(modelTypes)")
+        let gguf = ModelFamilies.all.flatMap { family in
+            ((family as? any GGUFFamily.Type)?.ggufArchitectures ?? []) + family.ggufArchitecturesNotRead
+        }
+        #expect(gguf.count == Set(gguf).count, "\(gguf)")
+        #expect(ModelFamilies.family(modelType: "qwen3") == Llama.self && ModelFamilies.family(modelType: "gemma3_text") == Gemma.self)
+        #expect(ModelFamilies.family(ggufArchitecture: "gemma3") == Gemma.self && ModelFamilies.family(ggufArchitecture: "falcon") == nil)
+    }
+
+    /// Falcon-RW adds ALiBi biases to its scores, as MPT does; its config.json still carries
+    /// rope_theta, and `info` once called its positions rotary.
+    @Test func infoDescribesPositionsFromTheArchitecture() throws {
+        func positions(_ fixture: String) throws -> String {
+            try ModelSummary(checkpoint: Checkpoint(folder: Fixtures.url("checkpoints/\(fixture)").path)).positionsDescription
+        }
+        #expect(try positions("falcon-alibi") == "ALiBi (no position embedding)")
+        #expect(try positions("mpt") == "ALiBi (no position embedding)")
+        #expect(try positions("gpt2") == "learned positions")
+        #expect(try positions("opt-350m") == "learned positions")
+        #expect(try positions("falcon") == "rotary, theta 10000")
+        #expect(try positions("gpt-neox") == "rotary, theta 10000; first 4 of 8 dimensions")
     }
 }
 

@@ -27,7 +27,7 @@ import Testing
         let entry = try #require(Self.expected[name], "no fixture for \(name)")
         let plain = Self.bosPastVocabulary.contains(name)
         let expected = try #require(ids(entry[plain ? "text_ids_plain" : "text_ids"]), "\(name): \(entry["transformers_error"] ?? "no ids")")
-        let tokenizer = try GGUFTokenizer.load(GGUFFile(path: path))
+        let tokenizer = try ModelFamilies.tokenizer(gguf: GGUFFile(path: path))
         let got = tokenizer.encode(Self.text, addSpecialTokens: !plain)
         let first = zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
         #expect(got == expected, "\(name): \(got.count) ids for \(expected.count); first difference at \(first.map(String.init) ?? "the end")")
@@ -64,7 +64,7 @@ import Testing
         let converted = try #require(entry["cases"] as? [Any]).map { ids($0) ?? [] }
         let agrees = try #require(entry["agrees_with_llama_cpp"] as? [Bool])
         #expect(lines.count == cases.count && converted.count == cases.count && agrees.count == cases.count)
-        let tokenizer = try GGUFTokenizer.load(GGUFFile(path: path))
+        let tokenizer = try ModelFamilies.tokenizer(gguf: GGUFFile(path: path))
         for (index, (text, line)) in zip(cases, lines).enumerated() {
             let got = tokenizer.encode(text, addSpecialTokens: false)
             #expect(got == converted[index], "\(name): \(text.debugDescription)")

@@ -29,7 +29,7 @@ import TUI
             #expect(patterns.density.activated.map { $0[domain] }.reduce(0, +) > 0, "domain \(domain) activates some weights")
         }
         let text = Scenario.render(Scenario.state(snapshot: snapshot), snapshot).buffer.text
-        for expected in ["family      \(inputs.model.config.family.rawValue)", "finished: every figure computed", "Knowledge specialization", "Activation patterns"] {
+        for expected in ["family      \(inputs.model.config.familyName)", "finished: every figure computed", "Knowledge specialization", "Activation patterns"] {
             #expect(text.contains(expected), "\(name): \(expected)\n\(text)")
         }
     }

@@ -91,32 +91,7 @@ public struct AnalysisFingerprint: Sendable, Equatable {
         var hash = FNV1a()
         hash.add("neurotop engine \(Self.engineVersion)")
         let checkpoint = inputs.checkpoint
-        if let gguf = checkpoint.gguf {
-            // A GGUF file's header holds its config and tokenizer (metadata) and its tensors' names,
-            // types, shapes and offsets; samples of every tensor's bytes follow, as for safetensors.
-            hash.add(gguf.file.headerBytes)
-            for tensor in gguf.file.tensors {
-                let raw = gguf.file.rawBytes(tensor)
-                for start in [0, raw.count / 2, max(0, raw.count - 256)] {
-                    hash.add(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + 256)]))
-                }
-            }
-        } else {
-            for path in [checkpoint.configPath, checkpoint.tokenizerPath] {
-                guard let data = FileManager.default.contents(atPath: path) else { throw InputError(path, "cannot read") }
-                hash.add(data)
-            }
-        }
-        // The tensors' names, types and shapes, and a few samples of their bytes: enough to tell
-        // two checkpoints apart without reading gigabytes on every start.
-        for name in checkpoint.tensorNames.sorted() {
-            guard let file = checkpoint.file(holding: name), let tensor = file.tensors[name] else { continue }
-            hash.add("\(name) \(tensor.dtype.rawValue) \(tensor.shape)")
-            let raw = file.rawBytes(tensor)
-            for start in [0, raw.count / 2, max(0, raw.count - 256)] {
-                hash.add(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + 256)]))
-            }
-        }
+        try checkpoint.source.fingerprint { hash.add($0) }
         for question in inputs.probes.questions {
             hash.add([question.concept, question.category, question.prompt, question.answer, (question.choices ?? []).joined(separator: "\u{1}")].joined(separator: "\u{2}"))
         }

@@ -26,7 +26,7 @@ public struct ModelCard: Sendable, Equatable {
 
     public init(checkpoint: Checkpoint) {
         let c = checkpoint.config
-        self.init(name: (checkpoint.folder as NSString).lastPathComponent, family: c.family.rawValue, blocks: c.layerCount,
+        self.init(name: (checkpoint.folder as NSString).lastPathComponent, family: c.familyName, blocks: c.layerCount,
                   hidden: c.hiddenSize, mlpWidth: c.intermediateSize, heads: c.headCount, vocab: c.vocabSize,
                   parameters: checkpoint.parameterCount,
                   dtype: checkpoint.bytesByDType.sorted { $0.value > $1.value }.map(\.key).joined(separator: ", "))

@@ -135,6 +135,9 @@ struct Architecture {
     let layout: WeightLayout
     let activation: Activation
     let tokenEmbedding: String
+    /// Width of the token embedding and of the unembedding's rows: the hidden size, or OPT-350m's
+    /// narrower embedding.
+    let embeddingWidth: Int
     /// OPT-350m's projections `[hidden, embedding]` after the token embedding and `[embedding,
     /// hidden]` before the unembedding, when the embedding is narrower than the stream.
     let projectIn: String?
@@ -155,13 +158,15 @@ struct Architecture {
     let rotaryInterleaved: Bool
     let blocks: [BlockDescription]
 
-    init(config: ModelConfig, layout: WeightLayout, activation: Activation, tokenEmbedding: String, projectIn: String? = nil, projectOut: String? = nil,
-         scalesEmbedding: Bool = false, positionEmbedding: String? = nil, positionOffset: Int = 0, finalNorm: BlockDescription.Norm?, unembedding: String?, unembeddingBias: String? = nil,
+    init(config: ModelConfig, layout: WeightLayout, activation: Activation, tokenEmbedding: String, embeddingWidth: Int? = nil,
+         projectIn: String? = nil, projectOut: String? = nil, scalesEmbedding: Bool = false, positionEmbedding: String? = nil,
+         positionOffset: Int = 0, finalNorm: BlockDescription.Norm?, unembedding: String?, unembeddingBias: String? = nil,
          usesRotary: Bool, rotaryInterleaved: Bool = false, blocks: [BlockDescription]) {
         self.config = config
         self.layout = layout
         self.activation = activation
         self.tokenEmbedding = tokenEmbedding
+        self.embeddingWidth = embeddingWidth ?? config.hiddenSize
         self.projectIn = projectIn
         self.projectOut = projectOut
         self.scalesEmbedding = scalesEmbedding
@@ -175,21 +180,15 @@ struct Architecture {
         self.blocks = blocks
     }
 
+    /// The architecture `config`'s family describes for a checkpoint holding `tensorNames`;
+    /// problems are reported against `path`.
     init(config: ModelConfig, tensorNames: Set<String>, path: String) throws {
         guard let activation = Activation(configName: config.activation) else {
             throw InputError(path, "activation '\(config.activation)' is not supported (gelu_new, gelu_pytorch_tanh, gelu, silu, relu are)")
         }
-        switch config.family {
-        case .gpt2: self = .gpt2(config, activation, tensorNames)
-        case .llama: self = .llama(config, activation, tensorNames)
-        case .gemma, .gemma2, .gemma3: self = .gemma(config, activation, tensorNames)
-        case .gptNeoX: self = .gptNeoX(config, activation, tensorNames)
-        case .olmo, .olmo2: self = .olmo(config, activation, tensorNames)
-        case .phi3: self = .phi3(config, activation, tensorNames)
-        case .gptj: self = .gptj(config, activation, tensorNames)
-        case .falcon: self = .falcon(config, activation, tensorNames)
-        case .mpt: self = .mpt(config, activation, tensorNames)
-        case .opt: self = .opt(config, activation, tensorNames)
+        self = config.family.architecture(config, activation, tensorNames)
+        if usesRotary, config.rotaryDimensions % 2 != 0 || config.rotaryDimensions > config.headDim {
+            throw InputError(path, "\(config.rotaryDimensions) rotary dimensions do not fit heads of \(config.headDim) in pairs")
         }
     }
 
@@ -200,23 +199,8 @@ struct Architecture {
         try self.init(config: config, tensorNames: names, path: "")
     }
 
-    /// The unembedding when not tied: `name` if the checkpoint has it and the config does not tie.
-    static func untied(_ name: String, _ config: ModelConfig, _ tensorNames: Set<String>) -> String? {
-        tensorNames.contains(name) && !config.tieWordEmbeddings ? name : nil
-    }
-
-    /// Scores scale of a block: 1/√query_pre_attn_scalar where given, else 1/√head_dim.
-    static func attentionScale(_ config: ModelConfig) -> Float {
-        1 / Float(config.queryPreAttentionScalar ?? Double(config.headDim)).squareRoot()
-    }
-
-    /// A linear layer of block prefix `b`, PyTorch `Linear` layout.
-    static func linear(_ b: String, _ name: String, _ inFeatures: Int, _ outFeatures: Int, biased: Bool) -> BlockDescription.Linear {
-        .init(weight: b + name + ".weight", bias: biased ? b + name + ".bias" : nil, inFeatures: inFeatures, outFeatures: outFeatures)
-    }
-
-    /// Width of the token embedding and of the unembedding's rows.
-    var embeddingWidth: Int { config.embeddingProjection ?? config.hiddenSize }
+    /// Whether the MLP's coefficients are act(gate) · up rather than act(up).
+    var hasGatedMLP: Bool { blocks.first?.mlpInput.isGated ?? false }
 
     /// Names of the norms' scales, as opposed to their biases.
     var normWeights: Set<String> {

@@ -26,7 +26,7 @@ extension Transformer {
     /// MLP's temporaries.
     public func backwardActivationBytes(tokens n: Int) -> Int {
         let d = hiddenSize, f = mlpWidth, q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
-        var perToken = 5 * d + 4 + 2 * q + 2 * kv + (config.family.hasGatedMLP ? 3 : 2) * f
+        var perToken = 5 * d + 4 + 2 * q + 2 * kv + (architecture.hasGatedMLP ? 3 : 2) * f
         if config.queryKeyNorm { perToken += q + kv + config.headCount + config.kvHeadCount }
         // What only some families keep: the outputs their post-norms read, clip masks, a fused gate|up.
         if let block = architecture.blocks.first {

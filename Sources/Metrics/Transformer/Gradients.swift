@@ -188,7 +188,7 @@ extension Transformer {
                           inputGradient: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)? = nil) -> Buffer {
         let n = batch.tokenCount, d = hiddenSize
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let caches = (0..<(memory == .everyBlock ? blockCount : 1)).map { _ in BlockCache(tokens: n, config: config, batch: batch) }
+        let caches = (0..<(memory == .everyBlock ? blockCount : 1)).map { _ in BlockCache(tokens: n, architecture: architecture, batch: batch) }
         func cache(_ block: Int) -> BlockCache { memory == .everyBlock ? caches[block] : caches[0] }
 
         let x = embed(batch)

@@ -71,9 +71,9 @@ public final class Transformer {
 
     public init(checkpoint: Checkpoint, widening: Widening = .automatic) throws {
         config = checkpoint.config
-        architecture = try Architecture(config: config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.configPath)
+        architecture = try Architecture(config: config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.source.configPath)
         weights = try WeightStore(source: .checkpoint(checkpoint), architecture: architecture, widening: widening)
-        embeddingScale = Self.embeddingScale(architecture, dtype: checkpoint.tensor(architecture.tokenEmbedding)?.dtype ?? .f32)
+        embeddingScale = Self.embeddingScale(architecture, dtype: checkpoint.source.matrix(architecture.tokenEmbedding).dtype)
     }
 
     /// A model whose parameters are in memory (being trained); names as in a checkpoint of `config`.
@@ -223,7 +223,7 @@ public final class Transformer {
         guard block >= 0, block < blockCount else { throw InputError("", "no block \(block)") }
         let x = embed(batch)
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let scratch = BlockCache(tokens: batch.tokenCount, config: config, batch: batch)
+        let scratch = BlockCache(tokens: batch.tokenCount, architecture: architecture, batch: batch)
         let mlpInput = Buffer(uninitializedCount: batch.tokenCount * hiddenSize)
         let hooks = Hooks(mlpInput: { index, values, rows, width in
             if index == block { mlpInput.pointer.update(from: values, count: rows * width) }
@@ -274,7 +274,7 @@ public final class Transformer {
                      hooks: Hooks, caches: [BlockCache]?) -> Buffer? {
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
         // Without a backward to come, one set of activation buffers serves every block in turn.
-        let scratch = caches == nil ? BlockCache(tokens: batch.tokenCount, config: config, batch: batch) : nil
+        let scratch = caches == nil ? BlockCache(tokens: batch.tokenCount, architecture: architecture, batch: batch) : nil
         // Nothing reads the last block's other rows when no hook or backward does: it computes
         // only the rows that get logits (from every row's keys and values).
         let needed = caches == nil && hooks.isEmpty && first < blockCount ? NeededRows(logits, batch) : nil
@@ -1122,7 +1122,8 @@ final class BlockCache {
     private let keyCounts: [Int]
     let probabilityStore: Buffer
 
-    init(tokens n: Int, config: ModelConfig, batch: Batch) {
+    init(tokens n: Int, architecture: Architecture, batch: Batch) {
+        let config = architecture.config
         let d = config.hiddenSize, f = config.intermediateSize
         let qWidth = config.headCount * config.headDim, kvWidth = config.kvHeadCount * config.headDim
         let qkNorm = config.queryKeyNorm
@@ -1130,7 +1131,7 @@ final class BlockCache {
         q = Buffer(uninitializedCount: n * qWidth); k = Buffer(uninitializedCount: n * kvWidth); v = Buffer(uninitializedCount: n * kvWidth)
         attention = Buffer(uninitializedCount: n * qWidth)
         middle = Buffer(uninitializedCount: n * d); normed2 = Buffer(uninitializedCount: n * d); mean2 = Buffer(uninitializedCount: n); rstd2 = Buffer(uninitializedCount: n)
-        gate = Buffer(uninitializedCount: config.family.hasGatedMLP ? n * f : 0)
+        gate = Buffer(uninitializedCount: architecture.hasGatedMLP ? n * f : 0)
         up = Buffer(uninitializedCount: n * f)
         coefficients = Buffer(uninitializedCount: n * f)
         qBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * qWidth : 0); kBeforeNorm = Buffer(uninitializedCount: qkNorm ? n * kvWidth : 0)

@@ -1,46 +1,12 @@
 import Foundation
 
-/// A stored `[rows, width]` weight matrix, read as float32 rows on demand. `widen` is the one
-/// place where a stored element type becomes float32 rows: a type that stores rows some other
-/// way (quantized blocks) plugs in there, and every GEMM, gather and unembedding chunk follows.
-struct StoredMatrix: @unchecked Sendable {
-    let rows: Int
-    let width: Int
-    let dtype: DType
-    /// The first row's bytes, in a mapped file that `owner` keeps alive.
-    let bytes: UnsafeRawPointer
-    let owner: AnyObject
-    /// Rows that are not plain elements (a GGUF tensor: quantized blocks, rows reordered for
-    /// llama.cpp's rope, norms offset) come as float32 from their own reader.
-    var dequantize: ((Range<Int>, UnsafeMutablePointer<Float>) -> Void)? = nil
-
-    /// Whether the stored bytes are float32 rows that can be used in place.
-    var isPlainFloat32: Bool { dequantize == nil && dtype == .f32 }
+extension StoredMatrix {
     /// Rows widened at a time by `forEachPanel`: 4 MB of float32, so that a panel is still in
     /// cache when the GEMM reads it and the weights cross memory once, at their stored size,
     /// while the GEMM calls (each a wake-up of OpenBLAS's threads) stay few.
     static let panelElements = 1 << 20
 
-    var rowBytes: Int { width * dtype.byteSize }
     var panelRows: Int { max(1, min(rows, Self.panelElements / max(width, 1))) }
-
-    /// Rows `range` into `destination` (`[range.count, width]`), on two threads when large.
-    func widen(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
-        if let dequantize {
-            dequantize(range, destination)
-            return
-        }
-        guard range.count >= 2, range.count * width >= 1 << 16 else {
-            Widen.toFloat32(dtype, from: bytes + range.lowerBound * rowBytes, count: range.count * width, into: destination)
-            return
-        }
-        let halves = 2
-        DispatchQueue.concurrentPerform(iterations: halves) { half in
-            let first = range.lowerBound + range.count * half / halves, last = range.lowerBound + range.count * (half + 1) / halves
-            Widen.toFloat32(dtype, from: bytes + first * rowBytes, count: (last - first) * width,
-                            into: destination + (first - range.lowerBound) * width)
-        }
-    }
 
     /// Calls `body` with consecutive row panels as float32, `panelRows` rows at most.
     func forEachPanel(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
@@ -51,16 +17,6 @@ struct StoredMatrix: @unchecked Sendable {
             widen(range, into: panel.pointer)
             body(range, panel.pointer)
         }
-    }
-
-    /// Asks the kernel to start reading the matrix from the file now, in the background: from a
-    /// cold page cache, faulting a matrix in page by page as the GEMMs touch it is many times slower.
-    func prefetch() {
-        guard dequantize == nil else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = Int(bitPattern: bytes) / page * page
-        let end = Int(bitPattern: bytes) + rows * rowBytes
-        madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_WILLNEED)
     }
 
     /// Columns `columns` of every row, transposed: `[columns.count, rows]`.
@@ -142,18 +98,8 @@ final class WeightStore {
         self.architecture = architecture
         for (name, shape) in architecture.expectedShapes {
             switch source {
-            case .checkpoint(let checkpoint) where checkpoint.gguf != nil:
-                try checkpoint.gguf!.checkTensor(name, shape: shape, modelType: architecture.config.modelType)
             case .checkpoint(let checkpoint):
-                guard let tensor = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else {
-                    throw InputError(checkpoint.folder, "no tensor '\(name)', which a \(architecture.config.modelType) model needs")
-                }
-                guard tensor.shape == shape else {
-                    throw InputError(file.path, "tensor '\(name)' has shape \(tensor.shape); config.json implies \(shape)")
-                }
-                guard tensor.dtype.isReadable else {
-                    throw InputError(file.path, "tensor '\(name)' is \(tensor.dtype.rawValue); neurotop reads F32, F16 and BF16 tensors")
-                }
+                try checkpoint.source.checkTensor(name, shape: shape, neededBy: architecture.config.modelType)
             case .memory(let parameters):
                 guard parameters.shapes[name] == shape else {
                     throw InputError("", "parameter '\(name)' has shape \(parameters.shapes[name] ?? []); the architecture needs \(shape)")
@@ -162,27 +108,11 @@ final class WeightStore {
         }
         if case .checkpoint(let checkpoint) = source, widening == .automatic {
             let names = architecture.blocks.flatMap { $0.linears.map(\.weight) } + [architecture.unembedding ?? architecture.tokenEmbedding]
-            let widened = names.map { ($0, Self.stored(checkpoint, $0)) }.filter { !$0.1.isPlainFloat32 }
+            let widened = names.map { ($0, checkpoint.source.matrix($0)) }.filter { !$0.1.isPlainFloat32 }
             copies = WidenedCopies(matrices: widened.map { ($0.0, $0.1.rows * $0.1.width) })
         } else {
             copies = nil
         }
-    }
-
-    /// A checkpoint's tensor as a matrix of rows (a 1-D tensor is one row).
-    private static func stored(_ checkpoint: Checkpoint, _ name: String) -> StoredMatrix {
-        if let gguf = checkpoint.gguf {
-            let tensor = gguf.tensors[name]!
-            var matrix = StoredMatrix(rows: tensor.rowCount, width: tensor.rowWidth, dtype: .f32,
-                                      bytes: gguf.file.file.bytes.baseAddress!, owner: gguf.file)
-            matrix.dequantize = { rows, destination in tensor.readRows(gguf.file, rows, into: destination) }
-            return matrix
-        }
-        let file = checkpoint.file(holding: name)!
-        let tensor = file.tensors[name]!
-        let rows = tensor.shape.count > 1 ? tensor.shape[0] : 1
-        return StoredMatrix(rows: rows, width: tensor.elementCount / max(rows, 1), dtype: tensor.dtype,
-                            bytes: file.rawBytes(tensor).baseAddress!, owner: file)
     }
 
     /// A tensor as float32: in place when possible, otherwise widened into new memory.
@@ -191,7 +121,7 @@ final class WeightStore {
         case .memory(let parameters):
             return parameters.values[name]!
         case .checkpoint(let checkpoint):
-            let matrix = Self.stored(checkpoint, name)
+            let matrix = checkpoint.source.matrix(name)
             if matrix.isPlainFloat32, Int(bitPattern: matrix.bytes) % MemoryLayout<Float>.alignment == 0 {
                 return Buffer(borrowing: UnsafeMutableRawPointer(mutating: matrix.bytes).assumingMemoryBound(to: Float.self),
                               count: matrix.rows * matrix.width, owner: matrix.owner)
@@ -233,18 +163,18 @@ final class WeightStore {
         guard index <= architecture.blocks.count else { return }
         let names = index < architecture.blocks.count ? architecture.blocks[index].linears.map(\.weight)
             : [architecture.unembedding ?? architecture.tokenEmbedding]
-        for name in names { Self.stored(checkpoint, name).prefetch() }
+        for name in names { checkpoint.source.matrix(name).prefetch() }
     }
 
     private func makeBlock(_ index: Int, checkpoint: Checkpoint?) -> BlockWeights {
         let weights = BlockWeights()
         let matrices = Set(architecture.blocks[index].linears.map(\.weight))
         for name in architecture.blocks[index].tensorNames {
-            if let checkpoint, matrices.contains(name), checkpoint.tensor(name)?.dtype != .f32 {
+            if matrices.contains(name), let matrix = checkpoint?.source.matrix(name), !matrix.isPlainFloat32 {
                 if let copies, copies.holds(name) {
-                    weights.set(name, copies.copy(name, of: Self.stored(checkpoint, name)))
+                    weights.set(name, copies.copy(name, of: matrix))
                 } else {
-                    weights.set(name, Self.stored(checkpoint, name))
+                    weights.set(name, matrix)
                 }
             } else {
                 weights.set(name, load(name))
@@ -262,7 +192,7 @@ final class WeightStore {
             body(0..<(shape.first ?? 1), load(name).pointer)
             return
         }
-        let matrix = Self.stored(checkpoint, name)
+        let matrix = checkpoint.source.matrix(name)
         if matrix.isPlainFloat32 {
             body(0..<matrix.rows, model(name).pointer)
         } else if let copies, copies.holds(name) {
@@ -280,7 +210,7 @@ final class WeightStore {
             let width = architecture.embeddingWidth
             destination.update(from: parameters.values[name]!.pointer + index * width, count: width)
         case .checkpoint(let checkpoint):
-            Self.stored(checkpoint, name).widen(index..<(index + 1), into: destination)
+            checkpoint.source.matrix(name).widen(index..<(index + 1), into: destination)
         }
     }
 }

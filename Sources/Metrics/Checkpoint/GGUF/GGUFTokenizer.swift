@@ -4,8 +4,20 @@ import Foundation
 /// GGUF file: the `tokenizer.json` its conversion would write (model, normalizer, pre-tokenizer,
 /// added tokens, post-processor, decoder), read by the same loader as any tokenizer.json.
 public enum GGUFTokenizer {
-    public static func load(_ file: GGUFFile) throws -> Tokenizer {
-        try Tokenizer.load(data: tokenizerJSON(file), path: file.path)
+    /// How a SentencePiece vocabulary's conversion handles spaces. The metadata does not say: it
+    /// follows the family (Families/), as transformers' conversion does.
+    public enum Spaces: Sendable {
+        /// A Metaspace pre-tokenizer turns spaces into ▁ and prepends one to the first word (Llama).
+        case metaspace
+        /// A normalizer prepends ▁ and replaces every space: "  hi" keeps all its spaces (Phi-3).
+        case prependedByNormalizer
+        /// A normalizer replaces spaces, nothing is prepended, and the text splits after each ▁;
+        /// tokens of several spaces are stored as spaces, and merges go by position (Gemma).
+        case splitAfterEach
+    }
+
+    public static func load(_ file: GGUFFile, spaces: Spaces) throws -> Tokenizer {
+        try Tokenizer.load(data: tokenizerJSON(file, spaces: spaces), path: file.path)
     }
 
     /// llama.cpp's token types.
@@ -29,7 +41,7 @@ public enum GGUFTokenizer {
         "gpt-4o": gpt4oSplit, "llama4": gpt4oSplit, "kanana2": gpt4oSplit, "talkie": gpt4oSplit, "minimax-m2": gpt4oSplit,
     ]
 
-    static func tokenizerJSON(_ file: GGUFFile) throws -> Data {
+    static func tokenizerJSON(_ file: GGUFFile, spaces: Spaces) throws -> Data {
         let meta = file.metadata
         let path = file.path
         guard let kind = meta["tokenizer.ggml.model"]?.string else {
@@ -55,7 +67,6 @@ public enum GGUFTokenizer {
         if let bad = merges?.firstIndex(where: { $0.count != 2 }) {
             throw InputError(path, "tokenizer.ggml.merges entry \(bad) is not two tokens separated by a space")
         }
-        let architecture = meta["general.architecture"]?.string ?? ""
         func specialToken(_ key: String) throws -> (String, Int)? {
             guard let id = meta["tokenizer.ggml.\(key)"]?.int else { return nil }
             guard id >= 0, id < tokens.count else { throw InputError(path, "tokenizer.ggml.\(key) \(id) is outside the \(tokens.count) tokens") }
@@ -80,9 +91,9 @@ public enum GGUFTokenizer {
             preTokenizer = .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))])
             decoder = .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(true)), ("trim_offsets", .bool(true)), ("use_regex", .bool(true))])
         } else {
-            let gemma = ["gemma", "gemma2", "gemma3"].contains(architecture)
+            let splitsAfterEach = spaces == .splitAfterEach
             // Gemma files store tokens of several spaces as spaces; its tokenizer spells them with ▁.
-            let spelled = gemma ? tokens.map { token in
+            let spelled = splitsAfterEach ? tokens.map { token in
                 token.contains(" ") && token.unicodeScalars.allSatisfy(\.properties.isWhitespace)
                     ? String(repeating: "\u{2581}", count: token.unicodeScalars.count) : token
             } : tokens
@@ -94,23 +105,23 @@ public enum GGUFTokenizer {
                 // No merges in the file: derived from the vocabulary, best first by the token's score
                 // (Gemma's: its position in the file, whose scores do not follow the merge order).
                 let scores = meta["tokenizer.ggml.scores"]?.array?.map { $0.double ?? 0 } ?? []
-                guard gemma || scores.count == tokens.count else {
+                guard splitsAfterEach || scores.count == tokens.count else {
                     throw InputError(path, "tokenizer.ggml.scores has \(scores.count) values for \(tokens.count) tokens")
                 }
-                model.append(("merges", .pairs(derivedMerges(vocab: vocab, scores: gemma ? spelled.indices.map { -Double($0) } : scores))))
+                model.append(("merges", .pairs(derivedMerges(vocab: vocab, scores: splitsAfterEach ? spelled.indices.map { -Double($0) } : scores))))
             }
             var decoders: [JSONValue] = [
                 .object([("type", .string("Replace")), ("pattern", .object([("String", .string("\u{2581}"))])), ("content", .string(" "))]),
                 .object([("type", .string("ByteFallback"))]), .object([("type", .string("Fuse"))]),
             ]
             let replaceSpaces = JSONValue.object([("type", .string("Replace")), ("pattern", .object([("String", .string(" "))])), ("content", .string("\u{2581}"))])
-            if gemma {
+            if splitsAfterEach {
                 normalizer = replaceSpaces
                 preTokenizer = .object([("type", .string("Split")), ("pattern", .object([("String", .string(" "))])),
                                         ("behavior", .string("MergedWithPrevious")), ("invert", .bool(false))])
             } else {
                 decoders.append(.object([("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))]))
-                if architecture == "phi3" {
+                if spaces == .prependedByNormalizer {
                     // Phi-3 prepends the space in a normalizer: "  hi" keeps all its spaces.
                     normalizer = .object([("type", .string("Sequence")), ("normalizers", .array([
                         .object([("type", .string("Prepend")), ("prepend", .string("\u{2581}"))]), replaceSpaces,

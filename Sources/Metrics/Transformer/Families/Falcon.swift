@@ -9,38 +9,49 @@ import Foundation
 /// (Falcon-RW) BLOOM's ALiBi slopes, added once to the scaled scores: what the original Falcon-RW
 /// code and transformers' SDPA path compute. transformers' eager path adds it twice (before the
 /// scaling and again in its mask); neurotop does not follow that.
-extension ModelConfig {
-    mutating func readFalcon(_ keys: ConfigKeys) throws {
-        family = .falcon
-        hiddenSize = try keys.int("hidden_size")
-        layerCount = try keys.int("num_hidden_layers", "n_layer")
-        headCount = try keys.int("num_attention_heads", "n_head")
-        falconNewArchitecture = keys.bool("new_decoder_architecture", default: false)
-        let multiQuery = keys.bool("multi_query", default: true)
-        kvHeadCount = falconNewArchitecture ? keys.optionalInt("num_kv_heads") ?? headCount : multiQuery ? 1 : headCount
-        headDim = hiddenSize / max(headCount, 1)
-        intermediateSize = keys.optionalInt("ffn_hidden_size") ?? 4 * hiddenSize
-        vocabSize = try keys.int("vocab_size")
-        contextLength = keys.optionalInt("max_position_embeddings") ?? 2048
-        normEpsilon = keys.optionalDouble("layer_norm_epsilon") ?? 1e-5
-        activation = keys.string("activation") ?? "gelu"
-        tieWordEmbeddings = keys.bool("tie_word_embeddings", default: true)
-        attentionBias = keys.bool("bias", default: false)
-        mlpBias = attentionBias
-        parallelResidual = keys.bool("parallel_attn", default: true)
-        parallelNorms = falconNewArchitecture ? keys.optionalInt("num_ln_in_parallel_attn") ?? 2 : 1
-        falconALiBi = keys.bool("alibi", default: false)
-        rope = try keys.rope()
-    }
-}
+struct Falcon: ModelFamily {
+    static let modelTypes = ["falcon"]
+    /// llama.cpp's `falcon` keeps q|k|v fused in an order not undone here.
+    static let ggufArchitecturesNotRead = ["falcon"]
+    let name = "falcon"
+    /// `new_decoder_architecture`: grouped q|k|v, `ln_attn` and `ln_mlp`; else multi-query with one LayerNorm.
+    let newDecoderArchitecture: Bool
+    /// The norms of a parallel block: two (`ln_attn`, `ln_mlp`) or one.
+    let parallelNorms: Int
+    /// `alibi` (Falcon-RW): ALiBi instead of rotary positions.
+    let alibi: Bool
 
-extension Architecture {
-    static func falcon(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
+    init(_ keys: ConfigKeys) {
+        newDecoderArchitecture = keys.bool("new_decoder_architecture", default: false)
+        parallelNorms = newDecoderArchitecture ? keys.optionalInt("num_ln_in_parallel_attn") ?? 2 : 1
+        alibi = keys.bool("alibi", default: false)
+    }
+
+    func read(_ keys: ConfigKeys, into config: inout ModelConfig) throws {
+        config.hiddenSize = try keys.int("hidden_size")
+        config.layerCount = try keys.int("num_hidden_layers", "n_layer")
+        config.headCount = try keys.int("num_attention_heads", "n_head")
+        let multiQuery = keys.bool("multi_query", default: true)
+        config.kvHeadCount = newDecoderArchitecture ? keys.optionalInt("num_kv_heads") ?? config.headCount : multiQuery ? 1 : config.headCount
+        config.headDim = config.hiddenSize / max(config.headCount, 1)
+        config.intermediateSize = keys.optionalInt("ffn_hidden_size") ?? 4 * config.hiddenSize
+        config.vocabSize = try keys.int("vocab_size")
+        config.contextLength = keys.optionalInt("max_position_embeddings") ?? 2048
+        config.normEpsilon = keys.optionalDouble("layer_norm_epsilon") ?? 1e-5
+        config.activation = keys.string("activation") ?? "gelu"
+        config.tieWordEmbeddings = keys.bool("tie_word_embeddings", default: true)
+        config.attentionBias = keys.bool("bias", default: false)
+        config.mlpBias = config.attentionBias
+        config.parallelResidual = keys.bool("parallel_attn", default: true)
+        config.rope = try keys.rope()
+    }
+
+    func architecture(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
         let d = config.hiddenSize, f = config.intermediateSize, hd = config.headDim
         let heads = config.headCount, kvHeads = config.kvHeadCount, group = heads / kvHeads
         let qWidth = heads * hd, kvWidth = kvHeads * hd
         let order: [Int]?
-        if config.falconNewArchitecture {
+        if newDecoderArchitecture {
             // [kv heads, (the group's query heads, key, value), head_dim].
             order = (0..<(qWidth + 2 * kvWidth)).map { c in
                 let (kvHead, rest) = c.quotientAndRemainder(dividingBy: (group + 2) * hd)
@@ -60,10 +71,10 @@ extension Architecture {
         }
         func layerNorm(_ name: String) -> BlockDescription.Norm { .layer(weight: name + ".weight", bias: name + ".bias") }
         // Added to the scaled scores: transformers' bias slope · position, divided by √head_dim.
-        let slopes = config.falconALiBi ? alibiSlopes(heads: heads).map { $0 * attentionScale(config) } : nil
+        let slopes = alibi ? Self.alibiSlopes(heads: heads).map { $0 * attentionScale(config) } : nil
         let blocks = (0..<config.layerCount).map { l in
             let b = "transformer.h.\(l)."
-            let twoNorms = config.parallelResidual && config.parallelNorms == 2
+            let twoNorms = config.parallelResidual && parallelNorms == 2
             var block = BlockDescription(
                 attentionNorm: layerNorm(b + (twoNorms ? "ln_attn" : "input_layernorm")),
                 qkv: .fused(linear(b, "self_attention.query_key_value", d, qWidth + 2 * kvWidth, biased: config.attentionBias), order: order),

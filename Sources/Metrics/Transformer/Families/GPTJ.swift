@@ -3,27 +3,31 @@ import Foundation
 /// GPT-J: attention and MLP in parallel under one LayerNorm (`ln_1`), separate q/k/v without
 /// biases, rotary on the first `rotary_dim` dimensions of each head with neighbouring pairs
 /// rotated together, a biased `lm_head`.
-extension ModelConfig {
-    mutating func readGPTJ(_ keys: ConfigKeys) throws {
-        family = .gptj
-        hiddenSize = try keys.int("n_embd", "hidden_size")
-        layerCount = try keys.int("n_layer", "num_hidden_layers")
-        headCount = try keys.int("n_head", "num_attention_heads")
-        kvHeadCount = headCount
-        headDim = hiddenSize / max(headCount, 1)
-        intermediateSize = keys.optionalInt("n_inner") ?? 4 * hiddenSize
-        vocabSize = try keys.int("vocab_size")
-        contextLength = try keys.int("n_positions", "max_position_embeddings")
-        normEpsilon = keys.optionalDouble("layer_norm_epsilon") ?? 1e-5
-        activation = keys.string("activation_function") ?? "gelu_new"
-        tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
-        parallelResidual = true
-        rotaryDimensions = keys.optionalInt("rotary_dim") ?? headDim
-    }
-}
+struct GPTJ: ModelFamily {
+    static let modelTypes = ["gptj"]
+    /// llama.cpp's `gptj` lays out the rotary dimensions otherwise; not undone here.
+    static let ggufArchitecturesNotRead = ["gptj"]
+    let name = "gptj"
 
-extension Architecture {
-    static func gptj(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
+    init(_ keys: ConfigKeys) {}
+
+    func read(_ keys: ConfigKeys, into config: inout ModelConfig) throws {
+        config.hiddenSize = try keys.int("n_embd", "hidden_size")
+        config.layerCount = try keys.int("n_layer", "num_hidden_layers")
+        config.headCount = try keys.int("n_head", "num_attention_heads")
+        config.kvHeadCount = config.headCount
+        config.headDim = config.hiddenSize / max(config.headCount, 1)
+        config.intermediateSize = keys.optionalInt("n_inner") ?? 4 * config.hiddenSize
+        config.vocabSize = try keys.int("vocab_size")
+        config.contextLength = try keys.int("n_positions", "max_position_embeddings")
+        config.normEpsilon = keys.optionalDouble("layer_norm_epsilon") ?? 1e-5
+        config.activation = keys.string("activation_function") ?? "gelu_new"
+        config.tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
+        config.parallelResidual = true
+        config.rotaryDimensions = keys.optionalInt("rotary_dim") ?? config.headDim
+    }
+
+    func architecture(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
         let d = config.hiddenSize, f = config.intermediateSize
         let blocks = (0..<config.layerCount).map { l in
             let b = "transformer.h.\(l)."

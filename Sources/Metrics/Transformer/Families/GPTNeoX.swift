@@ -3,27 +3,31 @@ import Foundation
 /// GPT-NeoX (Pythia): LayerNorm with bias, q|k|v fused and interleaved per head, rotary on the
 /// first `rotary_pct` of each head, attention and MLP in parallel on the block's input
 /// (`use_parallel_residual`), biases everywhere, a separate `embed_out` unembedding.
-extension ModelConfig {
-    mutating func readGPTNeoX(_ keys: ConfigKeys) throws {
-        family = .gptNeoX
-        try readLlamaStyleSizes(keys)
-        kvHeadCount = headCount
-        headDim = hiddenSize / max(headCount, 1)
-        normEpsilon = keys.optionalDouble("layer_norm_eps") ?? 1e-5
-        activation = keys.string("hidden_act") ?? "gelu"
-        tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
-        attentionBias = keys.bool("attention_bias", default: true)
-        mlpBias = true
-        parallelResidual = keys.bool("use_parallel_residual", default: true)
-        rope = try keys.rope()
-        if keys.json["rope_parameters"] == nil, let base = keys.optionalDouble("rotary_emb_base") { rope.theta = base }
-        let fraction = (keys.json["rope_parameters"] as? [String: Any])?["partial_rotary_factor"] as? NSNumber
-        rotaryDimensions = Int(Double(headDim) * (fraction?.doubleValue ?? keys.optionalDouble("rotary_pct") ?? 0.25))
-    }
-}
+struct GPTNeoX: ModelFamily {
+    static let modelTypes = ["gpt_neox"]
+    /// llama.cpp's `gptneox` keeps q|k|v fused in an order not undone here.
+    static let ggufArchitecturesNotRead = ["gptneox"]
+    let name = "gpt-neox"
 
-extension Architecture {
-    static func gptNeoX(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
+    init(_ keys: ConfigKeys) {}
+
+    func read(_ keys: ConfigKeys, into config: inout ModelConfig) throws {
+        try config.readLlamaStyleSizes(keys)
+        config.kvHeadCount = config.headCount
+        config.headDim = config.hiddenSize / max(config.headCount, 1)
+        config.normEpsilon = keys.optionalDouble("layer_norm_eps") ?? 1e-5
+        config.activation = keys.string("hidden_act") ?? "gelu"
+        config.tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
+        config.attentionBias = keys.bool("attention_bias", default: true)
+        config.mlpBias = true
+        config.parallelResidual = keys.bool("use_parallel_residual", default: true)
+        config.rope = try keys.rope()
+        if keys.json["rope_parameters"] == nil, let base = keys.optionalDouble("rotary_emb_base") { config.rope.theta = base }
+        let fraction = (keys.json["rope_parameters"] as? [String: Any])?["partial_rotary_factor"] as? NSNumber
+        config.rotaryDimensions = Int(Double(config.headDim) * (fraction?.doubleValue ?? keys.optionalDouble("rotary_pct") ?? 0.25))
+    }
+
+    func architecture(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
         let d = config.hiddenSize, f = config.intermediateSize, hd = config.headDim, heads = config.headCount
         // The fused output is [heads, (q, k, v), head_dim]; q|k|v side by side is [(q, k, v), heads, head_dim].
         let order = (0..<(3 * heads * hd)).map { c in

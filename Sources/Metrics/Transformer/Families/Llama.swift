@@ -3,24 +3,30 @@ import Foundation
 /// Llama 1/2/3, Mistral, Qwen 2, Qwen 3, Yi: pre-norm RMSNorm blocks, rotary attention with
 /// grouped keys and values, gated MLP. Qwen 2 has q/k/v biases, Qwen 3 per-head q/k norms,
 /// Mistral a sliding window.
-extension ModelConfig {
-    mutating func readLlama(_ keys: ConfigKeys) throws {
-        family = .llama
-        try readLlamaStyleSizes(keys)
-        normEpsilon = keys.optionalDouble("rms_norm_eps") ?? 1e-6
-        activation = keys.string("hidden_act") ?? "silu"
-        tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
-        attentionBias = modelType == "qwen2" || keys.bool("attention_bias", default: false)
-        mlpBias = keys.bool("mlp_bias", default: false)
-        queryKeyNorm = modelType == "qwen3"
-        rope = try keys.rope()
-        let usesSlidingWindow = keys.bool("use_sliding_window", default: modelType == "mistral")
-        slidingWindow = usesSlidingWindow ? keys.optionalInt("sliding_window") : nil
-    }
-}
+struct Llama: GGUFFamily {
+    static let modelTypes = ["llama", "mistral", "qwen2", "qwen3"]
+    static let refusedModelTypes = [
+        "qwen": "model_type 'qwen' (the original Qwen, custom code) is not supported: its fused c_attn and w1/w2 MLP halves are laid out by its own remote code, which neurotop cannot check; Qwen1.5 and later are 'qwen2', which runs",
+    ]
+    static let ggufArchitectures = ["llama", "qwen2", "qwen3"]
+    let name = "llama"
 
-extension Architecture {
-    static func llama(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
+    init(_ keys: ConfigKeys) {}
+
+    func read(_ keys: ConfigKeys, into config: inout ModelConfig) throws {
+        try config.readLlamaStyleSizes(keys)
+        config.normEpsilon = keys.optionalDouble("rms_norm_eps") ?? 1e-6
+        config.activation = keys.string("hidden_act") ?? "silu"
+        config.tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
+        config.attentionBias = config.modelType == "qwen2" || keys.bool("attention_bias", default: false)
+        config.mlpBias = keys.bool("mlp_bias", default: false)
+        config.queryKeyNorm = config.modelType == "qwen3"
+        config.rope = try keys.rope()
+        let usesSlidingWindow = keys.bool("use_sliding_window", default: config.modelType == "mistral")
+        config.slidingWindow = usesSlidingWindow ? keys.optionalInt("sliding_window") : nil
+    }
+
+    func architecture(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
         let d = config.hiddenSize, f = config.intermediateSize
         let q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
         let bias = config.attentionBias
@@ -46,5 +52,18 @@ extension Architecture {
         return Architecture(config: config, layout: .outIn, activation: activation, tokenEmbedding: "model.embed_tokens.weight",
                             finalNorm: .rms(weight: "model.norm.weight", addsOne: false),
                             unembedding: untied("lm_head.weight", config, tensorNames), usesRotary: true, blocks: blocks)
+    }
+
+    /// llama.cpp's converter reorders Llama's (not Qwen's) q and k rows within each head for its
+    /// rope, and may give the head dimension as the rotary one.
+    static func ggufLayout(_ file: GGUFFile, architecture: String) throws -> GGUFLayout {
+        guard architecture == "llama" else { return try LlamaStyle.ggufLayout(file, architecture: architecture, modelType: architecture) }
+        var layout = try LlamaStyle.ggufLayout(file, architecture: architecture, modelType: "llama",
+                                               headDimensionKeys: ["attention.key_length", "rope.dimension_count"])
+        layout.config["attention_bias"] = LlamaStyle.hasQueryBias(file)
+        let heads = layout.config["num_attention_heads"] as? Int ?? 1, kvHeads = layout.config["num_key_value_heads"] as? Int ?? heads
+        layout.transforms = [(".attn_q.weight", .unpermuteRotary(heads: heads)), (".attn_q.bias", .unpermuteRotary(heads: heads)),
+                             (".attn_k.weight", .unpermuteRotary(heads: kvHeads)), (".attn_k.bias", .unpermuteRotary(heads: kvHeads))]
+        return layout
     }
 }

@@ -5,38 +5,46 @@ import Foundation
 /// `do_layer_norm_before: false` normalises the stream after each residual add instead (and has
 /// no final norm); its `word_embed_proj_dim` ≠ hidden size adds `project_in` after the token
 /// embedding and `project_out` before the unembedding.
-extension ModelConfig {
-    mutating func readOPT(_ keys: ConfigKeys) throws {
-        family = .opt
-        hiddenSize = try keys.int("hidden_size")
-        layerCount = try keys.int("num_hidden_layers")
-        headCount = try keys.int("num_attention_heads")
-        kvHeadCount = headCount
-        headDim = hiddenSize / max(headCount, 1)
-        intermediateSize = try keys.int("ffn_dim")
-        vocabSize = try keys.int("vocab_size")
-        contextLength = try keys.int("max_position_embeddings")
-        normEpsilon = 1e-5
-        activation = keys.string("activation_function") ?? "relu"
-        tieWordEmbeddings = keys.bool("tie_word_embeddings", default: true)
-        attentionBias = keys.bool("enable_bias", default: true)
-        mlpBias = attentionBias
+struct OPT: ModelFamily {
+    static let modelTypes = ["opt"]
+    let name = "opt"
+    /// `do_layer_norm_before: false` (OPT-350m): each block normalises the stream after each
+    /// residual add, and there is no final norm.
+    let normsAfterResidual: Bool
+    /// `word_embed_proj_dim` when it differs from the hidden size: the token embedding and the
+    /// unembedding are this wide, projected in before block 0 and out after the last.
+    let embeddingProjection: Int?
+
+    init(_ keys: ConfigKeys) {
         normsAfterResidual = !keys.bool("do_layer_norm_before", default: true)
-        if let projection = keys.optionalInt("word_embed_proj_dim"), projection != hiddenSize {
-            embeddingProjection = projection
-        }
+        let projection = keys.optionalInt("word_embed_proj_dim")
+        embeddingProjection = projection != keys.optionalInt("hidden_size") ? projection : nil
+    }
+
+    func read(_ keys: ConfigKeys, into config: inout ModelConfig) throws {
+        config.hiddenSize = try keys.int("hidden_size")
+        config.layerCount = try keys.int("num_hidden_layers")
+        config.headCount = try keys.int("num_attention_heads")
+        config.kvHeadCount = config.headCount
+        config.headDim = config.hiddenSize / max(config.headCount, 1)
+        config.intermediateSize = try keys.int("ffn_dim")
+        config.vocabSize = try keys.int("vocab_size")
+        config.contextLength = try keys.int("max_position_embeddings")
+        config.normEpsilon = 1e-5
+        config.activation = keys.string("activation_function") ?? "relu"
+        config.tieWordEmbeddings = keys.bool("tie_word_embeddings", default: true)
+        config.attentionBias = keys.bool("enable_bias", default: true)
+        config.mlpBias = config.attentionBias
         if !keys.bool("layer_norm_elementwise_affine", default: true) || keys.bool("_remove_final_layer_norm", default: false) {
             throw InputError(keys.path, "OPT without LayerNorm parameters or without its final LayerNorm is not supported")
         }
     }
-}
 
-extension Architecture {
-    static func opt(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
+    func architecture(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
         let d = config.hiddenSize, f = config.intermediateSize, bias = config.attentionBias
         let p = "model.decoder."
         func layerNorm(_ name: String) -> BlockDescription.Norm { .layer(weight: name + ".weight", bias: name + ".bias") }
-        let postNorm = config.normsAfterResidual
+        let postNorm = normsAfterResidual
         let blocks = (0..<config.layerCount).map { l in
             let b = "\(p)layers.\(l)."
             var block = BlockDescription(
@@ -58,8 +66,9 @@ extension Architecture {
             }
             return block
         }
-        let projected = config.embeddingProjection != nil
+        let projected = embeddingProjection != nil
         return Architecture(config: config, layout: .outIn, activation: activation, tokenEmbedding: p + "embed_tokens.weight",
+                            embeddingWidth: embeddingProjection,
                             projectIn: projected ? p + "project_in.weight" : nil, projectOut: projected ? p + "project_out.weight" : nil,
                             positionEmbedding: p + "embed_positions.weight", positionOffset: 2,
                             finalNorm: postNorm ? nil : layerNorm(p + "final_layer_norm"),

@@ -3,23 +3,27 @@ import Foundation
 /// Phi-3: Llama's block with q|k|v fused in `qkv_proj` and gate|up fused in `gate_up_proj`
 /// (neuron i is row i of the gate half and row i of the up half), rotary on the first
 /// `partial_rotary_factor` of each head, an optional sliding window on every block.
-extension ModelConfig {
-    mutating func readPhi3(_ keys: ConfigKeys) throws {
-        family = .phi3
-        try readLlamaStyleSizes(keys)
-        normEpsilon = keys.optionalDouble("rms_norm_eps") ?? 1e-5
-        activation = keys.string("hidden_act") ?? "silu"
-        tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
-        rope = try keys.rope()
+struct Phi3: GGUFFamily {
+    static let modelTypes = ["phi3"]
+    static let ggufArchitectures = ["phi3"]
+    static let ggufTokenizerSpaces = GGUFTokenizer.Spaces.prependedByNormalizer
+    let name = "phi3"
+
+    init(_ keys: ConfigKeys) {}
+
+    func read(_ keys: ConfigKeys, into config: inout ModelConfig) throws {
+        try config.readLlamaStyleSizes(keys)
+        config.normEpsilon = keys.optionalDouble("rms_norm_eps") ?? 1e-5
+        config.activation = keys.string("hidden_act") ?? "silu"
+        config.tieWordEmbeddings = keys.bool("tie_word_embeddings", default: false)
+        config.rope = try keys.rope()
         let fraction = ((keys.json["rope_parameters"] as? [String: Any])?["partial_rotary_factor"] as? NSNumber)?.doubleValue
             ?? keys.optionalDouble("partial_rotary_factor") ?? 1
-        rotaryDimensions = Int(Double(headDim) * fraction)
-        slidingWindow = keys.optionalInt("sliding_window")
+        config.rotaryDimensions = Int(Double(config.headDim) * fraction)
+        config.slidingWindow = keys.optionalInt("sliding_window")
     }
-}
 
-extension Architecture {
-    static func phi3(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
+    func architecture(_ config: ModelConfig, _ activation: Activation, _ tensorNames: Set<String>) -> Architecture {
         let d = config.hiddenSize, f = config.intermediateSize
         let q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
         let blocks = (0..<config.layerCount).map { l in
@@ -41,5 +45,13 @@ extension Architecture {
         return Architecture(config: config, layout: .outIn, activation: activation, tokenEmbedding: "model.embed_tokens.weight",
                             finalNorm: .rms(weight: "model.norm.weight", addsOne: false),
                             unembedding: untied("lm_head.weight", config, tensorNames), usesRotary: true, blocks: blocks)
+    }
+
+    /// llama.cpp's `attn_qkv` and `ffn_up` are Phi-3's fused projections.
+    static func ggufLayout(_ file: GGUFFile, architecture: String) throws -> GGUFLayout {
+        var layout = try LlamaStyle.ggufLayout(file, architecture: architecture, modelType: "phi3")
+        layout.blockNames["attn_qkv"] = "self_attn.qkv_proj"
+        layout.blockNames["ffn_up"] = "mlp.gate_up_proj"
+        return layout
     }
 }

@@ -22,26 +22,11 @@ public struct RopeScaling: Equatable, Sendable {
     }
 }
 
-/// The architecture families the engine runs. Each family is one description over shared blocks
-/// (Sources/Metrics/Transformer/Families/).
-public enum ModelFamily: String, Sendable {
-    case gpt2
-    /// Llama 1/2/3, Mistral, Qwen 2, Qwen 3, Yi: pre-norm RMSNorm blocks, rotary attention, gated MLP.
-    case llama
-    case gemma, gemma2, gemma3
-    case gptNeoX = "gpt-neox"
-    case olmo, olmo2
-    case phi3
-    case gptj, falcon, mpt, opt
-
-    /// Whether the MLP's coefficients are act(gate) · up rather than act(up).
-    public var hasGatedMLP: Bool { ![.gpt2, .gptNeoX, .gptj, .falcon, .mpt, .opt].contains(self) }
-}
-
 /// The part of `config.json` the engine needs, normalised across spellings.
 public struct ModelConfig: Sendable {
     public var modelType: String
-    public var family: ModelFamily = .llama
+    /// The family that read this config, with its own settings (Families/).
+    var family: any ModelFamily
     public var architectures: [String]
     public var hiddenSize = 0
     public var intermediateSize = 0
@@ -78,48 +63,33 @@ public struct ModelConfig: Sendable {
     public var parallelResidual = false
     /// OLMo's and MPT's `clip_qkv`: q, k and v are clamped to ±clip.
     public var clipQKV: Double?
-    /// Falcon's layout: `new_decoder_architecture` (grouped q|k|v, `ln_attn` and `ln_mlp`), else
-    /// multi-query with one LayerNorm.
-    public var falconNewArchitecture = false
-    /// Falcon's norms in a parallel block: two (`ln_attn`, `ln_mlp`) or one.
-    public var parallelNorms = 1
-    /// MPT's ALiBi: the largest slope exponent, and a score scale other than 1/√head_dim.
-    public var alibiBiasMax: Double?
-    /// Falcon's `alibi` (Falcon-RW): ALiBi instead of rotary positions.
-    public var falconALiBi = false
-    /// OPT-350m's `do_layer_norm_before: false`: each block normalises the stream after each
-    /// residual add, and there is no final norm.
-    public var normsAfterResidual = false
-    /// OPT's `word_embed_proj_dim` when it differs from the hidden size: the token embedding and
-    /// the unembedding are this wide, projected in before block 0 and out after the last.
-    public var embeddingProjection: Int?
-    public var softmaxScale: Double?
     /// The dtype the checkpoint says it was saved in (`dtype` or `torch_dtype`), if given.
     public var dtype: String?
     public var bosTokenID: Int?
     public var eosTokenIDs: [Int]
 
-    public static let supportedModelTypes = ["gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3",
-                                             "gpt_neox", "olmo", "olmo2", "phi3", "gptj", "falcon", "mpt", "opt"]
+    /// What `info` calls the model's family: "gpt2", "gemma2".
+    public var familyName: String { family.name }
+
+    /// Every config.json model_type neurotop runs.
+    public static var supportedModelTypes: [String] { ModelFamilies.all.flatMap { $0.modelTypes } }
 
     /// Reads `config.json` at `path`; every problem is reported against that file.
     public static func load(path: String) throws -> ModelConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "missing: a model folder needs a config.json")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
-            throw InputError(path, "not a JSON object")
-        }
-        return try ModelConfig(json: json, path: path)
+        try ModelConfig(json: SafetensorsFolder.readConfig(path: path), path: path)
     }
 
     init(json: [String: Any], path: String) throws {
         guard let type = json["model_type"] as? String else {
             throw InputError(path, "no model_type; neurotop runs \(Self.supportedModelTypes.joined(separator: ", "))")
         }
+        guard let familyType = ModelFamilies.family(modelType: type) else {
+            throw InputError(path, ModelFamilies.refusal(modelType: type) ?? "unknown model_type '\(type)'; neurotop runs \(Self.supportedModelTypes.joined(separator: ", "))")
+        }
         modelType = type
-        // A multimodal Gemma 3 keeps its language model's settings in text_config (over the top level's).
-        let json = type == "gemma3" ? json.merging(json["text_config"] as? [String: Any] ?? [:]) { _, text in text }.merging(["model_type": type]) { _, top in top } : json
+        // A multimodal model keeps its language model's settings in text_config (over the top level's).
+        let json = familyType.multimodalModelTypes.contains(type)
+            ? json.merging(json["text_config"] as? [String: Any] ?? [:]) { _, text in text }.merging(["model_type": type]) { _, top in top } : json
         let keys = ConfigKeys(json: json, path: path)
         architectures = json["architectures"] as? [String] ?? []
         dtype = (json["dtype"] as? String) ?? (json["torch_dtype"] as? String)
@@ -129,36 +99,11 @@ public struct ModelConfig: Sendable {
         } else {
             eosTokenIDs = keys.optionalInt("eos_token_id").map { [$0] } ?? []
         }
-        switch type {
-        case "gpt2": try readGPT2(keys)
-        case "llama", "mistral", "qwen2", "qwen3": try readLlama(keys)
-        case "gemma", "gemma2", "gemma3_text", "gemma3": try readGemma(keys)
-        case "gpt_neox": try readGPTNeoX(keys)
-        case "olmo", "olmo2": try readOLMo(keys)
-        case "phi3": try readPhi3(keys)
-        case "gptj": try readGPTJ(keys)
-        case "falcon": try readFalcon(keys)
-        case "mpt": try readMPT(keys)
-        case "opt": try readOPT(keys)
-        case "qwen":
-            throw InputError(path, "model_type 'qwen' (the original Qwen, custom code) is not supported: its fused c_attn and w1/w2 MLP halves are laid out by its own remote code, which neurotop cannot check; Qwen1.5 and later are 'qwen2', which runs")
-        default:
-            throw InputError(path, "unknown model_type '\(type)'; neurotop runs \(Self.supportedModelTypes.joined(separator: ", "))")
-        }
+        let family = try familyType.init(keys)
+        self.family = family
+        try family.read(keys, into: &self)
         if rotaryDimensions == 0 { rotaryDimensions = headDim }
         try validate(path: path)
-    }
-
-    /// The shared fields of the families whose config.json uses Llama's key names.
-    mutating func readLlamaStyleSizes(_ keys: ConfigKeys) throws {
-        hiddenSize = try keys.int("hidden_size")
-        layerCount = try keys.int("num_hidden_layers")
-        headCount = try keys.int("num_attention_heads")
-        kvHeadCount = keys.optionalInt("num_key_value_heads") ?? headCount
-        intermediateSize = try keys.int("intermediate_size")
-        vocabSize = try keys.int("vocab_size")
-        contextLength = try keys.int("max_position_embeddings")
-        headDim = keys.optionalInt("head_dim") ?? hiddenSize / max(headCount, 1)
     }
 
     /// Whether block `index` attends within the sliding window.
@@ -176,12 +121,6 @@ public struct ModelConfig: Sendable {
         }
         guard headCount % kvHeadCount == 0 else {
             throw InputError(path, "\(headCount) attention heads do not divide into \(kvHeadCount) key/value heads")
-        }
-        if family == .gpt2, hiddenSize % headCount != 0 {
-            throw InputError(path, "n_embd \(hiddenSize) is not a multiple of n_head \(headCount)")
-        }
-        if ![.gpt2, .mpt, .opt].contains(family), rotaryDimensions % 2 != 0 || rotaryDimensions > headDim {
-            throw InputError(path, "\(rotaryDimensions) rotary dimensions do not fit heads of \(headDim) in pairs")
         }
         if let slidingBlocks, slidingBlocks.count != layerCount {
             throw InputError(path, "layer_types lists \(slidingBlocks.count) layers for \(layerCount) blocks")

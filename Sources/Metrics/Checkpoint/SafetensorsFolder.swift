@@ -1,45 +1,21 @@
 import Foundation
 
-/// A Hugging Face model folder: its config, its safetensors files (one, or shards listed by
-/// `model.safetensors.index.json`) and the path of its tokenizer; or a GGUF file, which holds all
-/// three. Tensors stay memory-mapped.
-public final class Checkpoint {
-    /// The model folder, or the GGUF file.
-    public let folder: String
-    public let config: ModelConfig
+/// A Hugging Face model folder: config.json, its safetensors files (one, or shards listed by
+/// `model.safetensors.index.json`) and tokenizer.json. Tensors stay memory-mapped.
+public final class SafetensorsFolder: WeightSource {
+    public let path: String
+    public let configJSON: [String: Any]
     public let files: [SafetensorsFile]
-    /// The GGUF file the model comes from, if it does (then `files` is empty).
-    public let gguf: GGUFModel?
-    /// Every tensor name, sorted, with the index of the file holding it.
     public let tensorNames: [String]
     private let fileOfTensor: [String: Int]
 
-    /// Where the configuration comes from: config.json, or the GGUF file's metadata.
-    public var configPath: String { gguf == nil ? (folder as NSString).appendingPathComponent("config.json") : folder }
-    public var tokenizerPath: String { gguf == nil ? (folder as NSString).appendingPathComponent("tokenizer.json") : folder }
+    public var configPath: String { filePath("config.json") }
+    public var tokenizerPath: String { filePath("tokenizer.json") }
 
-    public convenience init(location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        if let file = try ModelLocator.ggufFile(for: location, environment: environment) {
-            try self.init(ggufPath: file)
-        } else {
-            try self.init(folder: ModelLocator.folder(for: location, environment: environment))
-        }
-    }
+    private func filePath(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
-    /// A model in one GGUF file: configuration, tokenizer and tensors from the file.
-    public init(ggufPath: String) throws {
-        let model = try GGUFModel(file: GGUFFile(path: ggufPath))
-        folder = ggufPath
-        gguf = model
-        config = try model.modelConfig()
-        files = []
-        fileOfTensor = [:]
-        tensorNames = model.tensors.keys.sorted()
-    }
-
-    public init(folder: String) throws {
-        self.folder = folder
-        gguf = nil
+    public init(path folder: String) throws {
+        self.path = folder
         let entries: [String]
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
@@ -65,7 +41,7 @@ public final class Checkpoint {
             if let pickle = entries.first(where: PickleRefusal.isPickle) { throw PickleRefusal.error(path(pickle)) }
             throw InputError(folder, "no *.safetensors files")
         }
-        config = try ModelConfig.load(path: path("config.json"))
+        configJSON = try Self.readConfig(path: path("config.json"))
         files = try weightFiles.map { try SafetensorsFile(path: path($0)) }
 
         var fileOfTensor: [String: Int] = [:]
@@ -83,6 +59,17 @@ public final class Checkpoint {
         }
         self.fileOfTensor = fileOfTensor
         tensorNames = fileOfTensor.keys.sorted()
+    }
+
+    /// `config.json` at `path` as a JSON object; every problem is reported against that file.
+    public static func readConfig(path: String) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(path, FileManager.default.fileExists(atPath: path) ? "cannot read file" : "missing: a model folder needs a config.json")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
+            throw InputError(path, "not a JSON object")
+        }
+        return json
     }
 
     /// The shard files named by a sharded checkpoint's index, in a stable order.
@@ -108,50 +95,63 @@ public final class Checkpoint {
         return (files.sorted(), tensors)
     }
 
-    /// The tokenizer: tokenizer.json, or the one the GGUF metadata describes.
+    /// The file holding a tensor, and the tensor in it.
+    private func stored(_ name: String) -> (file: SafetensorsFile, tensor: StoredTensor)? {
+        guard let index = fileOfTensor[name], let tensor = files[index].tensors[name] else { return nil }
+        return (files[index], tensor)
+    }
+
+    // MARK: WeightSource
+
+    public var hasTokenizer: Bool { FileManager.default.fileExists(atPath: tokenizerPath) }
+    public var missingTokenizer: String { "none (no tokenizer.json)" }
+
     public func loadTokenizer() throws -> Tokenizer {
-        if let gguf { return try GGUFTokenizer.load(gguf.file) }
-        guard FileManager.default.fileExists(atPath: tokenizerPath) else {
-            throw InputError(folder, "no tokenizer.json: this needs the model's tokenizer")
-        }
+        guard hasTokenizer else { throw InputError(path, "no tokenizer.json: this needs the model's tokenizer") }
         return try Tokenizer.load(contentsOf: URL(fileURLWithPath: tokenizerPath))
     }
 
-    public var hasTokenizer: Bool {
-        if let gguf { return gguf.file.metadata["tokenizer.ggml.model"] != nil }
-        return FileManager.default.fileExists(atPath: tokenizerPath)
+    public func tensor(_ name: String) -> WeightTensor? {
+        stored(name).map { WeightTensor(name: name, shape: $0.tensor.shape, typeName: $0.tensor.dtype.rawValue,
+                                         fileName: ($0.file.path as NSString).lastPathComponent, storedName: nil) }
     }
 
-    /// The shape of a tensor as the Hugging Face checkpoint has it.
-    public func shape(of name: String) -> [Int]? {
-        if let gguf { return gguf.tensors[name]?.shape }
-        return tensor(name)?.shape
+    public func checkTensor(_ name: String, shape: [Int], neededBy modelType: String) throws {
+        guard let (file, tensor) = stored(name) else {
+            throw InputError(path, "no tensor '\(name)', which a \(modelType) model needs")
+        }
+        guard tensor.shape == shape else {
+            throw InputError(file.path, "tensor '\(name)' has shape \(tensor.shape); config.json implies \(shape)")
+        }
+        guard tensor.dtype.isReadable else {
+            throw InputError(file.path, "tensor '\(name)' is \(tensor.dtype.rawValue); neurotop reads F32, F16 and BF16 tensors")
+        }
     }
 
-    /// A safetensors tensor (nil for a GGUF model: see `gguf`).
-    public func tensor(_ name: String) -> StoredTensor? {
-        fileOfTensor[name].flatMap { files[$0].tensors[name] }
+    public func matrix(_ name: String) -> StoredMatrix {
+        let (file, tensor) = stored(name)!
+        let rows = tensor.shape.count > 1 ? tensor.shape[0] : 1
+        return StoredMatrix(rows: rows, width: tensor.elementCount / max(rows, 1), dtype: tensor.dtype,
+                            bytes: file.rawBytes(tensor).baseAddress!, owner: file)
     }
 
-    public func file(holding name: String) -> SafetensorsFile? { fileOfTensor[name].map { files[$0] } }
-
-    /// A tensor widened to float32, or an error naming the file and the tensor.
     public func floats(_ name: String) throws -> [Float] {
-        if let gguf, let tensor = gguf.tensors[name] {
-            guard tensor.info.type.isDequantizable else { throw gguf.file.unsupported(tensor.info) }
-            var values = [Float](repeating: 0, count: tensor.rowCount * tensor.rowWidth)
-            values.withUnsafeMutableBufferPointer { tensor.readRows(gguf.file, 0..<tensor.rowCount, into: $0.baseAddress!) }
-            return values
-        }
-        guard let index = fileOfTensor[name], let tensor = files[index].tensors[name] else {
-            throw InputError(folder, "no tensor named '\(name)'")
-        }
-        return try files[index].floats(tensor)
+        guard let (file, tensor) = stored(name) else { throw InputError(path, "no tensor named '\(name)'") }
+        return try file.floats(tensor)
     }
 
-    /// Ends the program, naming the file, when a file of the checkpoint was changed since it was
-    /// opened, as a read from its vanished pages would (`MappedFile`): checked before each unit of
-    /// work, so two models' numbers are never mixed. Results stored so far are kept.
+    public func fingerprint(_ add: (UnsafeRawBufferPointer) -> Void) throws {
+        for path in [configPath, tokenizerPath] {
+            guard let data = FileManager.default.contents(atPath: path) else { throw InputError(path, "cannot read") }
+            data.withUnsafeBytes(add)
+        }
+        for name in tensorNames {
+            let (file, tensor) = stored(name)!
+            Data("\(name) \(tensor.dtype.rawValue) \(tensor.shape)".utf8).withUnsafeBytes(add)
+            file.rawBytes(tensor).fingerprintSamples.forEach(add)
+        }
+    }
+
     public func endIfChanged() {
         for file in files {
             if let change = file.changedSinceOpened() { MappedFile.end(file.path, "changed since neurotop opened it (\(change)); open the model again") }
@@ -159,17 +159,24 @@ public final class Checkpoint {
     }
 
     public var parameterCount: Int {
-        if let gguf { return gguf.file.tensors.reduce(0) { $0 + $1.elementCount } }
-        return files.reduce(0) { total, file in total + file.tensors.values.reduce(0) { $0 + $1.elementCount } }
+        files.reduce(0) { total, file in total + file.tensors.values.reduce(0) { $0 + $1.elementCount } }
     }
 
-    /// Bytes of tensor data, by dtype name.
     public var bytesByDType: [String: Int] {
         var bytes: [String: Int] = [:]
-        for tensor in gguf?.file.tensors ?? [] { bytes[tensor.type.name, default: 0] += tensor.byteRange.count }
         for file in files {
             for tensor in file.tensors.values { bytes[tensor.dtype.rawValue, default: 0] += tensor.byteRange.count }
         }
         return bytes
+    }
+
+    public var storedTypes: [String] { bytesByDType.sorted { $0.value > $1.value }.map(\.key) }
+
+    public var filesDescription: String {
+        files.map { "\(($0.path as NSString).lastPathComponent) (\($0.tensors.count) tensors)" }.joined(separator: ", ")
+    }
+
+    public var summaryJSON: [String: Any] {
+        ["files": files.map { ["name": ($0.path as NSString).lastPathComponent, "tensors": $0.tensors.count, "metadata": $0.metadata] }]
     }
 }

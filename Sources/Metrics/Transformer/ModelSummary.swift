@@ -3,13 +3,16 @@ import Foundation
 /// What `neurotop info` and the overview's model card say about a checkpoint.
 public struct ModelSummary {
     public let checkpoint: Checkpoint
+    /// What the checkpoint's tensors compute, which the descriptions are derived from.
+    let architecture: Architecture
     /// The tokenizer's description, or why there is none.
     public let tokenizer: String
 
-    public init(checkpoint: Checkpoint) {
+    public init(checkpoint: Checkpoint) throws {
         self.checkpoint = checkpoint
+        architecture = try Architecture(config: checkpoint.config, tensorNames: Set(checkpoint.tensorNames), path: checkpoint.source.configPath)
         if !checkpoint.hasTokenizer {
-            tokenizer = checkpoint.gguf == nil ? "none (no tokenizer.json)" : "none (no tokenizer in the GGUF metadata)"
+            tokenizer = checkpoint.source.missingTokenizer
         } else {
             do {
                 let loaded = try checkpoint.loadTokenizer()
@@ -21,12 +24,6 @@ public struct ModelSummary {
     }
 
     var config: ModelConfig { checkpoint.config }
-
-    /// The dtypes of the stored tensors, largest share first; for GGUF, each type with its tensor count.
-    public var storedDTypes: [String] {
-        if let gguf = checkpoint.gguf { return gguf.typeCounts.map { "\($0.type.name) ×\($0.count)" } }
-        return checkpoint.bytesByDType.sorted { $0.value > $1.value }.map(\.key)
-    }
 
     public static func formatCount(_ n: Int) -> String {
         switch n {
@@ -46,12 +43,11 @@ public struct ModelSummary {
         }
     }
 
-    public var ropeDescription: String {
-        switch config.family {
-        case .gpt2, .opt: return "learned positions"
-        case .mpt: return "ALiBi (no position embedding)"
-        default: break
-        }
+    /// How positions enter: learned embeddings, ALiBi, or rotary with its settings.
+    public var positionsDescription: String {
+        if architecture.positionEmbedding != nil { return "learned positions" }
+        if architecture.blocks.first?.alibiSlopes != nil { return "ALiBi (no position embedding)" }
+        guard architecture.usesRotary else { return "none" }
         func describe(_ rope: RopeScaling) -> String {
             var text = "theta \(rope.theta.formatted)"
             if rope.kind != .none { text += ", \(rope.kind.rawValue) scaling × \(rope.factor.formatted)" }
@@ -92,11 +88,9 @@ public struct ModelSummary {
     }
 
     private func describe(_ name: String, _ label: String) -> String {
-        if let tensor = checkpoint.gguf?.tensors[name] {
-            return label.padding(toLength: max(label.count, 34), withPad: " ", startingAt: 0) + "  \(tensor.info.type.name) \(tensor.shape)  (\(tensor.info.name))"
-        }
-        guard let tensor = checkpoint.tensor(name) else { return label }
-        return label.padding(toLength: max(label.count, 34), withPad: " ", startingAt: 0) + "  \(tensor.dtype.rawValue) \(tensor.shape)"
+        guard let tensor = checkpoint.source.tensor(name) else { return label }
+        return label.padding(toLength: max(label.count, 34), withPad: " ", startingAt: 0) + "  \(tensor.typeName) \(tensor.shape)"
+            + (tensor.storedName.map { "  (\($0))" } ?? "")
     }
 
     /// `model.layers.3.mlp.up_proj.weight` → (`model.layers`, 3, `mlp.up_proj.weight`); GPT-2's `h.3.` likewise.
@@ -116,16 +110,14 @@ public struct ModelSummary {
         let bytes = checkpoint.bytesByDType.values.reduce(0, +)
         var rows: [(String, String)] = [
             ("model", checkpoint.folder),
-            ("family", "\(c.family.rawValue) (model_type \(c.modelType)\(c.architectures.isEmpty ? "" : ", " + c.architectures.joined(separator: ", ")))"),
+            ("family", "\(c.familyName) (model_type \(c.modelType)\(c.architectures.isEmpty ? "" : ", " + c.architectures.joined(separator: ", ")))"),
             ("blocks", "\(c.layerCount) × hidden \(c.hiddenSize), MLP width \(c.intermediateSize), \(heads), head dim \(c.headDim)"),
             ("neurons", "\(Self.formatCount(c.layerCount * c.intermediateSize)) (\(c.layerCount) × \(c.intermediateSize)), activation \(c.activation)"),
             ("vocab", "\(c.vocabSize) tokens, context \(c.contextLength)\(c.tieWordEmbeddings ? ", tied embeddings" : "")"),
-            ("positions", ropeDescription),
-            ("dtype", storedDTypes.joined(separator: ", ") + (c.dtype.map { " (config: \($0))" } ?? "")),
+            ("positions", positionsDescription),
+            ("dtype", checkpoint.source.storedTypes.joined(separator: ", ") + (c.dtype.map { " (config: \($0))" } ?? "")),
             ("parameters", "\(Self.formatCount(checkpoint.parameterCount)) (\(Self.formatBytes(bytes)))"),
-            ("files", checkpoint.gguf.map { gguf in
-                "\((gguf.file.path as NSString).lastPathComponent) (GGUF version \(gguf.file.version), architecture \(gguf.architecture), \(gguf.file.tensors.count) tensors, \(gguf.file.keys.count) metadata keys)"
-            } ?? checkpoint.files.map { "\(($0.path as NSString).lastPathComponent) (\($0.tensors.count) tensors)" }.joined(separator: ", ")),
+            ("files", checkpoint.source.filesDescription),
             ("tokenizer", tokenizer),
         ]
         rows.append(("tensors", "\(checkpoint.tensorNames.count)"))
@@ -143,15 +135,14 @@ public struct ModelSummary {
             rope["original_max_position_embeddings"] = c.rope.originalContext
         }
         let tensors: [[String: Any]] = checkpoint.tensorNames.compactMap { name in
-            if let gguf = checkpoint.gguf, let t = gguf.tensors[name] {
-                return ["name": name, "dtype": t.info.type.name, "shape": t.shape, "file": (gguf.file.path as NSString).lastPathComponent, "gguf_name": t.info.name]
-            }
-            guard let t = checkpoint.tensor(name), let file = checkpoint.file(holding: name) else { return nil }
-            return ["name": name, "dtype": t.dtype.rawValue, "shape": t.shape, "file": (file.path as NSString).lastPathComponent]
+            guard let t = checkpoint.source.tensor(name) else { return nil }
+            var entry: [String: Any] = ["name": name, "dtype": t.typeName, "shape": t.shape, "file": t.fileName]
+            if let stored = t.storedName { entry["gguf_name"] = stored }
+            return entry
         }
         var object: [String: Any] = [
             "folder": checkpoint.folder,
-            "family": c.family.rawValue,
+            "family": c.familyName,
             "model_type": c.modelType,
             "architectures": c.architectures,
             "blocks": c.layerCount,
@@ -164,20 +155,14 @@ public struct ModelSummary {
             "context_length": c.contextLength,
             "tied_embeddings": c.tieWordEmbeddings,
             "rope": rope,
-            "dtypes": storedDTypes,
+            "dtypes": checkpoint.source.storedTypes,
             "parameters": checkpoint.parameterCount,
             "bytes": checkpoint.bytesByDType.values.reduce(0, +),
-            "files": checkpoint.files.map { ["name": ($0.path as NSString).lastPathComponent, "tensors": $0.tensors.count, "metadata": $0.metadata] },
             "tensors": tensors,
             "tokenizer": tokenizer,
         ]
         if let dtype = c.dtype { object["config_dtype"] = dtype }
-        if let gguf = checkpoint.gguf {
-            object["gguf"] = ["version": gguf.file.version, "architecture": gguf.architecture,
-                              "types": Dictionary(uniqueKeysWithValues: gguf.typeCounts.map { ($0.type.name, $0.count) })]
-            object["files"] = [["name": (gguf.file.path as NSString).lastPathComponent, "tensors": gguf.file.tensors.count,
-                                "metadata": Dictionary(uniqueKeysWithValues: gguf.file.metadata.map { ($0.key, $0.value.summary) })]]
-        }
+        object.merge(checkpoint.source.summaryJSON) { _, format in format }
         return object
     }
 }
