@@ -1,5 +1,8 @@
 import Foundation
-import Metrics
+import Analysis
+import Checkpoints
+import Model
+import Tokenizers
 import TUI
 
 /// Every parser of outside input, each as a function of one input's bytes. The loaders read files,

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Model
+import Tensors
 
 struct Ablate: ParsableCommand {
     static let configuration = CommandConfiguration(

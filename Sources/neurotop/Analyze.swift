@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Engine
+import Tensors
+import Checkpoints
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run both analyses headless: knowledge specialization (Δ, knowledge vectors, PSS) on a probe set and activation patterns (density, similarity) on domain corpora.")

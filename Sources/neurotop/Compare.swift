@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Tensors
 import TUI
 
 /// `neurotop compare MODEL MODEL...`: models side by side, each analysed as `analyze` does it (the

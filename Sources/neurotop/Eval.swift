@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Model
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Score a model on a probe set: multiple-choice and open-answer accuracy, overall, per category, per popularity tier and per concept, optionally with neurons ablated.")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Tensors
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Compute both analyses (or read them from the store) and write them as CSV tables, one JSON file, or SVG heatmaps.")

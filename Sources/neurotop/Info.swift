@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Model
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Describe a checkpoint: family, sizes, dtype, parameters, tensors, tokenizer.")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Engine
+import Tensors
 
 /// `neurotop list`: the analyses a store holds, with their inputs, settings and completeness.
 struct List: ParsableCommand {

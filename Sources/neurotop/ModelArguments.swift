@@ -1,5 +1,8 @@
 import ArgumentParser
-import Metrics
+import Analysis
+import Checkpoints
+import Model
+import Tokenizers
 
 /// MODEL, the argument every command on one model starts with, and the load chain from it.
 struct ModelArguments: ParsableArguments {

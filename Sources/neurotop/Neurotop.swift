@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Checkpoints
+import Model
+import Tensors
 
 @main
 struct Neurotop: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Engine
+import Tensors
 import TUI
 
 /// `neurotop open` and `neurotop` with no arguments: the terminal front end on a model.

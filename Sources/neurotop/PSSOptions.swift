@@ -1,5 +1,5 @@
 import ArgumentParser
-import Metrics
+import Analysis
 
 /// How a Parameter Specialization Score is measured (METHODS.md, method 1, steps 2 and 5): the
 /// same options wherever one is computed.

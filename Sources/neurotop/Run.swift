@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Checkpoints
+import Model
+import Tensors
+import Tokenizers
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the model on a prompt: the top next tokens, optionally with neurons ablated, and a dump of logits, coefficients and gradients.")

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Checkpoints
+import Model
+import Tensors
+import Tokenizers
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Turn text into token ids with a model's tokenizer.json, exactly as the Hugging Face tokenizers library does.")

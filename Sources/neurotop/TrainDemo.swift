@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Checkpoints
+import Tensors
 
 struct TrainDemo: ParsableCommand {
     static let configuration = CommandConfiguration(

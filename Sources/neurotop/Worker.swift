@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Engine
 
 struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Engine
 import Testing
 
 /// `compare`, `list` and the SVG figures, on the tiny fixture models (2 blocks each).

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 import Testing
 
 /// A toggle on a model whose exact re-evaluation takes a while: the estimate shows at once,

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Engine
 import Testing
 
 /// Several processes on one store compute one analysis together: each unit is claimed before it

@@ -1,5 +1,8 @@
 import Foundation
-import Metrics
+import Analysis
+import Checkpoints
+import Model
+import Tokenizers
 import Testing
 
 /// Methods 1 and 2 against an independent torch implementation in the fixture script.

@@ -1,5 +1,7 @@
 import Foundation
-import Metrics
+import Checkpoints
+import Model
+import Tensors
 import Testing
 
 /// FNV-1a 64 over the bytes of float32 values, as the fixture script hashes numpy's reading.

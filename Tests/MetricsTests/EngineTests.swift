@@ -1,6 +1,8 @@
 import CSQLite
 import Foundation
-import Metrics
+import Analysis
+import Engine
+import Model
 import Testing
 
 /// A value shared with the engine's thread.

@@ -1,5 +1,9 @@
 import Foundation
-import Metrics
+import Analysis
+import Checkpoints
+import Engine
+import Model
+import Tokenizers
 import Testing
 
 /// The ablation estimate's attributions against torch (autograd in double precision, by the

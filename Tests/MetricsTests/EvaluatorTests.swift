@@ -1,5 +1,7 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
+import Tokenizers
 import Testing
 
 @Suite struct EvaluatorAgainstTransformers {

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Metrics
+@testable import Model
+@testable import Tensors
 import Testing
 
 /// What each family's config.json means, as transformers reads it, and the families refused.

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// Where the committed fixtures live, found from this file's path so tests run from any directory.
 enum Fixtures {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import Metrics
+@testable import Analysis
+@testable import Checkpoints
+@testable import Engine
+@testable import Model
+@testable import Tensors
 
 /// Bytes of a GGUF file built field by field, for the malformed-file tests.
 struct GGUFBytes {

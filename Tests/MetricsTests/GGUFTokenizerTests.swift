@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Metrics
+@testable import Checkpoints
+@testable import Model
 
 /// Tokenizers built from GGUF metadata give the ids of transformers' GGUF tokenizer conversion on
 /// the 24,000 character test text (Tests/Fixtures/gguf/tokenizers.json, made by the fixture

@@ -1,5 +1,8 @@
 import Foundation
-import Metrics
+import Analysis
+import Checkpoints
+import Model
+import Tensors
 import Testing
 
 @Suite struct HalfPrecision {

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Tensors
 import Testing
 
 /// The project's shipped `data/` folder, found from this file's path.

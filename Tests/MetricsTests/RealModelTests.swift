@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Model
 import Testing
 
 /// Real weights made by scripts/real-models, in its cache: $NEUROTOP_CACHE, else

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Checkpoints
+import Tensors
 import Testing
 
 @Suite struct SafetensorsValidation {

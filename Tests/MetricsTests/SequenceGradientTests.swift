@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Model
 import Testing
 
 /// Method 2's per-sequence gradients (`sequenceGradients`: only block inputs kept, each block's

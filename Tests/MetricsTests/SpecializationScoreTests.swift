@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 import Testing
 
 /// Which questions and concepts PSS is measured on (METHODS.md, method 1, step 5).

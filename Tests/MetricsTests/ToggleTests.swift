@@ -1,5 +1,8 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
+import Tensors
+import Tokenizers
 import Testing
 
 /// Live ablation takes shortcuts: the first ablated block is not rerun (the change its ablated

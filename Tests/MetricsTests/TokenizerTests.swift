@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Tensors
+import Tokenizers
 import Testing
 
 /// The committed fixtures: six tokenizers trained with the Hugging Face `tokenizers` library,

@@ -1,5 +1,7 @@
 import Foundation
-import Metrics
+import Checkpoints
+import Model
+import Tensors
 import Testing
 
 /// The engine against transformers' own numbers, recorded by scripts/fixtures/make_fixtures.py.

@@ -1,4 +1,5 @@
-@testable import Metrics
+@testable import Analysis
+@testable import Engine
 import Testing
 
 /// A unit's text is what the store keeps: stored claims must read back as the same unit.

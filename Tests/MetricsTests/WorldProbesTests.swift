@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 import Testing
 
 /// The world probe set against the facts scripts/probes/make_world.py took from its data packages

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Model
+import Tensors
 import Testing
 import TUI
 

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 import Testing
 import TUI
 

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Engine
 import Testing
 import TUI
 

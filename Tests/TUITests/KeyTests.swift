@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Model
 import Testing
 import TUI
 

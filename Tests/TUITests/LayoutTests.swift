@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 import Testing
 import TUI
 

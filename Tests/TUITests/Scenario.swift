@@ -1,5 +1,7 @@
 import Foundation
-import Metrics
+import Analysis
+import Engine
+import Model
 import TUI
 
 /// Fixed engine snapshots for the views: the tiny fixture model (2 blocks × 128 neurons) with its

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Model
+import Tensors
 
 /// An ablation set on disk: one `BLOCK:INDEX` a line, `#` comments; commas also separate, so a
 /// `--neurons` list reads too.

@@ -1,5 +1,8 @@
 import Foundation
-import Metrics
+import Analysis
+import Engine
+import Model
+import Tensors
 
 /// What the front end reads and drives: the analysis engine, or a stand-in in tests.
 public protocol AnalysisSource: AnyObject {

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 
 /// The pages of the front end, in tab order.
 public enum Page: Int, CaseIterable, Sendable {

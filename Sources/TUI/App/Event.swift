@@ -1,4 +1,5 @@
-import Metrics
+import Analysis
+import Model
 
 /// A key as the front end understands it, whatever the terminal sent.
 public enum Key: Hashable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 
 /// The `/` search and `:` command line.
 extension AppState {

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// What `neurotop bench ui` times in process: drawing each page into the cell buffer, and that
 /// plus copying the whole frame to an ncurses screen (writing to /dev/null).

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 
 /// How the state changes with each event. The snapshot is read (to know how many blocks, concepts
 /// and domains there are, and what the values are) but never changed; what must happen outside

@@ -1,6 +1,7 @@
 import CNcurses
 import Foundation
-import Metrics
+import Checkpoints
+import Tensors
 
 /// Raw input from the terminal, before it is given meaning by the front end.
 enum TerminalInput {

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Checkpoints
+import Tensors
 
 /// A run of colours a value is mapped onto, low to high, interpolated between its stops.
 public struct Palette: Sendable, Equatable {

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// The ablated neurons, and accuracy with them ablated against the baseline: overall, by
 /// category, and for every concept that changed.

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// Models side by side (`neurotop compare`): one column a model, one row a figure, the per-block
 /// figures on the relative depth. Each model's engine fills its column in as it computes; a figure

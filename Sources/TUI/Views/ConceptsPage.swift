@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// Every concept with its accuracy before and now (under the current ablation), its PSS, and its
 /// knowledge vectors; the chosen one's questions and live PSS below.

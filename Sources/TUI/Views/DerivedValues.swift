@@ -1,4 +1,5 @@
-import Metrics
+import Analysis
+import Model
 
 /// Figures derived from the snapshot's Δ that are too slow to recompute on every frame of a large
 /// model (ranking every neuron for K_c(r); the per-block summary of s), remembered for as long as

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// Method 2 by block: activated density (blocks × domains), similarity (blocks × domain pairs),
 /// the domain × domain matrix, and for the chosen pair the spread of cos_l and the neurons active

@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 
 /// One value per neuron (`[block · F + i]`) for the measure the Neurons page shows, with the range
 /// its scale spans; nil while the measure is not computed.

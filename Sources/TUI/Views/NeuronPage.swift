@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 
 /// One neuron: its knowledge focus by concept and category, its specialization, the tokens its
 /// value vector promotes and suppresses, the questions that drive it most, its activity per

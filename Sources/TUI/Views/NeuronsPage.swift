@@ -1,5 +1,6 @@
 import Foundation
-import Metrics
+import Analysis
+import Model
 
 /// The layers × neurons heatmap of s, u_d or Δ(c), binned to fit the width, with a cursor,
 /// ablated neurons marked and a concept's knowledge vectors lit.

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// The model card, what the engine is doing, and the headline figures of both analyses.
 enum OverviewPage {

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Analysis
 
 /// A drawn screen and what each clickable part of it stands for.
 public struct Frame: Sendable {

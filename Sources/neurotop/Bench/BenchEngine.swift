@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Model
+import Tensors
 
 /// `neurotop bench engine`: the numeric core's speed and memory on a model.
 struct BenchEngine: ParsableCommand {

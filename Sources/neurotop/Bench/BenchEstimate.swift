@@ -1,5 +1,8 @@
 import Foundation
-import Metrics
+import Analysis
+import Engine
+import Model
+import Tensors
 
 extension BenchToggle {
     /// On one model and probe set, as the engine answers a toggle: the first-order estimate (mask

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Tensors
+import Model
 
 /// `neurotop bench patterns`: method 2's cost per sample.
 struct BenchPatterns: ParsableCommand {

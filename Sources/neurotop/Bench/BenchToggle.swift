@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Checkpoints
+import Model
+import Tensors
+import Tokenizers
 
 /// `neurotop bench toggle`: how fast and how well live ablation answers a toggle.
 struct BenchToggle: ParsableCommand {

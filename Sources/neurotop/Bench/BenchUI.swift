@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import Analysis
+import Engine
+import Model
+import Tensors
 import TUI
 
 /// `neurotop bench ui`: how fast the terminal front end draws and answers keys.
