@@ -68,7 +68,14 @@ public struct AnalysisExport {
             let top = s.focus(neuron).conceptShares.first
             focus.append([neuron.block, neuron.neuron, top.map { s.concepts[$0.concept] } ?? "", top?.share ?? 0, specializations[index]])
         }
-        let pss: [[Any]] = score.entries.map { [s.concepts[$0.concept], $0.ratio, $0.conceptAccuracy, $0.otherAccuracy, $0.baseline, $0.score] }
+        // In probe-file order of concepts, each over the sweep (the engine computes them in a seeded random order).
+        let entries = score.entries.sorted { ($0.concept, $0.ratio) < ($1.concept, $1.ratio) }
+        let pss: [[Any]] = entries.map {
+            [s.concepts[$0.concept], $0.ratio, $0.conceptAccuracy, $0.otherAccuracy, $0.baseline, $0.score, $0.signedScore]
+        }
+        // Each concept's sign: at the model's peak ratio, and over the sweep.
+        let peakRatio = score.peak?.ratio
+        let entriesOfConcept = Dictionary(grouping: entries, by: \.concept)
         // Which questions each concept's PSS rests on, and why a concept has none.
         var concepts: [[Any]] = []
         if let plan = score.plan {
@@ -77,8 +84,11 @@ public struct AnalysisExport {
                 let status = plan.measured(c) ? "measured"
                     : plan.own[c].count < SpecializationScore.fewestOwnQuestions ? "left out: fewer than \(SpecializationScore.fewestOwnQuestions) \(kind)"
                     : "left out: control set with fewer than \(SpecializationScore.fewestControlQuestions) \(kind)"
+                let own = entriesOfConcept[c] ?? []
+                let atPeak = own.first { $0.ratio == peakRatio }.map { $0.signedScore as Any } ?? NSNull()
                 concepts.append([name, s.categories[s.conceptCategory[c]], plan.own[c].count,
-                                 plan.controlConcepts[c].map { s.concepts[$0] }.joined(separator: ";"), plan.control[c].count, status])
+                                 plan.controlConcepts[c].map { s.concepts[$0] }.joined(separator: ";"), plan.control[c].count, status,
+                                 atPeak, own.filter { $0.signedScore > 0 }.count, own.filter { $0.signedScore < 0 }.count])
             }
         }
         let density = p.density
@@ -107,14 +117,20 @@ public struct AnalysisExport {
                  t.measured.map { $0 as Any } ?? NSNull(), item.ratio, item.score ?? Double.nan]
             }
         }
+        let signRows: [[Any]] = zip(score.modelSignedScores, score.signCounts).map { signed, signs in
+            [signed.ratio, signs.counts.positive + signs.counts.negative + signs.counts.zero, signed.score ?? Double.nan,
+             signs.counts.positive, signs.counts.negative, signs.counts.zero]
+        }
         let byBlock: [[Any]] = knowledgeByBlock.enumerated().map { [$0.offset, Self.knowledgeRatio, $0.element] }
         return [
             Table(name: "options", columns: ["setting", "value"], rows: options),
             Table(name: "neurons", columns: ["layer", "neuron", "concept", s.association == .raw ? "delta" : "delta_over_sigma"], rows: neurons),
             Table(name: "focus", columns: ["layer", "neuron", "top_concept", "top_share", "specialization"], rows: focus),
-            Table(name: "pss", columns: ["concept", "ratio", "acc_concept_after", "acc_other_after", "acc_before", "pss"], rows: pss),
-            Table(name: "pss_concepts", columns: ["concept", "category", "questions_used", "control_concepts", "control_questions_used", "status"],
+            Table(name: "pss", columns: ["concept", "ratio", "acc_concept_after", "acc_other_after", "acc_before", "pss", "signed_pss"], rows: pss),
+            Table(name: "pss_concepts", columns: ["concept", "category", "questions_used", "control_concepts", "control_questions_used", "status",
+                                                  "signed_pss_at_peak_ratio", "ratios_positive", "ratios_negative"],
                   rows: concepts),
+            Table(name: "pss_sign", columns: ["ratio", "concepts", "signed_pss", "positive", "negative", "zero"], rows: signRows),
             Table(name: "tiers", columns: ["tier", "concepts", "questions", "open_accuracy", "mcq_accuracy", "pss_measured_concepts", "ratio", "pss"],
                   rows: tierRows),
             Table(name: "knowledge_by_block", columns: ["layer", "ratio", "knowledge_vectors"], rows: byBlock),

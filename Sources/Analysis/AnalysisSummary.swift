@@ -12,6 +12,11 @@ public struct AnalysisSummary: Sendable {
     /// PSS(r) per ratio of the sweep: the mean over the concepts measured so far at that ratio.
     public let pss: [Double?]
     public let peak: (ratio: Double, score: Double)?
+    /// PSS(r)'s signed form per ratio: the mean over the concepts measured so far of
+    /// (Acc(G_c masked) − Acc(Q_c masked)) / Acc(all, nothing masked).
+    public let signedPSS: [Double?]
+    /// Per ratio: how many measured concepts lost more than their controls, less, or as much.
+    public let pssSigns: [SpecializationScore.SignCounts]
     /// Concept × ratio runs done, and how many the plan measures (nil before the unmasked evaluation).
     public let pssRuns: (done: Int, wanted: Int?)
     public let plan: SpecializationScore.Plan?
@@ -32,6 +37,8 @@ public struct AnalysisSummary: Sendable {
         ratios = score.ratios
         pss = score.modelScores.map(\.score)
         peak = score.peak
+        signedPSS = score.modelSignedScores.map(\.score)
+        pssSigns = score.signCounts.map(\.counts)
         plan = score.plan
         pssRuns = (score.entries.count, score.plan.map { $0.measuredConcepts.count * score.ratios.count })
         if let layerSpecialization {
@@ -66,6 +73,9 @@ public struct AnalysisSummary: Sendable {
         object["blocks"] = blocks
         object["accuracy"] = accuracy.map { ["open": $0.open, "mcq": value($0.multipleChoice), "questions": $0.questions] as [String: Any] } ?? NSNull()
         object["pss"] = zip(ratios, pss).map { ["ratio": $0, "pss": value($1)] as [String: Any] }
+        object["pss_sign"] = zip(ratios, zip(signedPSS, pssSigns)).map { ratio, item in
+            ["ratio": ratio, "signed_pss": value(item.0), "positive": item.1.positive, "negative": item.1.negative, "zero": item.1.zero] as [String: Any]
+        }
         object["peak_pss"] = peak.map { ["ratio": $0.ratio, "pss": $0.score] as [String: Any] } ?? NSNull()
         object["pss_runs"] = ["done": pssRuns.done, "wanted": pssRuns.wanted.map { $0 as Any } ?? NSNull()] as [String: Any]
         object["pss_concepts"] = concepts

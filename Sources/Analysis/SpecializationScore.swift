@@ -1,9 +1,10 @@
 import Model
 /// Which accuracy a Parameter Specialization Score is computed from.
 public enum AccuracyMetric: String, Sendable, CaseIterable {
-    /// Greedy decoding reproduces the answer (the default: it needs no choices).
+    /// Greedy decoding reproduces the answer.
     case open
-    /// The answer has the highest summed log-probability among the choices.
+    /// The answer has the highest summed log-probability among the choices (the default, as the
+    /// study reports Accuracy_MCQ beside PSS). A question without choices has no such accuracy.
     case mcq
 }
 
@@ -49,7 +50,12 @@ public struct SpecializationScore: Sendable {
             self.baseline = baseline
         }
 
-        public var score: Double { baseline > 0 ? abs(otherAccuracy - conceptAccuracy) / baseline : 0 }
+        public var score: Double { abs(signedScore) }
+
+        /// PSS with its sign (METHODS.md, method 1, step 5): (Acc(G_c masked) − Acc(Q_c masked)) /
+        /// Acc(all, nothing masked), positive when the concept lost more than its controls (the
+        /// direction of specialization), negative when the mask hurt the controls more.
+        public var signedScore: Double { baseline > 0 ? (otherAccuracy - conceptAccuracy) / baseline : 0 }
     }
 
     /// Which questions each concept's PSS is measured on, and the concepts left out (decided from
@@ -59,7 +65,8 @@ public struct SpecializationScore: Sendable {
         public let questions: PSSQuestions
         /// Per concept: the other concepts whose questions make its control set.
         public let controlConcepts: [[Int]]
-        /// Per concept: its questions in use (known ones, or all).
+        /// Per concept: its questions in use (known ones, or all; under multiple choice only those
+        /// with choices).
         public let own: [[Int]]
         /// Per concept: its control set's questions in use.
         public let control: [[Int]]
@@ -72,7 +79,10 @@ public struct SpecializationScore: Sendable {
             let concepts = probes.concepts
             let indices = concepts.map { probes.questionIndices[$0] ?? [] }
             let right = baseline.results.map { metric == .open ? $0.openCorrect : $0.multipleChoiceCorrect == true }
-            let inUse = indices.map { list in questions == .known ? list.filter { right[$0] } : list }
+            // Under multiple choice a question without choices has no accuracy: it is not used,
+            // neither as known nor among all questions.
+            let scorable = baseline.results.map { metric == .open || $0.multipleChoiceCorrect != nil }
+            let inUse = indices.map { list in list.filter { scorable[$0] && (questions == .all || right[$0]) } }
             controlConcepts = concepts.indices.map { c in
                 controlSet == .all ? concepts.indices.filter { $0 != c } : Self.draw(concept: c, of: concepts.count, count: SpecializationScore.controlConcepts)
             }
@@ -145,6 +155,41 @@ public struct SpecializationScore: Sendable {
         }
     }
 
+    /// The mean signed PSS over the measured concepts at each ratio (nil where none is measured yet).
+    public var modelSignedScores: [(ratio: Double, score: Double?)] {
+        ratios.map { ratio in
+            let scores = entries.filter { $0.ratio == ratio }.map(\.signedScore)
+            return (ratio, scores.isEmpty ? nil : scores.reduce(0, +) / Double(scores.count))
+        }
+    }
+
+    /// How many measured concepts have each sign of PSS at a ratio.
+    public struct SignCounts: Sendable, Equatable {
+        /// The concept lost more than its controls.
+        public var positive = 0
+        /// The controls lost more than the concept.
+        public var negative = 0
+        /// Both lost as much (PSS 0).
+        public var zero = 0
+
+        public init(positive: Int = 0, negative: Int = 0, zero: Int = 0) {
+            self.positive = positive
+            self.negative = negative
+            self.zero = zero
+        }
+    }
+
+    /// Per ratio of the sweep: how many measured concepts have each sign.
+    public var signCounts: [(ratio: Double, counts: SignCounts)] {
+        ratios.map { ratio in
+            var counts = SignCounts()
+            for entry in entries where entry.ratio == ratio {
+                if entry.signedScore > 0 { counts.positive += 1 } else if entry.signedScore < 0 { counts.negative += 1 } else { counts.zero += 1 }
+            }
+            return (ratio, counts)
+        }
+    }
+
     /// The headline: the largest PSS(r) over the sweep.
     public var peak: (ratio: Double, score: Double)? {
         modelScores.compactMap { item in item.score.map { (item.ratio, $0) } }.max { $0.1 < $1.1 }
@@ -175,12 +220,12 @@ public struct SpecializationScore: Sendable {
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a small generator whose sequence is fixed by its seed on
 /// every platform (Swift's own generators and `Hasher` are not).
-struct SplitMix64 {
+public struct SplitMix64 {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9

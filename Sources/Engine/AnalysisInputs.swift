@@ -8,7 +8,7 @@ import Tokenizers
 /// The settings of both analyses (METHODS.md's defaults), recorded in every export and part of
 /// the store's fingerprint.
 public struct AnalysisOptions: Sendable {
-    public var metric = AccuracyMetric.open
+    public var metric = AccuracyMetric.mcq
     public var pooling = Pooling.mean
     public var controlSet = ControlSet.five
     public var pssQuestions = PSSQuestions.known

@@ -1,4 +1,5 @@
 import Foundation
+import Analysis
 
 /// What is left of an analysis and which unit to compute next, as a value: told what is finished
 /// (computed here or read from the store), asked for the next unit given the claims of the
@@ -55,10 +56,48 @@ struct WorkPlan {
     var hasPooled: Bool { pooled.count == pooledBatches }
     var hasEstimate: Bool { estimated.map { $0.count == estimateChunks } ?? false }
 
-    /// Plans PSS: every measured concept at every ratio, in the order the runs are computed
-    /// (concept by concept). The one place that order is decided.
-    mutating func planPSS(concepts: [Int], ratios: [Double]) {
-        pssLeft = concepts.flatMap { concept in ratios.map { PSSRun(concept: concept, ratio: $0) } }
+    /// The seed of the order PSS's concepts are computed in: fixed, so that every run and every
+    /// process sharing a store takes them in the same order.
+    static let pssOrderSeed: UInt64 = 23
+
+    /// Plans PSS: every measured concept at every ratio, in the order the runs are computed, a
+    /// concept's ratios together (so that the first k concepts are each measured at every ratio).
+    /// The one place that order is decided. `strata` gives each concept of `concepts` its group
+    /// (its tier and category).
+    mutating func planPSS(concepts: [Int], strata: [String], ratios: [Double]) {
+        pssLeft = Self.fairOrder(concepts, strata: strata, seed: Self.pssOrderSeed)
+            .flatMap { concept in ratios.map { PSSRun(concept: concept, ratio: $0) } }
+    }
+
+    /// `concepts` in a random order fixed by `seed`, each stratum spread evenly over it, so that
+    /// any first k of them are a fair sample (METHODS.md, "Uncertainty, partial results and
+    /// comparisons"): every stratum holds about its share of them. Each stratum is shuffled
+    /// (Fisher–Yates with SplitMix64), its i-th concept of n placed at (i + u) / n with u a random
+    /// offset in [0, 1) of the stratum, and all concepts sorted by that place (systematic
+    /// stratified sampling); ties go to the concept listed first.
+    static func fairOrder(_ concepts: [Int], strata: [String], seed: UInt64) -> [Int] {
+        precondition(concepts.count == strata.count, "one stratum a concept")
+        var random = SplitMix64(seed: seed)
+        func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        // The strata in order of first appearance, each with the positions of its concepts.
+        var groups: [[Int]] = [], groupOf: [String: Int] = [:]
+        for (position, stratum) in strata.enumerated() {
+            if let group = groupOf[stratum] {
+                groups[group].append(position)
+            } else {
+                groupOf[stratum] = groups.count
+                groups.append([position])
+            }
+        }
+        var placed: [(place: Double, position: Int)] = []
+        for var list in groups {
+            for i in list.indices.dropLast() {
+                list.swapAt(i, i + Int(random.next() % UInt64(list.count - i)))
+            }
+            let offset = uniform()
+            for (i, position) in list.enumerated() { placed.append(((Double(i) + offset) / Double(list.count), position)) }
+        }
+        return placed.sorted { ($0.place, $0.position) < ($1.place, $1.position) }.map { concepts[$0.position] }
     }
 
     /// Notes `unit` finished, its result here. The pattern chain is finished with its last step.

@@ -92,6 +92,7 @@ struct Ablate: ParsableCommand {
                 let entry = SpecializationScore.Entry(concept: c, ratio: ratio / 100, conceptAccuracy: accuracy(plan.own[c]),
                                                       otherAccuracy: accuracy(plan.control[c]), baseline: plan.baseline)
                 object["pss"] = entry.score
+                object["signed_pss"] = entry.signedScore
                 object["acc_concept_after"] = entry.conceptAccuracy
                 object["acc_other_after"] = entry.otherAccuracy
                 object["acc_before"] = entry.baseline

@@ -48,12 +48,19 @@ struct Analyze: ParsableCommand {
             scores.map { item in String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%.3f", $0) } ?? "–") }.joined(separator: "  ")
         }
         print("PSS(r)       " + sweep(score.modelScores))
+        // The sign PSS's absolute value hides: positive when the concept lost more than its controls.
+        print("signed PSS   " + score.modelSignedScores.map { item in
+            String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%+.3f", $0) } ?? "–")
+        }.joined(separator: "  "))
+        print("by sign      " + score.signCounts.map { item in
+            String(format: "%g%%: ", item.ratio * 100) + "\(item.counts.positive)+ \(item.counts.negative)− \(item.counts.zero)0"
+        }.joined(separator: "  ") + "  (concepts that lost more than their controls, less, as much)")
         print("association  \(association == .raw ? "raw Δ" : "standardized Δ/σ")")
         print(String(format: "K_c by block at r = %g %%, all concepts (%d of %d in the last %d of %d blocks, %.0f %%): ", byBlockRatio * 100,
                      byBlock.suffix(deepest).reduce(0, +), byBlock.reduce(0, +), deepest, byBlock.count, 100 * deepShare)
               + byBlock.map(String.init).joined(separator: " "))
         if !tiers.isEmpty {
-            print("\nby popularity tier (\(accuracyMetric == .open ? "open accuracy; multiple choice is scored with --metric mcq" : "open and multiple-choice accuracy"))")
+            print("\nby popularity tier (\(accuracyMetric == .open ? "open accuracy; multiple choice is scored with --metric mcq, the default" : "open and multiple-choice accuracy"))")
             for figures in tiers {
                 let accuracy = figures.accuracy.map { a in
                     String(format: "open %5.1f %%", 100 * a.open) + (a.multipleChoice.map { String(format: "  mcq %5.1f %%", 100 * $0) } ?? "")

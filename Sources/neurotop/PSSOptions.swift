@@ -4,8 +4,8 @@ import Analysis
 /// How a Parameter Specialization Score is measured (METHODS.md, method 1, steps 2 and 5): the
 /// same options wherever one is computed.
 struct PSSOptions: ParsableArguments {
-    @Option(help: "The accuracy PSS is computed from.")
-    var metric = AccuracyMetric.open
+    @Option(help: "The accuracy PSS is computed from (default mcq; under mcq a question without choices is not used).")
+    var metric = AccuracyMetric.mcq
 
     @Option(help: "PSS's control set.")
     var control = ControlSet.five

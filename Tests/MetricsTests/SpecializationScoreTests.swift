@@ -56,4 +56,49 @@ import Testing
         #expect(none.measuredConcepts.isEmpty && none.baseline == 0)
         #expect(none.summary == "0 of 6 concepts, 6 left out: fewer than 2 known questions")
     }
+
+    /// Multiple choice, the default: a question without choices has no such accuracy, so it is
+    /// used neither as known nor among all questions; open accuracy uses it.
+    @Test func underMultipleChoiceQuestionsWithoutChoicesAreNotUsed() {
+        // Six concepts of 4 questions: question 0 without choices, 1 to 3 with; all answered
+        // right open, 1 and 2 right by multiple choice.
+        let questions = ["a", "b", "c", "d", "e", "f"].flatMap { concept in
+            (0..<4).map { ProbeQuestion(concept: concept, category: "letter", prompt: "\(concept) \($0)", answer: " x",
+                                        choices: $0 == 0 ? nil : [" x", " y"]) }
+        }
+        let probes = ProbeSet(name: "letters", questions: questions)
+        let baseline = ProbeAccuracy(probes: probes, results: questions.indices.map { q in
+            let n = q % 4
+            return QuestionResult(logProbabilities: [0], multipleChoiceCorrect: n == 0 ? nil : n < 3, openCorrect: true)
+        })
+        let known = SpecializationScore.Plan(probes: probes, baseline: baseline, metric: .mcq, controlSet: .five, questions: .known)
+        #expect(known.own == (0..<6).map { [4 * $0 + 1, 4 * $0 + 2] })
+        #expect(known.measuredConcepts == Array(0..<6) && known.baseline == 1)
+        #expect(known.control.allSatisfy { $0.count == 10 && $0.allSatisfy { $0 % 4 == 1 || $0 % 4 == 2 } })
+        let all = SpecializationScore.Plan(probes: probes, baseline: baseline, metric: .mcq, controlSet: .five, questions: .all)
+        #expect(all.own == (0..<6).map { [4 * $0 + 1, 4 * $0 + 2, 4 * $0 + 3] })
+        #expect(abs(all.baseline - 2.0 / 3) < 1e-12)
+        let open = SpecializationScore.Plan(probes: probes, baseline: baseline, metric: .open, controlSet: .five, questions: .known)
+        #expect(open.own == (0..<6).map { Array((4 * $0)..<(4 * $0 + 4)) })
+    }
+}
+
+/// PSS's sign (METHODS.md, method 1, step 5): positive when the concept lost more than its controls.
+@Suite struct PSSSign {
+    @Test func theSignedFormKeepsTheDirectionTheAbsoluteValueHides() {
+        // SmolLM2's France at 1 %: its own known questions keep 0.88, its controls fall to 0.46.
+        let against = SpecializationScore.Entry(concept: 0, ratio: 0.01, conceptAccuracy: 0.88, otherAccuracy: 0.46, baseline: 1)
+        #expect(abs(against.signedScore + 0.42) < 1e-12 && abs(against.score - 0.42) < 1e-12)
+        let towards = SpecializationScore.Entry(concept: 1, ratio: 0.01, conceptAccuracy: 0.25, otherAccuracy: 0.75, baseline: 0.5)
+        #expect(towards.signedScore == 1 && towards.score == 1)
+        let even = SpecializationScore.Entry(concept: 2, ratio: 0.01, conceptAccuracy: 0.5, otherAccuracy: 0.5, baseline: 1)
+        let later = SpecializationScore.Entry(concept: 0, ratio: 0.05, conceptAccuracy: 0, otherAccuracy: 0.9, baseline: 1)
+        let score = SpecializationScore(metric: .mcq, ratios: [0.01, 0.05, 0.1], entries: [against, towards, even, later])
+        let signed = score.modelSignedScores
+        #expect(abs((signed[0].score ?? .nan) - (-0.42 + 1 + 0) / 3) < 1e-12)
+        #expect(abs((signed[1].score ?? .nan) - 0.9) < 1e-12 && signed[2].score == nil)
+        #expect(abs((score.modelScores[0].score ?? .nan) - (0.42 + 1 + 0) / 3) < 1e-12)
+        #expect(score.signCounts.map(\.counts) == [SpecializationScore.SignCounts(positive: 1, negative: 1, zero: 1),
+                                                   SpecializationScore.SignCounts(positive: 1), SpecializationScore.SignCounts()])
+    }
 }

@@ -54,7 +54,8 @@ import Testing
     }
 
     /// The units one process computes until the plan gives none, each finished as it is given:
-    /// PSS is planned (concepts 0 and 2 at two ratios) once the unmasked evaluation is in.
+    /// PSS is planned (concepts 0 and 2 of one stratum at two ratios, which the seeded order keeps
+    /// as 0 then 2) once the unmasked evaluation is in.
     static func run(_ plan: inout WorkPlan, claims: [UnitID: ClaimState] = [:], focusedConcept: Int? = nil) -> [String] {
         var order: [String] = []
         while let unit = plan.next(claims: claims, worker: worker, now: now, focusedConcept: focusedConcept) {
@@ -65,7 +66,7 @@ import Testing
                 if plan.stepsDone < plan.stepCount { continue }
             }
             plan.finish(unit)
-            if unit == .baseline { plan.planPSS(concepts: [0, 2], ratios: [0.01, 0.05]) }
+            if unit == .baseline { plan.planPSS(concepts: [0, 2], strata: ["high country", "high country"], ratios: [0.01, 0.05]) }
         }
         return order
     }
@@ -119,7 +120,7 @@ import Testing
     @Test func theChainOfPatternStepsIsOneClaim() {
         var plan = Self.plan(estimates: false)
         for unit in [UnitID.baseline, .pooled(first: 0), .pooled(first: 64)] { plan.finish(unit) }
-        plan.planPSS(concepts: [0], ratios: [0.01])
+        plan.planPSS(concepts: [0], strata: ["high country"], ratios: [0.01])
         plan.finish(.pss(concept: 0, ratio: 0.01))
         #expect(plan.next(claims: [:], worker: Self.worker, now: Self.now, focusedConcept: nil) == .patterns)
         #expect(plan.next(claims: [.patterns: Self.held()], worker: Self.worker, now: Self.now, focusedConcept: nil) == nil)
@@ -141,9 +142,44 @@ import Testing
     @Test func aFocusedRunHeldElsewhereIsPassedOver() {
         var plan = Self.plan(estimates: false)
         for unit in [UnitID.baseline, .pooled(first: 0), .pooled(first: 64)] { plan.finish(unit) }
-        plan.planPSS(concepts: [0, 2], ratios: [0.01, 0.05])
+        plan.planPSS(concepts: [0, 2], strata: ["high country", "high country"], ratios: [0.01, 0.05])
         let claims = [UnitID.pss(concept: 2, ratio: 0.01): Self.held()]
         #expect(plan.next(claims: claims, worker: Self.worker, now: Self.now, focusedConcept: 2) == .pss(concept: 2, ratio: 0.05))
+    }
+
+    /// PSS's concepts come in a seeded random order with each stratum (tier and category) spread
+    /// evenly, a concept's ratios together: any first k concepts are a fair sample of all.
+    @Test func pssConceptsComeInASeededOrderInterleavingTheStrata() {
+        let concepts = Array(10..<22)
+        let strata = Array(repeating: "high country", count: 3) + Array(repeating: "high city", count: 3)
+            + Array(repeating: "low country", count: 6)
+        var plan = Self.plan(estimates: false)
+        plan.planPSS(concepts: concepts, strata: strata, ratios: [0.01, 0.05])
+        let order = [11, 18, 13, 19, 12, 17, 14, 21, 10, 20, 15, 16]
+        #expect(plan.pssLeft == order.flatMap { [WorkPlan.PSSRun(concept: $0, ratio: 0.01), WorkPlan.PSSRun(concept: $0, ratio: 0.05)] })
+        // Every first k concepts hold each stratum's share of k, give or take less than one.
+        for k in 1...order.count {
+            for stratum in Set(strata) {
+                let inStratum = Set(zip(concepts, strata).filter { $0.1 == stratum }.map(\.0))
+                let share = Double(k * inStratum.count) / Double(concepts.count)
+                #expect(abs(Double(order.prefix(k).filter(inStratum.contains).count) - share) < 1, "\(k) \(stratum)")
+            }
+        }
+        // The seed decides the order: the same every time, another with another seed.
+        #expect(WorkPlan.fairOrder(concepts, strata: strata, seed: WorkPlan.pssOrderSeed) == order)
+        #expect(WorkPlan.fairOrder(concepts, strata: strata, seed: 24) == [10, 16, 15, 17, 12, 19, 14, 20, 11, 18, 13, 21])
+    }
+
+    /// A focused concept's runs still come first, whatever the seeded order.
+    @Test func aFocusedConceptGoesBeforeTheSeededOrder() throws {
+        var plan = Self.plan(estimates: false)
+        for unit in [UnitID.baseline, .pooled(first: 0), .pooled(first: 64)] { plan.finish(unit) }
+        plan.stepsDone = 2
+        plan.planPSS(concepts: [0, 1, 2], strata: ["a", "b", "c"], ratios: [0.01])
+        let seeded = WorkPlan.fairOrder([0, 1, 2], strata: ["a", "b", "c"], seed: WorkPlan.pssOrderSeed)
+        let focused = try #require(seeded.last)
+        #expect(plan.next(claims: [:], worker: Self.worker, now: Self.now, focusedConcept: focused) == .pss(concept: focused, ratio: 0.01))
+        #expect(plan.next(claims: [:], worker: Self.worker, now: Self.now, focusedConcept: nil) == .pss(concept: seeded[0], ratio: 0.01))
     }
 
     /// Units other processes finished are read once: what this process has is not read again.
@@ -163,7 +199,7 @@ import Testing
     @Test func withoutTheUnmaskedEvaluationTheRestFinishes() {
         var plan = Self.plan(estimates: false)
         plan.needsBaseline = false
-        plan.planPSS(concepts: [], ratios: [0.01])
+        plan.planPSS(concepts: [], strata: [], ratios: [0.01])
         for unit in [UnitID.pooled(first: 0), .pooled(first: 64)] { plan.finish(unit) }
         plan.stepsDone = 2
         #expect(plan.isFinished)

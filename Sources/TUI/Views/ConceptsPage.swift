@@ -28,7 +28,7 @@ enum ConceptsPage {
         // Columns that do not fit the width are left out whole, the least needed first: the tier
         // (the detail box names it too), the bar, multiple choice (shown when the engine evaluates
         // it), how many questions are exact so far (shown while neurons are ablated; the title
-        // counts them too), the category, K_c.
+        // counts them too), the category, K_c. The signed PSS is left out first.
         var room = limit - x0 - nameWidth - 4 - 22 - 10
         func fits(_ width: Int) -> Bool {
             guard width <= room else { return false }
@@ -42,10 +42,12 @@ enum ConceptsPage {
         let showsBar = fits(barWidth + 2)
         let tierWidth = 7
         let showsTier = !probes.tiers.isEmpty && fits(tierWidth)
+        let signedWidth = 9
+        let showsSigned = fits(signedWidth)
         let columns: [(String, Int)] = [("concept", nameWidth)] + (showsCategory ? [("category", categoryWidth)] : [])
             + (showsTier ? [("tier", tierWidth)] : []) + [("q", 4), ("open before → now", 22)]
             + (showsBar ? [("", barWidth + 2)] : []) + (showsChoice ? [("choice before → now", 22)] : [])
-            + (showsExact ? [("exact", exactWidth)] : []) + [("PSS(c,r)", 10)]
+            + (showsExact ? [("exact", exactWidth)] : []) + [("PSS(c,r)", 10)] + (showsSigned ? [("signed", signedWidth)] : [])
             + (showsKc ? [("K_c ablated", 12)] : [])
         var x = x0
         for (header, width) in columns {
@@ -96,6 +98,14 @@ enum ConceptsPage {
             frame.buffer.text(leftOut ? "left out" : entry.map { String(format: "%.3f", $0.score) } ?? "…", x: x, y: y,
                               style: entry == nil ? context[.dim] : text)
             x += 10
+            if showsSigned {
+                // Positive: the concept lost more than its controls; negative: the mask hurt the controls more.
+                if !leftOut {
+                    frame.buffer.text(entry.map { String(format: "%+.3f", $0.signedScore) } ?? "…", x: x, y: y,
+                                      style: entry.map { $0.signedScore < 0 ? context[.bad] : text } ?? context[.dim])
+                }
+                x += signedWidth
+            }
             if !showsKc {
             } else if let specialization {
                 // Ranking every neuron for K_c is only needed when something is ablated.

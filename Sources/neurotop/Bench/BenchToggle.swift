@@ -98,7 +98,7 @@ struct BenchToggle: ParsableCommand {
             let start = Time.now()
             try evaluator.cacheResiduals(which)
             let cached = Time.now() - start
-            print("\n\(which == .answers ? "answers only (open accuracy, the default metric)" : "every choice (open and multiple-choice accuracy)"): "
+            print("\n\(which == .answers ? "answers only (open accuracy, --metric open)" : "every choice (open and multiple-choice accuracy, PSS's default --metric mcq)"): "
                   + "\(work.sequences) sequences, \(work.tokens) tokens, \(work.scoredRows) scored rows; states cached in \(format(cached.wall)) ms")
             for chunkThreads in Set([1, chunkThreads]).sorted() {
                 evaluator.threads = chunkThreads
