@@ -85,7 +85,7 @@ import Testing
 
 /// PSS's sign (METHODS.md, method 1, step 5): positive when the concept lost more than its controls.
 @Suite struct PSSSign {
-    @Test func theSignedFormKeepsTheDirectionTheAbsoluteValueHides() {
+    @Test func theSignedFormKeepsTheDirectionTheAbsoluteValueHides() throws {
         // SmolLM2's France at 1 %: its own known questions keep 0.88, its controls fall to 0.46.
         let against = SpecializationScore.Entry(concept: 0, ratio: 0.01, conceptAccuracy: 0.88, otherAccuracy: 0.46, baseline: 1)
         #expect(abs(against.signedScore + 0.42) < 1e-12 && abs(against.score - 0.42) < 1e-12)
@@ -94,10 +94,12 @@ import Testing
         let even = SpecializationScore.Entry(concept: 2, ratio: 0.01, conceptAccuracy: 0.5, otherAccuracy: 0.5, baseline: 1)
         let later = SpecializationScore.Entry(concept: 0, ratio: 0.05, conceptAccuracy: 0, otherAccuracy: 0.9, baseline: 1)
         let score = SpecializationScore(metric: .mcq, ratios: [0.01, 0.05, 0.1], entries: [against, towards, even, later])
-        let signed = score.modelSignedScores
-        #expect(abs((signed[0].score ?? .nan) - (-0.42 + 1 + 0) / 3) < 1e-12)
-        #expect(abs((signed[1].score ?? .nan) - 0.9) < 1e-12 && signed[2].score == nil)
-        #expect(abs((score.modelScores[0].score ?? .nan) - (0.42 + 1 + 0) / 3) < 1e-12)
+        let signed: [Double?] = score.modelSignedScores.map(\.score)
+        let atFirst: Double = try #require(signed[0]), atSecond: Double = try #require(signed[1])
+        #expect(abs(atFirst - 0.58 / 3) < 1e-12)
+        #expect(abs(atSecond - 0.9) < 1e-12 && signed[2] == nil)
+        let absolute: Double = try #require(score.modelScores[0].score)
+        #expect(abs(absolute - 1.42 / 3) < 1e-12)
         #expect(score.signCounts.map(\.counts) == [SpecializationScore.SignCounts(positive: 1, negative: 1, zero: 1),
                                                    SpecializationScore.SignCounts(positive: 1), SpecializationScore.SignCounts()])
     }
