@@ -1,4 +1,5 @@
 import Foundation
+import Analysis
 import Testing
 
 @Suite struct AnalyzeAndAblateCommands {
@@ -73,8 +74,9 @@ import Testing
 
     /// Headless progress on the demo: the plan within 5 seconds of start, then lines at every 5 %
     /// and at least every 30 s, each with units done, elapsed time, time left (once each kind of
-    /// unit has been timed) and peak memory. Its result is the demo's headline: peak PSS 0.617 at
-    /// r = 5 %, every concept measured.
+    /// unit has been timed) and peak memory. Its result is the demo's headline (multiple choice,
+    /// the default): peak PSS 0.434 at r = 10 %, every concept measured; at 1 %, 14 concepts lost
+    /// more than their controls, 4 less (mean signed PSS 0.050 against PSS 0.054), 30 as much.
     @Test func progressLinesAndTheDemoHeadline() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Neurotop.binary)
@@ -131,7 +133,13 @@ import Testing
 
         let result = try #require(JSONSerialization.jsonObject(with: output) as? [String: Any])
         let peak = try #require(result["peak_pss"] as? [String: Double])
-        #expect(peak["ratio"] == 0.05 && abs(peak["pss"]! - 0.617) < 0.0005, "\(peak)")
+        #expect(peak["ratio"] == 0.1 && abs(peak["pss"]! - 0.434) < 0.0005, "\(peak)")
+        let signs = try #require(result["pss_sign"] as? [[String: Any]])
+        let atOne = try #require(signs.first { $0["ratio"] as? Double == 0.01 })
+        #expect(atOne["positive"] as? Int == 14 && atOne["negative"] as? Int == 4 && atOne["zero"] as? Int == 30, "\(atOne)")
+        #expect(abs((atOne["signed_pss"] as? Double ?? .nan) - 0.05) < 1e-9, "\(atOne)")
+        let atTen = try #require(signs.first { $0["ratio"] as? Double == 0.1 })
+        #expect(atTen["positive"] as? Int == 48 && abs((atTen["signed_pss"] as? Double ?? .nan) - 0.434375) < 1e-9, "\(atTen)")
         let concepts = try #require(result["pss_concepts"] as? [String: Any])
         #expect(concepts["summary"] as? String == "48 of 48 concepts, none left out")
     }
@@ -211,10 +219,11 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: out) }
         let headers = [
             "neurons": "layer,neuron,concept,delta", "focus": "layer,neuron,top_concept,top_share,specialization",
-            "pss": "concept,ratio,acc_concept_after,acc_other_after,acc_before,pss", "density": "layer,domain,activated,weights,density",
+            "pss": "concept,ratio,acc_concept_after,acc_other_after,acc_before,pss,signed_pss", "density": "layer,domain,activated,weights,density",
             "similarity": "layer,domain_a,domain_b,n,mean,min,q1,median,q3,max", "domains": "domain_a,domain_b,mean",
             "pruning": "layer,ratio", "options": "setting,value",
-            "pss_concepts": "concept,category,questions_used,control_concepts,control_questions_used,status",
+            "pss_concepts": "concept,category,questions_used,control_concepts,control_questions_used,status,signed_pss_at_peak_ratio,ratios_positive,ratios_negative",
+            "pss_sign": "ratio,concepts,signed_pss,positive,negative,zero",
             "tiers": "tier,concepts,questions,open_accuracy,mcq_accuracy,pss_measured_concepts,ratio,pss",
             "knowledge_by_block": "layer,ratio,knowledge_vectors",
         ]
@@ -232,15 +241,19 @@ import Testing
             #expect(options.contains(expected), "\(expected)\n\(options)")
         }
         let concepts = try String(contentsOfFile: out + "/pss_concepts.csv", encoding: .utf8).split(separator: "\n")
-        #expect(concepts.contains("France,country,0,Oxygen;Greedy,1,left out: fewer than 2 known questions"), "\(concepts)")
+        // Multiple choice, the default: France's question without choices is not used.
+        #expect(concepts.contains("France,country,0,Oxygen;Greedy,1,left out: fewer than 2 known questions,,0,0"), "\(concepts)")
+        // Nothing measured: no mean signed PSS at any ratio, no concept of either sign.
+        let signs = try String(contentsOfFile: out + "/pss_sign.csv", encoding: .utf8).split(separator: "\n")
+        #expect(signs.dropFirst().map(String.init) == SpecializationScore.defaultRatios.map { "\($0),0,,0,0,0" }, "\(signs)")
     }
 
     @Test func jsonHoldsTheSameTablesAndSVGsHaveLegends() throws {
         let json = try exported("json")
         defer { try? FileManager.default.removeItem(atPath: json) }
         let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json + "/analysis.json"))) as? [String: [[String: Any]]])
-        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "tiers", "knowledge_by_block", "density", "similarity",
-                                     "domains", "pruning"])
+        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "pss_sign", "tiers", "knowledge_by_block", "density",
+                                     "similarity", "domains", "pruning"])
         #expect(object["pss"]?.count == 0 && object["pss_concepts"]?.count == 3)
         let svg = try exported("svg")
         defer { try? FileManager.default.removeItem(atPath: svg) }
