@@ -148,7 +148,7 @@ import Testing
     /// associated with one animal, costs it more than 50 points of open accuracy while the other
     /// concepts lose less than 10 on average.
     @Test func ablatingAConceptsKnowledgeVectorsCostsThatConcept() throws {
-        let result = try json(Neurotop.run(["ablate", "--concept", "tindertail", "--ratio", "2", "--json"]))
+        let result = try json(Neurotop.run(["ablate", "--concept", "tindertail", "--ratio", "2", "--metric", "open", "--json"]))
         let concepts = try #require(result["concepts"] as? [String: [String: Any]])
         let own = try #require(concepts["tindertail"])
         let ownDrop = try #require(own["open_before"] as? Double) - (try #require(own["open_after"] as? Double))
@@ -157,13 +157,15 @@ import Testing
         let otherDrop = others.reduce(0.0) { $0 + (($1["open_before"] as? Double ?? 0) - ($1["open_after"] as? Double ?? 0)) } / Double(others.count)
         #expect(otherDrop < 0.1, "the other concepts lost \(otherDrop) on average")
         #expect((result["ablated"] as? [String])?.count == 21)
-        // Its PSS at 2 %, on its known questions against its 5 control concepts' known questions.
+        // Its PSS at 2 % by open accuracy, on its known questions against its 5 control concepts' known
+        // questions, and its sign: the concept lost more than its controls.
         let pss = try #require(result["pss"] as? [String: Any])
         #expect((pss["control_concepts"] as? [String])?.count == 5)
         #expect(pss["concept_questions"] as? Int == 8 && pss["control_questions"] as? Int == 40)
         let score = try #require(pss["pss"] as? Double), ownAfter = try #require(pss["acc_concept_after"] as? Double)
         let other = try #require(pss["acc_other_after"] as? Double)
         #expect(pss["acc_before"] as? Double == 1 && abs(score - abs(other - ownAfter)) < 1e-12 && score >= 0.5, "\(pss)")
+        #expect(pss["signed_pss"] as? Double == other - ownAfter, "\(pss)")
     }
 
     @Test func domainProblemsNameTheFolderOrFile() throws {

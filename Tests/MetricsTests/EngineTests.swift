@@ -46,10 +46,10 @@ final class Locked<Value>: @unchecked Sendable {
         let specialization = Specialization(pooled: pooled, probes: inputs.probes, blocks: inputs.model.blockCount, width: inputs.model.mlpWidth)
         #expect(snapshot.specialization?.delta == specialization.delta)
         #expect(snapshot.specializations == specialization.specializations)
-        // The fixture model knows one question (Greedy's, its only one): no concept has the 2 known
-        // questions PSS needs.
+        // By multiple choice (the default) the fixture model knows one question, Oxygen's (Greedy's
+        // only question has no choices): no concept has the 2 known questions PSS needs.
         let plan = try #require(snapshot.score.plan)
-        #expect(plan.own.map(\.count) == [0, 0, 1])
+        #expect(plan.own.map(\.count) == [0, 1, 0])
         #expect(plan.summary == "0 of 3 concepts, 3 left out: fewer than 2 known questions")
         #expect(snapshot.score.entries.isEmpty && snapshot.score.peak == nil)
         let direct = try ActivationPatterns(model: inputs.model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: Self.options.patterns)
@@ -82,12 +82,17 @@ final class Locked<Value>: @unchecked Sendable {
     }
 
     /// The standardized association is another analysis; the raw one keeps the fingerprint it had
-    /// before the option existed (bbf16357f497ec3d: main's `analyze --json` on these inputs), so
-    /// that analyses already stored stay valid.
+    /// before the option existed (bbf16357f497ec3d: main's `analyze --json` on these inputs, with
+    /// open accuracy, then the default), so that analyses already stored stay valid. Multiple
+    /// choice, the default now, is another analysis.
     @Test func theAssociationIsPartOfTheFingerprint() throws {
-        var standardized = Self.options
+        var open = Self.options
+        open.metric = .open
+        var standardized = open
         standardized.association = .standardized
-        let raw = try AnalysisFingerprint(inputs: Self.inputs(), options: Self.options)
+        let raw = try AnalysisFingerprint(inputs: Self.inputs(), options: open)
+        let multipleChoice = try AnalysisFingerprint(inputs: Self.inputs(), options: Self.options)
+        #expect(multipleChoice.id != raw.id && multipleChoice.options.contains("pss_accuracy=mcq"))
         let other = try AnalysisFingerprint(inputs: Self.inputs(), options: standardized)
         #expect(raw.id == "bbf16357f497ec3d")
         #expect(other.id != raw.id)
@@ -352,7 +357,10 @@ final class Locked<Value>: @unchecked Sendable {
     /// Toggling an ablation gives the evaluator's answer for that ablation; the newest request wins.
     @Test func liveAblationAnswersTheNewestRequest() throws {
         let inputs = try Self.inputs()
-        let engine = try AnalysisEngine(inputs: inputs, options: Self.options, store: nil)
+        // Open accuracy: the live evaluation scores the answers only, as `expected` below.
+        var options = Self.options
+        options.metric = .open
+        let engine = try AnalysisEngine(inputs: inputs, options: options, store: nil)
         engine.start()
         defer { engine.stop() }
         #expect(Self.waitUntil { engine.snapshot.baseline != nil })
