@@ -215,7 +215,8 @@ import Testing
             "similarity": "layer,domain_a,domain_b,n,mean,min,q1,median,q3,max", "domains": "domain_a,domain_b,mean",
             "pruning": "layer,ratio", "options": "setting,value",
             "pss_concepts": "concept,category,questions_used,control_concepts,control_questions_used,status",
-            "tiers": "tier,concepts,questions,open_accuracy,mcq_accuracy,pss_measured_concepts,ratio,pss",
+            "tiers": "tier,concepts,questions,open_accuracy,mcq_accuracy,pss_measured_concepts,ratio,pss,pss_low,pss_high,pss_n,open_low,open_high,mcq_low,mcq_high,mcq_questions",
+            "pss_by_ratio": "ratio,pss,low,high,n,peak,peak_wins", "accuracy": "scope,metric,accuracy,low,high,questions",
             "knowledge_by_block": "layer,ratio,knowledge_vectors",
         ]
         for (name, header) in headers {
@@ -239,8 +240,8 @@ import Testing
         let json = try exported("json")
         defer { try? FileManager.default.removeItem(atPath: json) }
         let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json + "/analysis.json"))) as? [String: [[String: Any]]])
-        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "tiers", "knowledge_by_block", "density", "similarity",
-                                     "domains", "pruning"])
+        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "pss_by_ratio", "accuracy", "tiers", "knowledge_by_block",
+                                     "density", "similarity", "domains", "pruning"])
         #expect(object["pss"]?.count == 0 && object["pss_concepts"]?.count == 3)
         let svg = try exported("svg")
         defer { try? FileManager.default.removeItem(atPath: svg) }
