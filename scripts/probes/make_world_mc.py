@@ -100,7 +100,7 @@ def first_item(value):
         return None
     value = re.split(r"[,;]", without_parentheses(value))[0]
     value = re.sub(r"\b(official|predominantly|only|est\.)\b", "", value)
-    value = re.sub(r"[0-9.]+%?", "", value)
+    value = re.sub(r"\b[0-9][0-9.]*%?(?!\w)", "", value)
     return plain(value)
 
 
@@ -140,6 +140,13 @@ def time_zone(value):
     return "UTC" + (found.group(1) or "").replace(" 0", "")
 
 
+def region(value):
+    """The map region; a value of two run together ("AsiaEurope", where the HTML had a line
+    break) is no one region."""
+    value = plain(value)
+    return None if value is None or re.search(r"[a-z][A-Z]", value) else value
+
+
 def population(value):
     found = re.match(r"^([0-9][0-9,]*)", value or "")
     return int(found.group(1).replace(",", "")) if found else None
@@ -175,13 +182,13 @@ def country_facts():
         long_name = plain(text(entry, "Government", "Country name", "conventional long form"))
         fields = {
             "capital": capital,
-            "region": plain(text(entry, "Geography", "Map references")),
+            "region": region(text(entry, "Geography", "Map references")),
             "anthem": anthem(text(entry, "Government", "National anthem(s)", "title")),
             "highest": highest_point(text(entry, "Geography", "Elevation", "highest point")),
             "currency": money,
             "currency code": money_code,
             "tld": plain(text(entry, "Communications", "Internet country code")),
-            "government": plain(text(entry, "Government", "Government type")),
+            "government": plain(without_parentheses(text(entry, "Government", "Government type") or "").split(";")[0]),
             "colors": plain(text(entry, "Government", "National color(s)")),
             "language": first_item(text(entry, "People and Society", "Languages", "Languages")
                                    or text(entry, "People and Society", "Languages")),
@@ -206,7 +213,7 @@ def country_facts():
 TEMPLATES = {
     "country": [("capital", "The capital of {c} is"), ("region", "On the map, {c} is in"),
                 ("anthem", "The national anthem of {c} is titled"), ("highest", "The highest point of {c} is"),
-                ("currency", "The currency of {c} is"), ("currency code", "The ISO code of the currency of {c} is"),
+                ("currency", "The currency of {c} is"), ("currency code", "The three-letter code of the currency of {c} is"),
                 ("tld", "The internet country code of {c} is"), ("government", "The government of {c} is a"),
                 ("colors", "The national colors of {c} are"), ("language", "The main language of {c} is"),
                 ("religion", "The largest religion in {c} is"), ("symbol", "A national symbol of {c} is the"),
@@ -214,7 +221,7 @@ TEMPLATES = {
     "capital": [("country", "{c} is the capital of"), ("region", "On the map, the city of {c} is in"),
                 ("anthem", "The national anthem of the country whose capital is {c} is titled"),
                 ("highest", "The highest point of the country whose capital is {c} is"),
-                ("currency", "People in {c} pay with"), ("currency code", "The ISO code of the currency used in {c} is"),
+                ("currency", "People in {c} pay with"), ("currency code", "The three-letter code of the currency used in {c} is"),
                 ("tld", "Websites based in {c} often use the internet domain"),
                 ("government", "The government seated in {c} is a"),
                 ("colors", "The national colors of the country whose capital is {c} are"),
