@@ -120,7 +120,7 @@ extension Analyze {
 struct AnalysisArguments: ParsableArguments {
     @OptionGroup var model: ModelArguments
 
-    @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
+    @Option(help: "A shipped probe set (demo, world, world-mc, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @Option(help: "A folder of domain corpora (a NAME.txt or NAME.jsonl file a domain), or default, the shipped ones.")
