@@ -130,8 +130,14 @@ import Testing
         #expect(lines.contains { $0.text.contains("s left") && !$0.text.contains("100%") }, "an estimate before the end")
 
         let result = try #require(JSONSerialization.jsonObject(with: output) as? [String: Any])
-        let peak = try #require(result["peak_pss"] as? [String: Double])
-        #expect(peak["ratio"] == 0.05 && abs(peak["pss"]! - 0.617) < 0.0005, "\(peak)")
+        let peak = try #require(result["peak_pss"] as? [String: Any])
+        let peakScore = try #require(peak["pss"] as? Double)
+        #expect(peak["ratio"] as? Double == 0.05 && abs(peakScore - 0.617) < 0.0005, "\(peak)")
+        // The peak's 95 % bootstrap interval over its 48 concepts holds it; the ratio wins sum to the resamples.
+        let low = try #require(peak["low"] as? Double), high = try #require(peak["high"] as? Double)
+        #expect(peak["n"] as? Int == 48 && low < peakScore && peakScore < high && high - low < 0.2, "\(peak)")
+        let wins = try #require(peak["ratio_wins"] as? [[String: Any]])
+        #expect(wins.compactMap { $0["wins"] as? Int }.reduce(0, +) == 1000, "\(wins)")
         let concepts = try #require(result["pss_concepts"] as? [String: Any])
         #expect(concepts["summary"] as? String == "48 of 48 concepts, none left out")
     }
