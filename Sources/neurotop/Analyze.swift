@@ -63,7 +63,7 @@ struct Analyze: ParsableCommand {
         if !tiers.isEmpty {
             print("\nby popularity tier (\(accuracyMetric == .open ? "open accuracy; multiple choice is scored with --metric mcq" : "open and multiple-choice accuracy"))")
             for figures in tiers {
-                let accuracy = figures.accuracy.map(Self.accuracyText) ?? "accuracy not computed yet"
+                let accuracy = figures.accuracy.map { Self.accuracyText($0, counted: false) } ?? "accuracy not computed yet"
                 print("\(figures.tier.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(figures.concepts) concepts, \(figures.questions) questions: \(accuracy); PSS on \(figures.measured.map(String.init) ?? "–") concepts")
                 print("        peak PSS " + (figures.peak.map { String(format: "%.3f at r = %g %% ", $0.score, $0.ratio * 100) + Self.intervalText(figures.pssInterval(at: $0.ratio)) } ?? "not measured")
                       + "; PSS(r) " + sweep(figures.pss, figures.pssIntervals))
@@ -90,12 +90,13 @@ extension Analyze {
         return interval.text() + " " + Intervals.conceptCount(interval.n)
     }
 
-    /// "open 13.0 % [11.2, 15.1] mcq 60.0 % [57.1, 62.8] (530 questions)": accuracies with 95 % Wilson intervals.
-    static func accuracyText(_ a: ProbeAccuracy.Score) -> String {
+    /// "open 13.0 % [11.2, 15.1] mcq 60.0 % [57.1, 62.8] (530 questions)": accuracies with 95 %
+    /// Wilson intervals (`counted`: with the number of questions, where the line does not say it already).
+    static func accuracyText(_ a: ProbeAccuracy.Score, counted: Bool = true) -> String {
         func percent(_ interval: Interval?) -> String { interval.map { String(format: " [%.1f, %.1f]", 100 * $0.low, 100 * $0.high) } ?? "" }
         return String(format: "open %5.1f %%", 100 * a.open) + percent(a.openInterval)
             + (a.multipleChoice.map { String(format: "  mcq %5.1f %%", 100 * $0) + percent(a.multipleChoiceInterval) } ?? "")
-            + " (\(a.questions) questions)"
+            + (counted ? " (\(a.questions) questions)" : "")
     }
 
     /// What `analyze --json` prints, and `compare --json` for each model: the analysis's figures
