@@ -39,6 +39,8 @@ public struct AnalysisExport {
     public let patterns: PatternResults
     /// Accuracy and PSS per popularity tier (empty without tiers).
     public let tiers: [TierFigures]
+    /// Accuracy over every question with nothing masked (nil until the unmasked evaluation exists).
+    public let accuracy: ProbeAccuracy.Score?
     /// K_c(r) of all concepts per block at `knowledgeRatio`.
     public let knowledgeByBlock: [Int]
     public static let knowledgeRatio = KnowledgeVectorsByBlock.ratio
@@ -54,6 +56,7 @@ public struct AnalysisExport {
         score = snapshot.score
         self.patterns = patterns
         tiers = snapshot.tierFigures
+        accuracy = snapshot.baseline?.overall
         knowledgeByBlock = snapshot.knowledgeVectorsByBlock(ratio: Self.knowledgeRatio) ?? []
         self.settings = settings
     }
@@ -111,10 +114,34 @@ public struct AnalysisExport {
         let pruning: [[Any]] = p.pruning.enumerated().map { [$0.offset, $0.element] }
         let options: [[Any]] = settings.map { [$0.0, $0.1] }
         // Per tier and ratio; an empty cell is a figure not computed yet.
+        // Intervals: 95 % bootstrap over concepts for PSS (with n concepts), 95 % Wilson for accuracy.
+        func bounds(_ interval: Interval?) -> [Any] { [interval?.low ?? Double.nan, interval?.high ?? Double.nan] }
         let tierRows: [[Any]] = tiers.flatMap { t in
-            t.pss.map { item -> [Any] in
-                [t.tier.rawValue, t.concepts, t.questions, t.accuracy?.open ?? Double.nan, t.accuracy?.multipleChoice ?? Double.nan,
-                 t.measured.map { $0 as Any } ?? NSNull(), item.ratio, item.score ?? Double.nan]
+            zip(t.pss, t.pssIntervals).map { item, interval -> [Any] in
+                var row: [Any] = [t.tier.rawValue, t.concepts, t.questions, t.accuracy?.open ?? Double.nan, t.accuracy?.multipleChoice ?? Double.nan,
+                                  t.measured.map { $0 as Any } ?? NSNull(), item.ratio, item.score ?? Double.nan]
+                row += bounds(interval)
+                row.append(interval?.n ?? 0)
+                row += bounds(t.accuracy?.openInterval)
+                row += bounds(t.accuracy?.multipleChoiceInterval)
+                row.append(t.accuracy?.choiceQuestions ?? 0)
+                return row
+            }
+        }
+        let wins = Dictionary(uniqueKeysWithValues: score.peakRatioWins.map { ($0.ratio, $0.wins) })
+        let pssByRatio: [[Any]] = zip(score.modelScores, score.modelIntervals).map { item, interval -> [Any] in
+            let row: [Any] = [item.ratio, item.score ?? Double.nan]
+            let counts: [Any] = [interval.interval?.n ?? 0, item.ratio == peakRatio, wins[item.ratio] ?? 0]
+            return row + bounds(interval.interval) + counts
+        }
+        var accuracyRows: [[Any]] = []
+        let scopes = (accuracy.map { [("all", $0)] } ?? []) + tiers.compactMap { t in t.accuracy.map { ("tier " + t.tier.rawValue, $0) } }
+        for (scope, a) in scopes {
+            let open: [Any] = [scope, "open", a.open]
+            accuracyRows.append(open + bounds(a.openInterval) + [a.questions as Any])
+            if let mcq = a.multipleChoice {
+                let row: [Any] = [scope, "mcq", mcq]
+                accuracyRows.append(row + bounds(a.multipleChoiceInterval) + [a.choiceQuestions as Any])
             }
         }
         let signRows: [[Any]] = zip(score.modelSignedScores, score.signCounts).map { signed, signs in
@@ -131,7 +158,10 @@ public struct AnalysisExport {
                                                   "signed_pss_at_peak_ratio", "ratios_positive", "ratios_negative"],
                   rows: concepts),
             Table(name: "pss_sign", columns: ["ratio", "concepts", "signed_pss", "positive", "negative", "zero"], rows: signRows),
-            Table(name: "tiers", columns: ["tier", "concepts", "questions", "open_accuracy", "mcq_accuracy", "pss_measured_concepts", "ratio", "pss"],
+            Table(name: "pss_by_ratio", columns: ["ratio", "pss", "low", "high", "n", "peak", "peak_wins"], rows: pssByRatio),
+            Table(name: "accuracy", columns: ["scope", "metric", "accuracy", "low", "high", "questions"], rows: accuracyRows),
+            Table(name: "tiers", columns: ["tier", "concepts", "questions", "open_accuracy", "mcq_accuracy", "pss_measured_concepts", "ratio", "pss",
+                                           "pss_low", "pss_high", "pss_n", "open_low", "open_high", "mcq_low", "mcq_high", "mcq_questions"],
                   rows: tierRows),
             Table(name: "knowledge_by_block", columns: ["layer", "ratio", "knowledge_vectors"], rows: byBlock),
             Table(name: "density", columns: ["layer", "domain", "activated", "weights", "density"], rows: densityRows),

@@ -17,6 +17,12 @@ public struct AnalysisSummary: Sendable {
     public let signedPSS: [Double?]
     /// Per ratio: how many measured concepts lost more than their controls, less, or as much.
     public let pssSigns: [SpecializationScore.SignCounts]
+    /// Per ratio, PSS(r)'s bootstrap interval over the concepts measured at that ratio, with their n.
+    public let pssIntervals: [Interval?]
+    /// The peak's interval (the bootstrap interval of the mean at the peak's ratio), and how often
+    /// each ratio is the peak over the resamples.
+    public let peakInterval: Interval?
+    public let peakRatioWins: [(ratio: Double, wins: Int)]
     /// Concept × ratio runs done, and how many the plan measures (nil before the unmasked evaluation).
     public let pssRuns: (done: Int, wanted: Int?)
     public let plan: SpecializationScore.Plan?
@@ -39,6 +45,9 @@ public struct AnalysisSummary: Sendable {
         peak = score.peak
         signedPSS = score.modelSignedScores.map(\.score)
         pssSigns = score.signCounts.map(\.counts)
+        pssIntervals = score.modelIntervals.map(\.interval)
+        peakInterval = score.peakInterval
+        peakRatioWins = score.peakRatioWins
         plan = score.plan
         pssRuns = (score.entries.count, score.plan.map { $0.measuredConcepts.count * score.ratios.count })
         if let layerSpecialization {
@@ -71,12 +80,21 @@ public struct AnalysisSummary: Sendable {
         }
         var object = about
         object["blocks"] = blocks
-        object["accuracy"] = accuracy.map { ["open": $0.open, "mcq": value($0.multipleChoice), "questions": $0.questions] as [String: Any] } ?? NSNull()
-        object["pss"] = zip(ratios, pss).map { ["ratio": $0, "pss": value($1)] as [String: Any] }
+        object["accuracy"] = accuracy.map { ["open": $0.open, "mcq": value($0.multipleChoice), "questions": $0.questions,
+                                             "intervals": $0.intervalsJSON] as [String: Any] } ?? NSNull()
+        object["pss"] = zip(zip(ratios, pss), pssIntervals).map { item, interval in
+            (["ratio": item.0, "pss": value(item.1)] as [String: Any]).merging(Interval.fields(interval)) { a, _ in a }
+        }
+        object["peak_pss"] = peak.map { peak -> Any in
+            var fields: [String: Any] = ["ratio": peak.ratio, "pss": peak.score,
+                                         "ratio_wins": peakRatioWins.map { ["ratio": $0.ratio, "wins": $0.wins] as [String: Any] },
+                                         "resamples": Intervals.resamples]
+            fields.merge(Interval.fields(peakInterval)) { a, _ in a }
+            return fields
+        } ?? NSNull()
         object["pss_sign"] = zip(ratios, zip(signedPSS, pssSigns)).map { ratio, item in
             ["ratio": ratio, "signed_pss": value(item.0), "positive": item.1.positive, "negative": item.1.negative, "zero": item.1.zero] as [String: Any]
         }
-        object["peak_pss"] = peak.map { ["ratio": $0.ratio, "pss": $0.score] as [String: Any] } ?? NSNull()
         object["pss_runs"] = ["done": pssRuns.done, "wanted": pssRuns.wanted.map { $0 as Any } ?? NSNull()] as [String: Any]
         object["pss_concepts"] = concepts
         object["s_by_block"] = layerSpecialization ?? NSNull()

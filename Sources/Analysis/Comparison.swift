@@ -49,6 +49,16 @@ public struct Comparison: Sendable {
             guard let accuracy = s.accuracy else { return (Self.notComputed, nil) }
             return accuracy.multipleChoice.map { percent($0) } ?? (Self.absent, nil)
         }
+        func percentInterval(_ interval: Interval?, pending: Bool) -> (String, Double?) {
+            (interval.map { String(format: "[%.1f, %.1f]", 100 * $0.low, 100 * $0.high) } ?? (pending ? Self.notComputed : Self.absent), nil)
+        }
+        /// A mean over concepts' 95 % bootstrap interval and n, which says so below `Intervals.fewestConcepts`.
+        func meanInterval(_ interval: Interval?, pending: Bool) -> (String, Double?) {
+            guard let interval else { return (pending ? Self.notComputed : Self.absent, nil) }
+            return (interval.text() + " n=\(interval.n)" + (interval.n < Intervals.fewestConcepts ? " (<\(Intervals.fewestConcepts))" : ""), nil)
+        }
+        figure("  open 95 %") { percentInterval($0.accuracy?.openInterval, pending: $0.accuracy == nil) }
+        figure("  mcq 95 %") { percentInterval($0.accuracy?.multipleChoiceInterval, pending: $0.accuracy == nil) }
         figure("questions") { ($0.accuracy.map { "\($0.questions)" } ?? Self.notComputed, $0.accuracy.map { Double($0.questions) }) }
         figure("PSS on") { s in
             guard let plan = s.plan else { return (Self.notComputed, nil) }
@@ -58,6 +68,7 @@ public struct Comparison: Sendable {
             guard let peak = s.peak else { return (s.pssRuns.wanted == 0 ? Self.absent : Self.notComputed, nil) }
             return (String(format: "%.3f", peak.score), peak.score)
         }
+        figure("  peak 95 %") { meanInterval($0.peakInterval, pending: $0.pssRuns.wanted != 0) }
         figure("peak at r") { s in (s.peak.map { Self.ratio($0.ratio) } ?? (s.pssRuns.wanted == 0 ? Self.absent : Self.notComputed), s.peak?.ratio) }
         figure("PSS runs") { s in ("\(s.pssRuns.done)/" + (s.pssRuns.wanted.map(String.init) ?? "?"), Double(s.pssRuns.done)) }
         let ratios = summaries.first?.ratios ?? SpecializationScore.defaultRatios
@@ -78,6 +89,7 @@ public struct Comparison: Sendable {
                 figure("\(name): open") { s in tier(s).map { percent($0.accuracy?.open) } ?? (Self.absent, nil) }
                 figure("\(name): mcq") { s in tier(s).map { t in t.accuracy?.multipleChoice.map { percent($0) } ?? (t.accuracy == nil ? Self.notComputed : Self.absent, nil) } ?? (Self.absent, nil) }
                 figure("\(name): PSS") { s in tier(s).map { fixed($0.pss(at: s.peak?.ratio), pending: s.pssRuns.wanted != 0) } ?? (Self.absent, nil) }
+                figure("\(name): PSS 95 %") { s in tier(s).map { meanInterval($0.pssInterval(at: s.peak?.ratio), pending: s.pssRuns.wanted != 0) } ?? (Self.absent, nil) }
             }
         }
 

@@ -62,14 +62,22 @@ public enum Figures {
     static func pssByRatio(_ summaries: [AnalysisSummary], settings: [(String, String)]) -> String {
         let ratios = summaries.first?.ratios ?? SpecializationScore.defaultRatios
         let values = summaries.flatMap { $0.pss.compactMap { $0 } }
-        var plot = Plot(title: "PSS against the masking ratio r (mean over the measured concepts)", xLabel: "masking ratio r (share of all MLP neurons, log scale)",
+        var plot = Plot(title: "PSS against the masking ratio r (mean over the measured concepts, 95 % bootstrap interval)", xLabel: "masking ratio r (share of all MLP neurons, log scale)",
                         yLabel: "PSS(r)", x: (log10(ratios.first ?? 0.001), log10(ratios.last ?? 0.1)),
                         y: (0, Plot.niceTop(values.max() ?? 1)), caption: caption(settings, models: summaries.map(\.name)))
         plot.xTicks = ratios.map { (log10($0), String(format: "%g%%", $0 * 100)) }
         plot.yTicks = Plot.ticks(upTo: plot.y.1)
         for (m, s) in summaries.enumerated() {
-            let points = zip(s.ratios, s.pss).compactMap { r, v in v.map { (log10(r), $0, "\(s.name): PSS(\(String(format: "%g%%", r * 100))) = \(String(format: "%.4f", $0))") } }
-            plot.line(points, colour: palette[m % palette.count], label: s.name + (s.peak.map { String(format: " (peak %.3f)", $0.score) } ?? ""))
+            let colour = palette[m % palette.count]
+            let points = zip(zip(s.ratios, s.pss), s.pssIntervals).compactMap { item, interval in
+                item.1.map { (log10(item.0), $0, "\(s.name): PSS(\(String(format: "%g%%", item.0 * 100))) = \(String(format: "%.4f", $0)) "
+                              + (interval.map { $0.text("%.4f") + ", " + Intervals.conceptCount($0.n) } ?? "")) }
+            }
+            for (ratio, interval) in zip(s.ratios, s.pssIntervals) {
+                if let interval { plot.errorBar(x: log10(ratio), interval: interval, colour: colour) }
+            }
+            let n = s.peakInterval.map { ", " + Intervals.conceptCount($0.n) } ?? ""
+            plot.line(points, colour: colour, label: s.name + (s.peak.map { String(format: " (peak %.3f", $0.score) + n + ")" } ?? ""))
             if points.isEmpty { plot.note("\(s.name): no PSS measured (\(s.pssRuns.wanted == 0 ? "no concept has enough questions" : "not computed yet"))") }
         }
         return plot.svg
@@ -78,7 +86,7 @@ public enum Figures {
     static func tiers(_ summaries: [AnalysisSummary], settings: [(String, String)]) -> String {
         var names: [String] = []
         for s in summaries { for figures in s.tiers where !names.contains(figures.tier.rawValue) { names.append(figures.tier.rawValue) } }
-        var plot = Plot(title: "Accuracy (open) and PSS at the peak ratio, by popularity tier", xLabel: "popularity tier",
+        var plot = Plot(title: "Accuracy (open) and PSS at the peak ratio, by popularity tier (95 % intervals, n concepts)", xLabel: "popularity tier",
                         yLabel: "accuracy · PSS", x: (0, Double(max(names.count, 1))), y: (0, 1),
                         caption: caption(settings, models: summaries.map(\.name)))
         guard !names.isEmpty else {
@@ -99,9 +107,15 @@ public enum Figures {
                     plot.bar(x: start, width: width, value: open, colour: colour, opacity: 1,
                              title: "\(s.name) \(name): accuracy \(String(format: "%.4f", open)) (\(tier.questions) questions)")
                 }
-                if let pss = tier.pss(at: s.peak?.ratio) {
+                if let open = tier.accuracy?.openInterval { plot.errorBar(x: start + width / 2, interval: open, colour: "#333333") }
+                if let pss = tier.pss(at: s.peak?.ratio), let interval = tier.pssInterval(at: s.peak?.ratio) {
                     plot.bar(x: start + width, width: width, value: pss, colour: colour, opacity: 0.45,
-                             title: "\(s.name) \(name): PSS \(String(format: "%.4f", pss)) (\(tier.measured ?? 0) concepts)")
+                             title: "\(s.name) \(name): PSS \(String(format: "%.4f", pss)) \(interval.text("%.4f")) (\(Intervals.conceptCount(interval.n)))")
+                    plot.errorBar(x: start + 1.5 * width, interval: interval, colour: "#333333")
+                    plot.label(x: start + 1.5 * width, y: interval.high, text: "n=\(interval.n)")
+                    if interval.n < Intervals.fewestConcepts {
+                        plot.note("\(s.name), tier \(name): PSS rests on \(interval.n) concept\(interval.n == 1 ? "" : "s") (fewer than \(Intervals.fewestConcepts))")
+                    }
                 }
             }
             plot.legend(colour: colour, label: "\(s.name) accuracy", opacity: 1)
@@ -243,6 +257,19 @@ struct Plot {
         let top = py(value), left = px(start), right = px(start + width)
         body += String(format: "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%@\" fill-opacity=\"%.2f\" stroke=\"%@\"><title>%@</title></rect>\n",
                        left, top, right - left, py(y.0) - top, colour, opacity, colour, Self.escape(title))
+    }
+
+    /// A vertical line from the interval's low to its high end, with short caps.
+    mutating func errorBar(x: Double, interval: Interval, colour: String) {
+        let cx = px(x), low = py(interval.low), high = py(interval.high)
+        body += String(format: "<path class=\"errorbar\" d=\"M%.2f %.2f V%.2f M%.2f %.2f H%.2f M%.2f %.2f H%.2f\" stroke=\"%@\" fill=\"none\"/>\n",
+                       cx, low, high, cx - 3, low, cx + 3, cx - 3, high, cx + 3, colour)
+    }
+
+    /// A small text just above a point (an n over a bar).
+    mutating func label(x: Double, y value: Double, text: String) {
+        body += String(format: "<text class=\"label\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"9\">%@</text>\n",
+                       px(x), py(value) - 4, Self.escape(text))
     }
 
     mutating func box(x centre: Double, spread: ActivationPatterns.Spread, colour: String, title: String) {

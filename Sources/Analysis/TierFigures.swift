@@ -12,6 +12,8 @@ public struct TierFigures: Sendable {
     public let measured: Int?
     /// The tier's PSS(r): the mean over its measured concepts at each ratio (nil where none is yet).
     public let pss: [(ratio: Double, score: Double?)]
+    /// Per ratio, the bootstrap interval of the tier's PSS(r) over its concepts measured at that ratio.
+    public let pssIntervals: [Interval?]
 
     /// The largest PSS(r) over the sweep.
     public var peak: (ratio: Double, score: Double)? {
@@ -23,14 +25,24 @@ public struct TierFigures: Sendable {
         pss.first { $0.ratio == ratio }?.score
     }
 
+    /// The bootstrap interval of the tier's PSS at `ratio`, with its n; nil where none is measured.
+    public func pssInterval(at ratio: Double?) -> Interval? {
+        pss.firstIndex { $0.ratio == ratio }.flatMap { pssIntervals[$0] }
+    }
+
     /// Per tier, as `analyze --json` and `export --format json` write it (null: not computed yet).
     public var json: [String: Any] {
         var object: [String: Any] = ["tier": tier.rawValue, "concepts": concepts, "questions": questions,
                                      "open_accuracy": accuracy.map { $0.open as Any } ?? NSNull(),
                                      "mcq_accuracy": accuracy?.multipleChoice.map { $0 as Any } ?? NSNull(),
                                      "pss_measured_concepts": measured.map { $0 as Any } ?? NSNull()]
-        object["pss"] = pss.map { ["ratio": $0.ratio, "pss": $0.score.map { $0 as Any } ?? NSNull()] }
-        object["peak_pss"] = peak.map { ["ratio": $0.ratio, "pss": $0.score] as Any } ?? NSNull()
+        object["pss"] = zip(pss, pssIntervals).map { item, interval in
+            (["ratio": item.ratio, "pss": item.score.map { $0 as Any } ?? NSNull()] as [String: Any]).merging(Interval.fields(interval)) { a, _ in a }
+        }
+        object["peak_pss"] = peak.map { peak -> Any in
+            (["ratio": peak.ratio, "pss": peak.score] as [String: Any]).merging(Interval.fields(pssInterval(at: peak.ratio))) { a, _ in a }
+        } ?? NSNull()
+        object["accuracy_intervals"] = accuracy.map { $0.intervalsJSON as Any } ?? NSNull()
         return object
     }
 }
@@ -42,13 +54,15 @@ extension AnalysisSnapshot {
         return probes.tiers.map { tier in
             let names = probes.concepts(inTier: tier)
             let members = Set(names.compactMap { conceptIndex[$0] })
-            let pss = score.ratios.map { ratio -> (ratio: Double, score: Double?) in
-                let scores = score.entries.filter { $0.ratio == ratio && members.contains($0.concept) }.map(\.score)
-                return (ratio, scores.isEmpty ? nil : scores.reduce(0, +) / Double(scores.count))
+            let scoresByRatio = score.ratios.map { ratio in
+                score.entries.filter { $0.ratio == ratio && members.contains($0.concept) }.map(\.score)
+            }
+            let pss = zip(score.ratios, scoresByRatio).map { ratio, scores -> (ratio: Double, score: Double?) in
+                (ratio, scores.isEmpty ? nil : scores.reduce(0, +) / Double(scores.count))
             }
             return TierFigures(tier: tier, concepts: names.count, questions: names.map { probes.questions(of: $0).count }.reduce(0, +),
                                accuracy: baseline?.tier(tier), measured: score.plan.map { plan in members.filter(plan.measured).count },
-                               pss: pss)
+                               pss: pss, pssIntervals: scoresByRatio.map { Intervals.bootstrapMeanInterval(values: $0) })
         }
     }
 

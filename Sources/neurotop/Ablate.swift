@@ -20,7 +20,7 @@ struct Ablate: ParsableCommand {
     @Option(help: "...at this ratio of all neurons, in percent (e.g. 1 for the top 1 %).")
     var ratio: Double?
 
-    @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
+    @Option(help: "A shipped probe set (demo, world, world-mc, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @OptionGroup var pss: PSSOptions

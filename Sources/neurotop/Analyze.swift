@@ -39,15 +39,23 @@ struct Analyze: ParsableCommand {
         print("PSS on       \(plan?.summary ?? "–") (\(engine.options.pssQuestions == .known ? "known questions" : "all questions"), control set: \(engine.options.controlSet == .five ? "5 other concepts" : "all other concepts"))")
         print("domains      \(patterns.domains.joined(separator: ", ")) (\(samples) samples each)")
         print("store        \(engine.store?.location ?? "none") (analysis \(engine.fingerprint.id))")
+        if let accuracy = snapshot.baseline?.overall {
+            print("accuracy     " + Self.accuracyText(accuracy))
+        }
         if let peak = score.peak {
-            print(String(format: "peak PSS     %.3f at r = %g %%", peak.score, peak.ratio * 100))
+            let wins = score.peakRatioWins.filter { $0.wins > 0 }.sorted { $0.wins > $1.wins }
+                .map { String(format: "%g %% %.0f %%", $0.ratio * 100, 100 * Double($0.wins) / Double(Intervals.resamples)) }
+            print(String(format: "peak PSS     %.3f at r = %g %% ", peak.score, peak.ratio * 100) + Self.intervalText(score.peakInterval)
+                  + (wins.isEmpty ? "" : "; peak ratio over \(Intervals.resamples) resamples: " + wins.joined(separator: ", ")))
         } else {
             print("peak PSS     not measured: no concept has enough questions")
         }
-        func sweep(_ scores: [(ratio: Double, score: Double?)]) -> String {
-            scores.map { item in String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%.3f", $0) } ?? "–") }.joined(separator: "  ")
+        func sweep(_ scores: [(ratio: Double, score: Double?)], _ intervals: [Interval?]) -> String {
+            zip(scores, intervals).map { item, interval in
+                String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%.3f ", $0) + Self.intervalText(interval) } ?? "–")
+            }.joined(separator: "  ")
         }
-        print("PSS(r)       " + sweep(score.modelScores))
+        print("PSS(r)       " + sweep(score.modelScores, score.modelIntervals.map(\.interval)))
         // The sign PSS's absolute value hides: positive when the concept lost more than its controls.
         print("signed PSS   " + score.modelSignedScores.map { item in
             String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%+.3f", $0) } ?? "–")
@@ -62,12 +70,10 @@ struct Analyze: ParsableCommand {
         if !tiers.isEmpty {
             print("\nby popularity tier (\(accuracyMetric == .open ? "open accuracy; multiple choice is scored with --metric mcq, the default" : "open and multiple-choice accuracy"))")
             for figures in tiers {
-                let accuracy = figures.accuracy.map { a in
-                    String(format: "open %5.1f %%", 100 * a.open) + (a.multipleChoice.map { String(format: "  mcq %5.1f %%", 100 * $0) } ?? "")
-                } ?? "accuracy not computed yet"
+                let accuracy = figures.accuracy.map { Self.accuracyText($0, counted: false) } ?? "accuracy not computed yet"
                 print("\(figures.tier.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(figures.concepts) concepts, \(figures.questions) questions: \(accuracy); PSS on \(figures.measured.map(String.init) ?? "–") concepts")
-                print("        peak PSS " + (figures.peak.map { String(format: "%.3f at r = %g %%", $0.score, $0.ratio * 100) } ?? "not measured")
-                      + "; PSS(r) " + sweep(figures.pss))
+                print("        peak PSS " + (figures.peak.map { String(format: "%.3f at r = %g %% ", $0.score, $0.ratio * 100) + Self.intervalText(figures.pssInterval(at: $0.ratio)) } ?? "not measured")
+                      + "; PSS(r) " + sweep(figures.pss, figures.pssIntervals))
             }
         }
         print("\nactivated density per block (threshold \(gamma.map { "γ = \($0)" } ?? "top 5 % of each domain's weights"))")
@@ -84,6 +90,22 @@ struct Analyze: ParsableCommand {
 }
 
 extension Analyze {
+    /// "[0.170, 0.250] n = 40": a mean over concepts with its 95 % bootstrap interval and n, saying
+    /// so when n is below `Intervals.fewestConcepts`.
+    static func intervalText(_ interval: Interval?) -> String {
+        guard let interval else { return "" }
+        return interval.text() + " " + Intervals.conceptCount(interval.n)
+    }
+
+    /// "open 13.0 % [11.2, 15.1] mcq 60.0 % [57.1, 62.8] (530 questions)": accuracies with 95 %
+    /// Wilson intervals (`counted`: with the number of questions, where the line does not say it already).
+    static func accuracyText(_ a: ProbeAccuracy.Score, counted: Bool = true) -> String {
+        func percent(_ interval: Interval?) -> String { interval.map { String(format: " [%.1f, %.1f]", 100 * $0.low, 100 * $0.high) } ?? "" }
+        return String(format: "open %5.1f %%", 100 * a.open) + percent(a.openInterval)
+            + (a.multipleChoice.map { String(format: "  mcq %5.1f %%", 100 * $0) + percent(a.multipleChoiceInterval) } ?? "")
+            + (counted ? " (\(a.questions) questions)" : "")
+    }
+
     /// What `analyze --json` prints, and `compare --json` for each model: the analysis's figures
     /// (`AnalysisSummary`) with the model, inputs and settings they come from.
     static func summary(_ engine: AnalysisEngine, _ snapshot: AnalysisSnapshot) -> [String: Any] {
@@ -106,7 +128,7 @@ extension Analyze {
 struct AnalysisArguments: ParsableArguments {
     @OptionGroup var model: ModelArguments
 
-    @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
+    @Option(help: "A shipped probe set (demo, world, world-mc, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @Option(help: "A folder of domain corpora (a NAME.txt or NAME.jsonl file a domain), or default, the shipped ones.")

@@ -8,7 +8,7 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var model: ModelArguments
 
-    @Option(help: "A shipped probe set (demo, world, world-v1) or a JSON Lines file.")
+    @Option(help: "A shipped probe set (demo, world, world-mc, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @Option(help: "Zero-ablate these neurons: BLOCK:INDEX,BLOCK:INDEX,...")

@@ -132,8 +132,14 @@ import Testing
         #expect(lines.contains { $0.text.contains("s left") && !$0.text.contains("100%") }, "an estimate before the end")
 
         let result = try #require(JSONSerialization.jsonObject(with: output) as? [String: Any])
-        let peak = try #require(result["peak_pss"] as? [String: Double])
-        #expect(peak["ratio"] == 0.1 && abs(peak["pss"]! - 0.434) < 0.0005, "\(peak)")
+        let peak = try #require(result["peak_pss"] as? [String: Any])
+        let peakScore = try #require(peak["pss"] as? Double)
+        #expect(peak["ratio"] as? Double == 0.1 && abs(peakScore - 0.434) < 0.0005, "\(peak)")
+        // The peak's 95 % bootstrap interval over its 48 concepts holds it; the ratio wins sum to the resamples.
+        let low = try #require(peak["low"] as? Double), high = try #require(peak["high"] as? Double)
+        #expect(peak["n"] as? Int == 48 && low < peakScore && peakScore < high && high - low < 0.2, "\(peak)")
+        let wins = try #require(peak["ratio_wins"] as? [[String: Any]])
+        #expect(wins.compactMap { $0["wins"] as? Int }.reduce(0, +) == 1000, "\(wins)")
         let signs = try #require(result["pss_sign"] as? [[String: Any]])
         let atOne = try #require(signs.first { $0["ratio"] as? Double == 0.01 })
         #expect(atOne["positive"] as? Int == 14 && atOne["negative"] as? Int == 4 && atOne["zero"] as? Int == 30, "\(atOne)")
@@ -226,7 +232,8 @@ import Testing
             "pruning": "layer,ratio", "options": "setting,value",
             "pss_concepts": "concept,category,questions_used,control_concepts,control_questions_used,status,signed_pss_at_peak_ratio,ratios_positive,ratios_negative",
             "pss_sign": "ratio,concepts,signed_pss,positive,negative,zero",
-            "tiers": "tier,concepts,questions,open_accuracy,mcq_accuracy,pss_measured_concepts,ratio,pss",
+            "tiers": "tier,concepts,questions,open_accuracy,mcq_accuracy,pss_measured_concepts,ratio,pss,pss_low,pss_high,pss_n,open_low,open_high,mcq_low,mcq_high,mcq_questions",
+            "pss_by_ratio": "ratio,pss,low,high,n,peak,peak_wins", "accuracy": "scope,metric,accuracy,low,high,questions",
             "knowledge_by_block": "layer,ratio,knowledge_vectors",
         ]
         for (name, header) in headers {
@@ -254,8 +261,8 @@ import Testing
         let json = try exported("json")
         defer { try? FileManager.default.removeItem(atPath: json) }
         let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json + "/analysis.json"))) as? [String: [[String: Any]]])
-        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "pss_sign", "tiers", "knowledge_by_block", "density",
-                                     "similarity", "domains", "pruning"])
+        #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "pss_sign", "pss_by_ratio", "accuracy", "tiers",
+                                     "knowledge_by_block", "density", "similarity", "domains", "pruning"])
         #expect(object["pss"]?.count == 0 && object["pss_concepts"]?.count == 3)
         let svg = try exported("svg")
         defer { try? FileManager.default.removeItem(atPath: svg) }

@@ -88,10 +88,10 @@ private enum ShippedProbeData {
         #expect(try ProbeSet.locate("demo", dataRoot: root) == ShippedProbeData.path("probes/demo.jsonl"))
         #expect(try ProbeSet.locate("world", dataRoot: root) == ShippedProbeData.path("probes/world.jsonl"))
         #expect(try ProbeSet.locate("world-v1", dataRoot: root) == ShippedProbeData.path("probes/world-v1.jsonl"))
-        #expect(ProbeSet.shippedNames(dataRoot: root) == ["demo", "world", "world-v1"])
+        #expect(ProbeSet.shippedNames(dataRoot: root) == ["demo", "world", "world-mc", "world-v1"])
         let explicit = ShippedProbeData.path("probes/world.jsonl")
         #expect(try ProbeSet.locate(explicit, dataRoot: "/nowhere") == explicit)
-        #expect(throws: InputError("planets", "no such file, and not a shipped probe set (shipped: demo, world, world-v1)")) {
+        #expect(throws: InputError("planets", "no such file, and not a shipped probe set (shipped: demo, world, world-mc, world-v1)")) {
             try ProbeSet.locate("planets", dataRoot: root)
         }
         #expect(throws: InputError("sets/planets.jsonl", "no such file")) { try ProbeSet.locate("sets/planets.jsonl", dataRoot: root) }

@@ -2,10 +2,11 @@ import Foundation
 import Analysis
 import Testing
 
-/// The world probe set against the facts scripts/probes/make_world.py took from its data packages
-/// (data/probes/world-sources.tsv: `category concept field value` a line): every answer is the
-/// source's value, every distractor another concept's value for the same field in the same
-/// category, every tier the concept's third of its category ranked by the source's measure.
+/// The world probe sets against the facts their generators took from data packages
+/// (scripts/probes/make_world.py → data/probes/world-sources.tsv, make_world_mc.py →
+/// world-mc-sources.tsv: `category concept field value` a line): every answer is the source's
+/// value, every distractor another concept's value for the same field in the same category, every
+/// tier the concept's third of its category ranked by the source's measure.
 @Suite struct WorldProbesAgainstTheirSources {
     static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("data/probes")
@@ -14,13 +15,13 @@ import Testing
         /// category → concept → field → value.
         var facts: [String: [String: [String: String]]] = [:]
 
-        init() throws {
-            let text = try String(contentsOf: WorldProbesAgainstTheirSources.data.appendingPathComponent("world-sources.tsv"), encoding: .utf8)
+        init(file: String) throws {
+            let text = try String(contentsOf: WorldProbesAgainstTheirSources.data.appendingPathComponent(file), encoding: .utf8)
             var header = true
             for line in text.split(separator: "\n") where !line.hasPrefix("#") {
                 if header { header = false; continue }
                 let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-                precondition(cells.count == 4, "world-sources.tsv: \(line)")
+                precondition(cells.count == 4, "\(file): \(line)")
                 facts[cells[0], default: [:]][cells[1], default: [:]][cells[2]] = cells[3]
             }
         }
@@ -29,16 +30,34 @@ import Testing
         static func measure(_ category: String) -> String { category == "element" ? "popularity" : "population" }
     }
 
-    @Test func everyAnswerDistractorAndTierComesFromTheSourceData() throws {
-        let source = try Source()
-        let path = Self.data.appendingPathComponent("world.jsonl").path
-        let set = try ProbeSet.load(path: path)
+    @Test func everyWorldAnswerDistractorAndTierComesFromTheSourceData() throws {
+        let set = try ProbeSet.load(path: Self.data.appendingPathComponent("world.jsonl").path)
         #expect(set.name == "world")
         #expect(set.concepts.count >= 500)
         #expect(set.categories.count >= 6)
+        try Self.checkAgainstSources(set, sources: "world-sources.tsv", questionsPerConcept: 5)
+    }
+
+    /// world-mc: the set for PSS, which averages over several questions of a concept.
+    @Test func everyWorldMCAnswerDistractorAndTierComesFromTheSourceData() throws {
+        let set = try ProbeSet.load(path: Self.data.appendingPathComponent("world-mc.jsonl").path)
+        #expect(set.name == "world-mc")
+        #expect(set.concepts.count >= 400)
+        #expect(set.categories == ["country", "capital"])
+        #expect(set.questions.count >= 8 * 400)
+        let source = try Source(file: "world-mc-sources.tsv")
+        #expect(source.facts["country"]?["Japan"]?["capital"] == "Tokyo")
+        #expect(source.facts["capital"]?["Paris"]?["country"] == "France")
+        #expect(source.facts["country"]?["France"]?["tier"] == "high")
+        try Self.checkAgainstSources(set, sources: "world-mc-sources.tsv", questionsPerConcept: 8)
+    }
+
+    static func checkAgainstSources(_ set: ProbeSet, sources file: String, questionsPerConcept: Int) throws {
+        let source = try Source(file: file)
+        let path = data.appendingPathComponent(set.name + ".jsonl").path
         #expect(set.tiers == [.high, .medium, .low])
         for concept in set.concepts {
-            #expect(set.questions(of: concept).count >= 5, "\(concept)")
+            #expect(set.questions(of: concept).count >= questionsPerConcept, "\(concept)")
             #expect(set.tier(of: concept) != nil, "\(concept)")
         }
         // The field each question asks is in the file as "attribute" (ProbeSet ignores it).

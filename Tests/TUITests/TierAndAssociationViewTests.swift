@@ -40,6 +40,29 @@ import TUI
         #expect(!Scenario.render(Scenario.state()).buffer.text.contains("tier high"))
     }
 
+    /// Issue 23, must show 4: a tier whose PSS rests on one concept is drawn with its interval and
+    /// its n, and the figure says that it rests on fewer than 5 concepts.
+    @Test func theTierFigureSaysWhenATierRestsOnOneConcept() throws {
+        let s = Self.tiered
+        let ratios = s.score.ratios
+        let entries = s.probes.concepts.indices.flatMap { c in
+            ratios.map { SpecializationScore.Entry(concept: c, ratio: $0, conceptAccuracy: 0, otherAccuracy: c == 0 ? 1 : 0.5, baseline: 1) }
+        }
+        let snapshot = AnalysisSnapshot(generation: s.generation + 1, card: s.card, probes: s.probes, progress: s.progress, pooled: s.pooled,
+                                        specialization: s.specialization, specializations: s.specializations,
+                                        score: SpecializationScore(metric: .open, ratios: ratios, entries: entries),
+                                        conceptCount: s.conceptCount, patterns: s.patterns, baseline: s.baseline, live: nil,
+                                        requestedAblation: Ablation(), details: [:])
+        let high = try #require(snapshot.tierFigures.first { $0.tier == .high })
+        #expect(high.pssInterval(at: ratios[0])?.n == 1)
+        let figure = try #require(Figures.analysis(AnalysisSummary(snapshot: snapshot), settings: []).first { $0.name == "tiers" }).text
+        #expect(figure.contains("PSS rests on 1 concept (fewer than 5)"), "\(figure)")
+        #expect(figure.contains("n=1") && figure.contains("n=2"), "\(figure)")
+        #expect(figure.contains("n = 1, fewer than 5 concepts"), "\(figure)")
+        #expect(figure.contains("class=\"errorbar\""), "\(figure)")
+        #expect(figure.contains("PSS rests on 2 concepts (fewer than 5)"), "\(figure)")
+    }
+
     @Test func sSwitchesTheAssociationOfTheKnowledgeVectorsAndTheirBlocks() throws {
         let snapshot = Scenario.finished
         let raw = try #require(snapshot.specialization)

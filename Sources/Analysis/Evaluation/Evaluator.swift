@@ -37,6 +37,8 @@ public struct ProbeAccuracy: Sendable {
         public let open: Double
         public let multipleChoice: Double?
         public let questions: Int
+        /// The questions with choices, which the multiple-choice accuracy is taken over.
+        public let choiceQuestions: Int
     }
 
     func score(_ indices: [Int]) -> Score {
@@ -44,7 +46,7 @@ public struct ProbeAccuracy: Sendable {
         let withChoices = indices.compactMap { results[$0].multipleChoiceCorrect }
         return Score(open: Double(open) / Double(max(indices.count, 1)),
                      multipleChoice: withChoices.isEmpty ? nil : Double(withChoices.filter { $0 }.count) / Double(withChoices.count),
-                     questions: indices.count)
+                     questions: indices.count, choiceQuestions: withChoices.count)
     }
 
     public var overall: Score { score(Array(results.indices)) }

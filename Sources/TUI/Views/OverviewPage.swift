@@ -117,7 +117,9 @@ enum OverviewPage {
         let measured = score.entries.count, wanted = measuredConcepts * score.ratios.count
         if let peak = score.peak, measured > 0 {
             let partial = measured < wanted ? "  (\(measured) of \(wanted) runs so far)" : ""
-            line("peak PSS", String(format: "%.3f at r = %@%%", peak.score, Format.compact(peak.ratio * 100)) + partial, context[.title])
+            // The peak's 95 % bootstrap interval over the concepts measured at its ratio, and their n.
+            let interval = score.peakInterval.map { " \($0.text()) from \($0.n) of \(measuredConcepts) concepts" + ($0.n < Intervals.fewestConcepts ? " (fewer than \(Intervals.fewestConcepts))" : "") } ?? ""
+            line("peak PSS", String(format: "%.3f at r = %@%%", peak.score, Format.compact(peak.ratio * 100)) + interval + partial, context[.title])
         } else if score.plan != nil, wanted == 0 {
             line("peak PSS", "not measured: no concept has enough questions", context[.dim])
         } else {
@@ -136,7 +138,10 @@ enum OverviewPage {
         // Per popularity tier: accuracy and peak PSS (the study: popular concepts better known, more specialized).
         for figures in snapshot.tierFigures {
             let accuracy = figures.accuracy.map { "open " + Format.percent($0.open) } ?? "accuracy computing…"
-            let pss = figures.peak.map { String(format: "peak PSS %.3f at %@%%", $0.score, Format.compact($0.ratio * 100)) }
+            let pss = figures.peak.map { peak in
+                String(format: "peak PSS %.3f at %@%%", peak.score, Format.compact(peak.ratio * 100))
+                    + (figures.pssInterval(at: peak.ratio).map { " \($0.text()) " + Intervals.conceptCount($0.n) } ?? "")
+            }
                 ?? (figures.measured == 0 ? "PSS not measured" : "PSS computing…")
             line("tier " + figures.tier.rawValue, "\(accuracy)  \(pss)  (\(figures.concepts) concept\(figures.concepts == 1 ? "" : "s"))")
         }

@@ -90,11 +90,12 @@ extension BenchToggle {
             }
         }
 
-        func summary(_ times: [Time]) -> [String: Any] {
-            ["median_ms": percentile(times.map(\.wall), 0.5), "p95_ms": percentile(times.map(\.wall), 0.95),
-             "cpu_median_ms": percentile(times.map(\.cpu), 0.5), "n": times.count]
-        }
+        // JSON has no NaN: a figure of no measurements (say --single-passes 0) is null.
         func number(_ value: Double?) -> Any { value.map { $0.isNaN ? NSNull() : $0 as Any } ?? NSNull() }
+        func summary(_ times: [Time]) -> [String: Any] {
+            ["median_ms": number(percentile(times.map(\.wall), 0.5)), "p95_ms": number(percentile(times.map(\.wall), 0.95)),
+             "cpu_median_ms": number(percentile(times.map(\.cpu), 0.5)), "n": times.count]
+        }
         var report: [String: Any] = [
             "model": checkpoint.folder, "probes": probeSet.path, "questions": probeSet.questions.count, "candidates": metric.rawValue,
             "openblas_threads": BLAS.threads, "load_average_before": loadAverage(),

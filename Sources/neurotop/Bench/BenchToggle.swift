@@ -15,7 +15,7 @@ struct BenchToggle: ParsableCommand {
 
     @OptionGroup var model: ModelArguments
 
-    @Option(help: "The probes of the estimate's part: a shipped set (demo, world, world-v1) or a JSON Lines file.")
+    @Option(help: "The probes of the estimate's part: a shipped set (demo, world, world-mc, world-v1) or a JSON Lines file.")
     var probes = "demo"
 
     @Option(help: "The estimate's part: the accuracy whose candidates are scored (open: the answers only; mcq: every choice).")
