@@ -103,11 +103,12 @@ import Testing
         let store = folder.file("store.sqlite")
         let evaluator = try Evaluator(model: inputs.model, tokenizer: inputs.tokenizer, probes: inputs.probes)
         let ablation = Ablation(zeroing: (0..<40).map { NeuronID(block: 1, neuron: $0) })
-        let reference = AblationEstimate(evaluator: evaluator, candidates: .answers)
-        let (values, attributions) = try evaluator.attributions(questions: 0..<inputs.probes.questions.count, candidates: .answers)
+        // The default metric, multiple choice, scores every choice.
+        let reference = AblationEstimate(evaluator: evaluator, candidates: .all)
+        let (values, attributions) = try evaluator.attributions(questions: 0..<inputs.probes.questions.count, candidates: .all)
         reference.fill(questions: 0..<inputs.probes.questions.count, values: values, attributions: attributions)
         let expectedGuess = try #require(reference.estimate(ablation))
-        let expected = try evaluator.evaluate(ablation: ablation, candidates: .answers)
+        let expected = try evaluator.evaluate(ablation: ablation, candidates: .all)
         func estimateKind(_ engine: AnalysisEngine) -> EngineProgress.Kind? {
             engine.snapshot.progress.kinds.first { $0.name == "ablation estimate chunks" }
         }
