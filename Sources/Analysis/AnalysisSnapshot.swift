@@ -222,6 +222,9 @@ public struct AnalysisSnapshot: Sendable {
     public let requestedAblation: Ablation
     /// Neurons inspected so far.
     public let details: [NeuronID: NeuronDetail]
+    /// Accuracy and PSS per tier, high to low (empty for a probe set without tiers); computed once
+    /// per snapshot, as every draw of the Overview reads it.
+    public let tierFigures: [TierFigures]
 
     public init(generation: Int, card: ModelCard, probes: ProbeSet, progress: EngineProgress, pooled: PooledCoefficients?,
                 specialization: Specialization?, specializations: [Double]?, score: SpecializationScore, conceptCount: Int,
@@ -241,6 +244,7 @@ public struct AnalysisSnapshot: Sendable {
         self.live = live
         self.requestedAblation = requestedAblation
         self.details = details
+        tierFigures = TierFigures.figures(probes: probes, score: score, baseline: baseline)
     }
 
     /// The exact live accuracy if it answers the requested ablation, else nil (still computing).

@@ -97,19 +97,13 @@ public enum Intervals {
 extension SpecializationScore {
     /// Per ratio of the sweep: the bootstrap interval of PSS(r) over the concepts measured at that
     /// ratio (nil where none is).
-    public var modelIntervals: [(ratio: Double, interval: Interval?)] {
+    static func intervals(ratios: [Double], entries: [Entry]) -> [(ratio: Double, interval: Interval?)] {
         ratios.map { ratio in (ratio, Intervals.bootstrapMeanInterval(values: entries.filter { $0.ratio == ratio }.map(\.score))) }
-    }
-
-    /// The peak's interval: the bootstrap interval of the mean at the peak's ratio.
-    public var peakInterval: Interval? {
-        guard let peak else { return nil }
-        return Intervals.bootstrapMeanInterval(values: entries.filter { $0.ratio == peak.ratio }.map(\.score))
     }
 
     /// How often each ratio is the peak over the bootstrap's resamples of the concepts measured at
     /// every ratio (empty until one concept is).
-    public var peakRatioWins: [(ratio: Double, wins: Int)] {
+    static func ratioWins(ratios: [Double], entries: [Entry]) -> [(ratio: Double, wins: Int)] {
         var byConcept: [Int: [Double: Double]] = [:]
         for entry in entries { byConcept[entry.concept, default: [:]][entry.ratio] = entry.score }
         let rows = byConcept.keys.sorted().compactMap { c -> [Double]? in
@@ -118,6 +112,12 @@ extension SpecializationScore {
         }
         guard !rows.isEmpty else { return [] }
         return Array(zip(ratios, Intervals.bootstrapArgMaxWins(rows: rows))).map { (ratio: $0.0, wins: $0.1) }
+    }
+
+    /// The peak's interval: the bootstrap interval of the mean at the peak's ratio.
+    public var peakInterval: Interval? {
+        guard let peak else { return nil }
+        return modelIntervals.first { $0.ratio == peak.ratio }?.interval
     }
 }
 

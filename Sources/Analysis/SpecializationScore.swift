@@ -145,6 +145,12 @@ public struct SpecializationScore: Sendable {
     public let entries: [Entry]
     /// The questions each concept is measured on; nil until the unmasked evaluation exists.
     public let plan: Plan?
+    /// Per ratio, the bootstrap interval of PSS(r) over the concepts measured at it; computed once
+    /// here, as every page draw reads it.
+    public let modelIntervals: [(ratio: Double, interval: Interval?)]
+    /// How often each ratio is the peak over the bootstrap's resamples of the concepts measured at
+    /// every ratio (empty until one concept is).
+    public let peakRatioWins: [(ratio: Double, wins: Int)]
 
     /// The model's PSS(r): the mean over the measured concepts at each ratio (nil where none is
     /// measured yet).
@@ -215,6 +221,8 @@ public struct SpecializationScore: Sendable {
         self.ratios = ratios
         self.entries = entries
         self.plan = plan
+        modelIntervals = Self.intervals(ratios: ratios, entries: entries)
+        peakRatioWins = Self.ratioWins(ratios: ratios, entries: entries)
     }
 }
 

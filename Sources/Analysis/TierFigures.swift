@@ -47,9 +47,9 @@ public struct TierFigures: Sendable {
     }
 }
 
-extension AnalysisSnapshot {
-    /// Accuracy and PSS per tier, high to low; empty for a probe set without tiers.
-    public var tierFigures: [TierFigures] {
+extension TierFigures {
+    /// Accuracy and PSS per tier of `probes`, high to low; empty for a probe set without tiers.
+    static func figures(probes: ProbeSet, score: SpecializationScore, baseline: ProbeAccuracy?) -> [TierFigures] {
         let conceptIndex = Dictionary(uniqueKeysWithValues: probes.concepts.enumerated().map { ($1, $0) })
         return probes.tiers.map { tier in
             let names = probes.concepts(inTier: tier)
@@ -65,6 +65,9 @@ extension AnalysisSnapshot {
                                pss: pss, pssIntervals: scoresByRatio.map { Intervals.bootstrapMeanInterval(values: $0) })
         }
     }
+}
+
+extension AnalysisSnapshot {
 
     /// How many knowledge vectors K_c(r) of all concepts together sit in each block (nil until Δ exists).
     public func knowledgeVectorsByBlock(ratio: Double) -> [Int]? {
