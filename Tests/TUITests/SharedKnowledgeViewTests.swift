@@ -57,6 +57,17 @@ import TUI
         }
     }
 
+    /// `compare`'s rows under the peak: the mean signed PSS at the peak ratio and how many concepts have each sign.
+    @Test func compareGivesTheSignAtThePeak() throws {
+        let comparison = Comparison([AnalysisSummary(snapshot: Self.measured), AnalysisSummary(snapshot: Scenario.finished)])
+        let signed = try #require(comparison.rows.first { $0.label == "  signed at peak" })
+        #expect(signed.cells == ["+0.333", "–"], "the fixture itself measures no concept: \(signed.cells)")
+        let signs = try #require(comparison.rows.first { $0.label == "  signs at peak" })
+        #expect(signs.cells == ["+2 −1 =0", "–"])
+        let peak = try #require(comparison.rows.firstIndex { $0.label == "peak PSS" })
+        #expect(comparison.rows[peak + 2].label == "  signed at peak", "below the peak and its interval")
+    }
+
     @Test func withoutMeasuredConceptsPSSSaysWhy() {
         let text = Scenario.render(Scenario.state(Scenario.keys("5"))).buffer.text
         #expect(text.contains("PSS(1%) not measured: no concept has enough questions"), "\(text)")
