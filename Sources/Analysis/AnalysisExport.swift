@@ -44,6 +44,8 @@ public struct AnalysisExport {
     /// K_c(r) of all concepts per block at `knowledgeRatio`.
     public let knowledgeByBlock: [Int]
     public static let knowledgeRatio = KnowledgeVectorsByBlock.ratio
+    /// At every ratio of the sweep: how many of each concept's K_c(r) other concepts hold too.
+    public let sharedKnowledgeVectors: [SharedKnowledgeVectors]
     /// Model, probe set, domains and every option, as the `options` table records them.
     public let settings: [(String, String)]
 
@@ -58,6 +60,7 @@ public struct AnalysisExport {
         tiers = snapshot.tierFigures
         accuracy = snapshot.baseline?.overall
         knowledgeByBlock = snapshot.knowledgeVectorsByBlock(ratio: Self.knowledgeRatio) ?? []
+        sharedKnowledgeVectors = SharedKnowledgeVectors.sweep(specialization: specialization, ratios: snapshot.score.ratios)
         self.settings = settings
     }
 
@@ -149,6 +152,12 @@ public struct AnalysisExport {
              signs.counts.positive, signs.counts.negative, signs.counts.zero]
         }
         let byBlock: [[Any]] = knowledgeByBlock.enumerated().map { [$0.offset, Self.knowledgeRatio, $0.element] }
+        let sharedRows: [[Any]] = sharedKnowledgeVectors.flatMap { shared in
+            zip(s.concepts, shared.concepts).map { [$0, shared.ratio, $1.knowledgeVectors, $1.shared, $1.sharedFraction] }
+        }
+        let genericRows: [[Any]] = sharedKnowledgeVectors.flatMap { shared in
+            shared.genericNeurons.map { [shared.ratio, $0.neuron.block, $0.neuron.neuron, $0.concepts] }
+        }
         return [
             Table(name: "options", columns: ["setting", "value"], rows: options),
             Table(name: "neurons", columns: ["layer", "neuron", "concept", s.association == .raw ? "delta" : "delta_over_sigma"], rows: neurons),
@@ -164,6 +173,8 @@ public struct AnalysisExport {
                                            "pss_low", "pss_high", "pss_n", "open_low", "open_high", "mcq_low", "mcq_high", "mcq_questions"],
                   rows: tierRows),
             Table(name: "knowledge_by_block", columns: ["layer", "ratio", "knowledge_vectors"], rows: byBlock),
+            Table(name: "shared_knowledge_vectors", columns: ["concept", "ratio", "knowledge_vectors", "shared", "shared_fraction"], rows: sharedRows),
+            Table(name: "generic_neurons", columns: ["ratio", "layer", "neuron", "concepts"], rows: genericRows),
             Table(name: "density", columns: ["layer", "domain", "activated", "weights", "density"], rows: densityRows),
             Table(name: "similarity", columns: ["layer", "domain_a", "domain_b", "n", "mean", "min", "q1", "median", "q3", "max"], rows: similarity),
             Table(name: "domains", columns: ["domain_a", "domain_b", "mean"], rows: domains),

@@ -33,9 +33,11 @@ public struct AnalysisSummary: Sendable {
     public let tiers: [TierFigures]
     /// All concepts' knowledge vectors at `KnowledgeVectorsByBlock.ratio` per block (nil until Δ exists).
     public let knowledgeVectorsByBlock: [Int]?
+    /// Per ratio of the sweep, how many of each concept's K_c(r) other concepts hold too (nil until Δ exists).
+    public let sharedKnowledgeVectors: [SharedKnowledgeVectors]?
 
-    /// `layerSpecialization`: the layer summary of s when already computed (nil: computed here).
-    public init(snapshot: AnalysisSnapshot, layerSpecialization: [Double]? = nil) {
+    /// `layerSpecialization`, `sharedKnowledgeVectors`: when already computed (nil: computed here).
+    public init(snapshot: AnalysisSnapshot, layerSpecialization: [Double]? = nil, sharedKnowledgeVectors: [SharedKnowledgeVectors]? = nil) {
         name = snapshot.card.name
         blocks = snapshot.card.blocks
         accuracy = snapshot.baseline?.overall
@@ -60,6 +62,8 @@ public struct AnalysisSummary: Sendable {
         patterns = snapshot.patterns
         tiers = snapshot.tierFigures
         knowledgeVectorsByBlock = snapshot.knowledgeVectorsByBlock(ratio: KnowledgeVectorsByBlock.ratio)
+        self.sharedKnowledgeVectors = sharedKnowledgeVectors
+            ?? snapshot.specialization.map { SharedKnowledgeVectors.sweep(specialization: $0, ratios: score.ratios) }
     }
 
     /// Every figure is in: every PSS run the plan measures, and every sample of every domain.
@@ -103,6 +107,13 @@ public struct AnalysisSummary: Sendable {
             let deepest = KnowledgeVectorsByBlock.deepestBlocks(counts.count)
             return ["ratio": KnowledgeVectorsByBlock.ratio, "counts": counts, "deepest_blocks": deepest,
                     "deepest_share": KnowledgeVectorsByBlock.deepestShare(counts)] as [String: Any]
+        } ?? NSNull()
+        object["shared_knowledge_vectors"] = sharedKnowledgeVectors.map { sweep -> Any in
+            sweep.map { shared -> [String: Any] in
+                let top = shared.genericNeurons.first.map { ["layer": $0.neuron.block, "neuron": $0.neuron.neuron, "concepts": $0.concepts] as [String: Any] }
+                return ["ratio": shared.ratio, "concepts": shared.concepts.count, "median_shared_fraction": value(shared.medianSharedFraction),
+                        "most_shared": top ?? NSNull()]
+            }
         } ?? NSNull()
         if let patterns {
             object["domains"] = patterns.domains

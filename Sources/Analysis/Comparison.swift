@@ -69,6 +69,16 @@ public struct Comparison: Sendable {
             return (String(format: "%.3f", peak.score), peak.score)
         }
         figure("  peak 95 %") { meanInterval($0.peakInterval, pending: $0.pssRuns.wanted != 0) }
+        // PSS's sign at the peak ratio: a high PSS where the controls lost more is not specialization.
+        func peakIndex(_ s: AnalysisSummary) -> Int? { s.peak.flatMap { s.ratios.firstIndex(of: $0.ratio) } }
+        figure("  signed at peak") { s in
+            guard let signed = peakIndex(s).flatMap({ s.signedPSS[$0] }) else { return (s.pssRuns.wanted == 0 ? Self.absent : Self.notComputed, nil) }
+            return (String(format: "%+.3f", signed), signed)
+        }
+        figure("  signs at peak") { s in
+            guard let signs = peakIndex(s).map({ s.pssSigns[$0] }) else { return (s.pssRuns.wanted == 0 ? Self.absent : Self.notComputed, nil) }
+            return ("+\(signs.positive) −\(signs.negative) =\(signs.zero)", nil)
+        }
         figure("peak at r") { s in (s.peak.map { Self.ratio($0.ratio) } ?? (s.pssRuns.wanted == 0 ? Self.absent : Self.notComputed), s.peak?.ratio) }
         figure("PSS runs") { s in ("\(s.pssRuns.done)/" + (s.pssRuns.wanted.map(String.init) ?? "?"), Double(s.pssRuns.done)) }
         let ratios = summaries.first?.ratios ?? SpecializationScore.defaultRatios

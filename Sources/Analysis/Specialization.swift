@@ -145,10 +145,54 @@ public struct Specialization: Sendable {
 
     /// K_c(r): the ceil(r · L · F) neurons with the largest Δ(c), across all blocks together.
     public func knowledgeNeurons(concept c: Int, ratio: Double) -> [NeuronID] {
-        let count = min(neurons, Int((ratio * Double(neurons)).rounded(.up)))
+        rankedNeurons(concept: c, count: knowledgeNeuronCount(ratio: ratio)).map { NeuronID(block: $0 / width, neuron: $0 % width) }
+    }
+
+    /// |K_c(r)| = ceil(r · L · F), the same for every concept.
+    public func knowledgeNeuronCount(ratio: Double) -> Int {
+        min(neurons, Int((ratio * Double(neurons)).rounded(.up)))
+    }
+
+    /// The flat indices (block × F + neuron) of the `count` neurons with the largest Δ(c), largest
+    /// first, ties to the lower index. The count-th largest Δ is found by selection, and only the
+    /// neurons at or above it are sorted: a model has tens of thousands of neurons, K_c a few
+    /// hundred, and pages and exports rank every concept.
+    func rankedNeurons(concept c: Int, count: Int) -> [Int] {
+        guard count > 0 else { return [] }
         let row = c * neurons
-        let order = (0..<neurons).sorted { delta[row + $0] > delta[row + $1] || (delta[row + $0] == delta[row + $1] && $0 < $1) }
-        return order.prefix(count).map { NeuronID(block: $0 / width, neuron: $0 % width) }
+        func before(_ a: Int, _ b: Int) -> Bool { delta[row + a] > delta[row + b] || (delta[row + a] == delta[row + b] && a < b) }
+        var values = Array(delta[row..<row + neurons])
+        let threshold = Self.largest(rank: count, of: &values)
+        var above: [Int] = [], tied: [Int] = []
+        for i in 0..<neurons {
+            if delta[row + i] > threshold { above.append(i) } else if delta[row + i] == threshold { tied.append(i) }
+        }
+        let chosen = above + tied.prefix(count - above.count)
+        // A NaN in Δ is neither above nor tied: only a full sort gives its ranking.
+        guard chosen.count == count else { return Array((0..<neurons).sorted(by: before).prefix(count)) }
+        return chosen.sorted(by: before)
+    }
+
+    /// The `rank`-th largest of `values` (1: the largest), reordering them: Hoare's selection.
+    static func largest(rank: Int, of values: inout [Float]) -> Float {
+        let target = rank - 1
+        var low = 0, high = values.count - 1
+        while low < high {
+            let pivot = values[(low + high) / 2]
+            var i = low, j = high
+            while i <= j {
+                while values[i] > pivot { i += 1 }
+                while values[j] < pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            // [low, j] holds values ≥ pivot, [i, high] values ≤ pivot, and what lies between equals it.
+            if target <= j { high = j } else if target >= i { low = i } else { return values[target] }
+        }
+        return values[target]
     }
 
     /// How many of K_c(r) sit in each block.

@@ -64,6 +64,18 @@ struct Analyze: ParsableCommand {
             String(format: "%g%%: ", item.ratio * 100) + "\(item.counts.positive)+ \(item.counts.negative)− \(item.counts.zero)0"
         }.joined(separator: "  ") + "  (concepts that lost more than their controls, less, as much)")
         print("association  \(association == .raw ? "raw Δ" : "standardized Δ/σ")")
+        // How many of a concept's knowledge vectors are another concept's too: near 100 %, K_c is the model's generic neurons.
+        if let specialization = snapshot.specialization {
+            let sweep = SharedKnowledgeVectors.sweep(specialization: specialization, ratios: score.ratios)
+            print("K_c shared   " + sweep.map { shared in
+                String(format: "%g%%: ", shared.ratio * 100) + (shared.medianSharedFraction.map { String(format: "%.0f %%", 100 * $0) } ?? "–")
+            }.joined(separator: "  ") + "  (median over concepts of the share of K_c(r) in another concept's K_c(r))")
+            if let atRatio = sweep.first(where: { $0.ratio == byBlockRatio }) {
+                let top = atRatio.genericNeurons.prefix(3).map { "\($0.neuron) in \($0.concepts)" }
+                print(String(format: "most shared  at r = %g %%: ", byBlockRatio * 100)
+                      + (top.isEmpty ? "no neuron in two concepts' sets" : top.joined(separator: ", ") + " of \(atRatio.concepts.count) concepts' sets"))
+            }
+        }
         print(String(format: "K_c by block at r = %g %%, all concepts (%d of %d in the last %d of %d blocks, %.0f %%): ", byBlockRatio * 100,
                      byBlock.suffix(deepest).reduce(0, +), byBlock.reduce(0, +), deepest, byBlock.count, 100 * deepShare)
               + byBlock.map(String.init).joined(separator: " "))

@@ -31,6 +31,25 @@ import Testing
         #expect(concepts["concepts"] as? Int == 3 && concepts["measured"] as? Int == 0 && concepts["left_out"] as? Int == 3)
         #expect(concepts["summary"] as? String == "0 of 3 concepts, 3 left out: fewer than 2 known questions")
         #expect(result["control_set"] as? String == "five" && result["pss_questions"] as? String == "known")
+        // The 3 concepts share no knowledge vector up to 5 %; at 10 % 1, 4 and 3 of their 26, and 0:94 is in 2 sets.
+        let shared = try #require(result["shared_knowledge_vectors"] as? [[String: Any]])
+        #expect(shared.map { $0["ratio"] as? Double } == SpecializationScore.defaultRatios, "\(shared)")
+        #expect(shared.dropLast().allSatisfy { $0["median_shared_fraction"] as? Double == 0 && $0["most_shared"] is NSNull }, "\(shared)")
+        let atTen = try #require(shared.last)
+        #expect(abs((atTen["median_shared_fraction"] as? Double ?? .nan) - 3.0 / 26) < 1e-12 && atTen["concepts"] as? Int == 3, "\(atTen)")
+        let top = try #require(atTen["most_shared"] as? [String: Any])
+        #expect(top["layer"] as? Int == 0 && top["neuron"] as? Int == 94 && top["concepts"] as? Int == 2, "\(top)")
+    }
+
+    /// `analyze`'s text gives the median share of knowledge vectors other concepts hold, per ratio,
+    /// and the most shared neurons at 1 %.
+    @Test func analyzeTextSaysHowManyKnowledgeVectorsAreShared() throws {
+        let result = try Neurotop.run(["analyze", Neurotop.fixture("checkpoints/llama"), "--probes", Neurotop.fixture("probes/tiny-llama.jsonl"),
+                                       "--domains", Neurotop.fixture("domains"), "--samples", "4", "--no-store"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("K_c shared   0.1%: 0 %  0.25%: 0 %  0.5%: 0 %  1%: 0 %  2%: 0 %  5%: 0 %  10%: 12 %  (median over concepts"),
+                "\(result.stdout)")
+        #expect(result.stdout.contains("most shared  at r = 1 %: no neuron in two concepts' sets"), "\(result.stdout)")
     }
 
     /// A probe set with tiers: eval and analyze give accuracy per tier (the same), analyze PSS per
@@ -235,6 +254,7 @@ import Testing
             "tiers": "tier,concepts,questions,open_accuracy,mcq_accuracy,pss_measured_concepts,ratio,pss,pss_low,pss_high,pss_n,open_low,open_high,mcq_low,mcq_high,mcq_questions",
             "pss_by_ratio": "ratio,pss,low,high,n,peak,peak_wins", "accuracy": "scope,metric,accuracy,low,high,questions",
             "knowledge_by_block": "layer,ratio,knowledge_vectors",
+            "shared_knowledge_vectors": "concept,ratio,knowledge_vectors,shared,shared_fraction", "generic_neurons": "ratio,layer,neuron,concepts",
         ]
         for (name, header) in headers {
             let text = try String(contentsOfFile: out + "/\(name).csv", encoding: .utf8)
@@ -255,6 +275,14 @@ import Testing
         // Nothing measured: no mean signed PSS at any ratio, no concept of either sign.
         let signs = try String(contentsOfFile: out + "/pss_sign.csv", encoding: .utf8).split(separator: "\n")
         #expect(signs.dropFirst().map(String.init) == SpecializationScore.defaultRatios.map { "\($0),0,,0,0,0" }, "\(signs)")
+        // The fixture's 3 concepts share no knowledge vector up to 5 %; at 10 % (26 each) 1, 4 and 3 of theirs.
+        let shared = try String(contentsOfFile: out + "/shared_knowledge_vectors.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(shared.count == 1 + 3 * SpecializationScore.defaultRatios.count)
+        #expect(shared.contains("France,0.01,3,0,0.0") && shared.contains("Greedy,0.05,13,0,0.0"), "\(shared)")
+        #expect(shared.contains("France,0.1,26,1,\(1.0 / 26)") && shared.contains("Oxygen,0.1,26,4,\(4.0 / 26)"), "\(shared)")
+        let generic = try String(contentsOfFile: out + "/generic_neurons.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(generic.dropFirst().first == "0.1,0,94,2" && generic.dropFirst().allSatisfy { $0.hasPrefix("0.1,") && $0.hasSuffix(",2") }, "\(generic)")
+        #expect(generic.count == 1 + 4, "1 + 4 + 3 shared places, each neuron in 2 sets: \(generic)")
     }
 
     @Test func jsonHoldsTheSameTablesAndSVGsHaveLegends() throws {
@@ -262,8 +290,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: json) }
         let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json + "/analysis.json"))) as? [String: [[String: Any]]])
         #expect(Set(object.keys) == ["options", "neurons", "focus", "pss", "pss_concepts", "pss_sign", "pss_by_ratio", "accuracy", "tiers",
-                                     "knowledge_by_block", "density", "similarity", "domains", "pruning"])
+                                     "knowledge_by_block", "shared_knowledge_vectors", "generic_neurons", "density", "similarity", "domains",
+                                     "pruning"])
         #expect(object["pss"]?.count == 0 && object["pss_concepts"]?.count == 3)
+        let shared = try #require(object["shared_knowledge_vectors"]?.first { $0["concept"] as? String == "Oxygen" && $0["ratio"] as? Double == 0.1 })
+        #expect(shared["knowledge_vectors"] as? Int == 26 && shared["shared"] as? Int == 4 && abs((shared["shared_fraction"] as? Double ?? .nan) - 4.0 / 26) < 1e-12,
+                "\(shared)")
         let svg = try exported("svg")
         defer { try? FileManager.default.removeItem(atPath: svg) }
         for name in ["specialization", "density", "similarity", "domains"] {

@@ -11,7 +11,10 @@ enum ComparePage {
             let layers = snapshot.specialization.flatMap { specialization in
                 snapshot.specializations.map { derived.layerSpecialization(specialization, specializations: $0) }
             }
-            return AnalysisSummary(snapshot: snapshot, layerSpecialization: layers)
+            let shared = snapshot.specialization.map { specialization in
+                snapshot.score.ratios.map { derived.sharedKnowledgeVectors(specialization, ratio: $0) }
+            }
+            return AnalysisSummary(snapshot: snapshot, layerSpecialization: layers, sharedKnowledgeVectors: shared)
         }
     }
 

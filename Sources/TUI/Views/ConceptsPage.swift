@@ -2,7 +2,8 @@ import Foundation
 import Analysis
 
 /// Every concept with its accuracy before and now (under the current ablation), its PSS, and its
-/// knowledge vectors; the chosen one's questions and live PSS below.
+/// knowledge vectors with how many other concepts share; above them PSS(r) at the chosen ratio
+/// with its interval and signs, and the median share; the chosen one's questions and live PSS below.
 enum ConceptsPage {
     static func draw(_ state: AppState, _ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
         let probes = snapshot.probes
@@ -21,21 +22,24 @@ enum ConceptsPage {
         var titleLimit = limit
 
         let detailHeight = min(12, area.height / 3)
-        let tableRows = max(1, area.height - 3 - detailHeight)
+        // The title, PSS(r) and the shared knowledge vectors, the columns' headers, and a gap above the detail box.
+        let tableRows = max(1, area.height - 5 - detailHeight)
         let nameWidth = min(20, max(10, (probes.concepts.map { DisplayWidth.of($0) }.max() ?? 10) + 2))
         let categoryWidth = min(12, max(9, (probes.categories.map { DisplayWidth.of($0) }.max() ?? 8) + 2))
         let barWidth = 12
         // Columns that do not fit the width are left out whole, the least needed first: the tier
         // (the detail box names it too), the bar, multiple choice (shown when the engine evaluates
         // it), how many questions are exact so far (shown while neurons are ablated; the title
-        // counts them too), the category, K_c. The signed PSS is left out first.
+        // counts them too), the category, the share of K_c other concepts hold too (the line above
+        // the table gives their median), K_c. The signed PSS is left out first.
         var room = limit - x0 - nameWidth - 4 - 22 - 10
         func fits(_ width: Int) -> Bool {
             guard width <= room else { return false }
             room -= width
             return true
         }
-        let showsKc = fits(12), showsCategory = fits(categoryWidth)
+        let sharedWidth = 8
+        let showsKc = fits(12), showsShared = fits(sharedWidth), showsCategory = fits(categoryWidth)
         let exactWidth = 7
         let showsExact = !state.ablated.isEmpty && fits(exactWidth)
         let showsChoice = snapshot.baseline?.overall.multipleChoice != nil && fits(22)
@@ -48,16 +52,18 @@ enum ConceptsPage {
             + (showsTier ? [("tier", tierWidth)] : []) + [("q", 4), ("open before → now", 22)]
             + (showsBar ? [("", barWidth + 2)] : []) + (showsChoice ? [("choice before → now", 22)] : [])
             + (showsExact ? [("exact", exactWidth)] : []) + [("PSS(c,r)", 10)] + (showsSigned ? [("signed", signedWidth)] : [])
-            + (showsKc ? [("K_c ablated", 12)] : [])
+            + (showsKc ? [("K_c ablated", 12)] : []) + (showsShared ? [("shared", sharedWidth)] : [])
+        let shared = specialization.map { state.derived.sharedKnowledgeVectors($0, ratio: ratio) }
+        summaries(snapshot.score, shared, ratio, context, x: x0, y: area.y + 1, limit: limit, &frame)
         var x = x0
         for (header, width) in columns {
-            frame.buffer.text(header, x: x, y: area.y + 1, style: context[.dim], limit: min(x + width, limit))
+            frame.buffer.text(header, x: x, y: area.y + 3, style: context[.dim], limit: min(x + width, limit))
             x += width
         }
         let row = min(state.conceptRow, max(probes.concepts.count - 1, 0))
         let first = min(max(row - tableRows / 2, 0), max(probes.concepts.count - tableRows, 0))
         for (offset, concept) in probes.concepts.enumerated().dropFirst(first).prefix(tableRows) {
-            let y = area.y + 2 + offset - first
+            let y = area.y + 4 + offset - first
             let selected = offset == row
             if selected { frame.buffer.fill(Rect(x: area.x, y: y, width: area.width, height: 1), style: context[.selection]) }
             frame.region(Rect(x: area.x, y: y, width: area.width, height: 1), .concept(offset))
@@ -109,11 +115,16 @@ enum ConceptsPage {
             if !showsKc {
             } else if let specialization {
                 // Ranking every neuron for K_c is only needed when something is ablated.
-                let count = min(specialization.neurons, Int((ratio * Double(specialization.neurons)).rounded(.up)))
+                let count = specialization.knowledgeNeuronCount(ratio: ratio)
                 let marked = state.ablated.isEmpty ? 0 : state.derived.knowledgeNeurons(specialization, concept: offset, ratio: ratio).filter(state.isAblated).count
                 frame.buffer.text("\(marked)/\(count)", x: x, y: y, style: marked > 0 ? context[.marked] : text, limit: limit)
             } else {
                 frame.buffer.text("…", x: x, y: y, style: context[.dim])
+            }
+            if showsKc { x += 12 }
+            if showsShared {
+                let share = shared?.concepts[safe: offset].map { Format.percent($0.sharedFraction, digits: 0) } ?? "…"
+                frame.buffer.text(DisplayWidth.padLeft(share, 4), x: x, y: y, style: shared == nil ? context[.dim] : text, limit: limit)
             }
         }
         if probes.concepts.count > tableRows {
@@ -127,6 +138,33 @@ enum ConceptsPage {
         frame.buffer.words(title, x: x0, y: area.y, style: context[.title], limit: titleLimit)
         let detail = Rect(x: area.x, y: area.maxY - detailHeight, width: area.width, height: detailHeight)
         selectedConcept(state, snapshot, row, ratio, context, detail, &frame)
+    }
+
+    /// Two lines above the table: PSS(r) at the chosen ratio with its 95 % bootstrap interval, n and
+    /// signs; and how many of a concept's knowledge vectors other concepts hold too, with the
+    /// neuron in the most concepts' sets.
+    private static func summaries(_ score: SpecializationScore, _ shared: SharedKnowledgeVectors?, _ ratio: Double, _ context: RenderContext,
+                                  x: Int, y: Int, limit: Int, _ frame: inout Frame) {
+        let percent = Format.compact(ratio * 100) + "%"
+        var pss = "PSS(\(percent)) "
+        if let mean = score.modelScores.first(where: { $0.ratio == ratio })?.score,
+           let signed = score.modelSignedScores.first(where: { $0.ratio == ratio })?.score,
+           let signs = score.signCounts.first(where: { $0.ratio == ratio })?.counts {
+            let interval = score.modelIntervals.first { $0.ratio == ratio }?.interval
+            pss += String(format: "%.3f", mean) + (interval.map { " " + $0.text() + " " + Intervals.conceptCount($0.n) } ?? "")
+            pss += " · signed " + Format.signed(signed) + ": \(signs.positive) +, \(signs.negative) −" + (signs.zero > 0 ? ", \(signs.zero) zero" : "")
+        } else {
+            pss += score.plan.map { $0.measuredConcepts.isEmpty ? "not measured: no concept has enough questions" : "…" } ?? "…"
+        }
+        frame.buffer.words(pss, x: x, y: y, style: context[.text], limit: limit)
+        guard let shared else { return }
+        var line = "knowledge vectors at r = \(percent): median " + Format.percent(shared.medianSharedFraction, digits: 0) + " shared with other concepts"
+        if let top = shared.genericNeurons.first {
+            line += " · most shared: \(top.neuron) in \(top.concepts) of \(shared.concepts.count) sets"
+        } else {
+            line += " · no neuron in two concepts' sets"
+        }
+        frame.buffer.words(line, x: x, y: y + 1, style: context[.dim], limit: limit)
     }
 
     /// "before → now  change", a missing figure shown as … (not computed) or — (does not apply),

@@ -2,7 +2,8 @@ import Analysis
 import Model
 
 /// Figures derived from the snapshot's Δ that are too slow to recompute on every frame of a large
-/// model (ranking every neuron for K_c(r); the per-block summary of s), remembered for as long as
+/// model (ranking every neuron for K_c(r); the per-block summary of s; how many of each concept's
+/// K_c(r) other concepts share), remembered for as long as
 /// the snapshots carry the same Δ. Used on the UI thread only.
 public final class DerivedValues: @unchecked Sendable {
     private struct Key: Hashable {
@@ -14,6 +15,7 @@ public final class DerivedValues: @unchecked Sendable {
     private var source: (address: UnsafeRawPointer?, count: Int)?
     private var knowledge: [Key: (list: [NeuronID], set: Set<NeuronID>)] = [:]
     private var layers: [Double]?
+    private var shared: [Double: SharedKnowledgeVectors] = [:]
     /// Method 1 under the association the engine does not use, and the pooled storage it came from.
     private var other: (address: UnsafeRawPointer?, specialization: Specialization)?
 
@@ -34,6 +36,7 @@ public final class DerivedValues: @unchecked Sendable {
             source = (address, specialization.delta.count)
             knowledge = [:]
             layers = nil
+            shared = [:]
         }
     }
 
@@ -54,6 +57,15 @@ public final class DerivedValues: @unchecked Sendable {
 
     public func knowledgeSet(_ specialization: Specialization, concept: Int, ratio: Double) -> Set<NeuronID> {
         entry(specialization, concept: concept, ratio: ratio).set
+    }
+
+    /// Every concept's K_c(r) against the others' at `ratio`: ranks every concept once per ratio.
+    public func sharedKnowledgeVectors(_ specialization: Specialization, ratio: Double) -> SharedKnowledgeVectors {
+        check(specialization)
+        if let known = shared[ratio] { return known }
+        let made = SharedKnowledgeVectors(specialization: specialization, ratio: ratio)
+        shared[ratio] = made
+        return made
     }
 
     /// The layer summary of every block: mean s of its 100 neurons with the largest max Δ.
