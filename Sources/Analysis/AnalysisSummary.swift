@@ -61,9 +61,12 @@ public struct AnalysisSummary: Sendable {
         }
         patterns = snapshot.patterns
         tiers = snapshot.tierFigures
-        knowledgeVectorsByBlock = snapshot.knowledgeVectorsByBlock(ratio: KnowledgeVectorsByBlock.ratio)
-        self.sharedKnowledgeVectors = sharedKnowledgeVectors
+        let shared = sharedKnowledgeVectors
             ?? snapshot.specialization.map { SharedKnowledgeVectors.sweep(specialization: $0, ratios: score.ratios) }
+        self.sharedKnowledgeVectors = shared
+        // Counted with the shared sets when the sweep has the ratio: every concept ranked once.
+        knowledgeVectorsByBlock = shared?.first { $0.ratio == KnowledgeVectorsByBlock.ratio }?.byBlock
+            ?? snapshot.knowledgeVectorsByBlock(ratio: KnowledgeVectorsByBlock.ratio)
     }
 
     /// Every figure is in: every PSS run the plan measures, and every sample of every domain.

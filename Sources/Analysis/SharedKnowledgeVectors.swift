@@ -42,6 +42,8 @@ public struct SharedKnowledgeVectors: Sendable, Equatable {
     /// The neurons in at least 2 concepts' sets, the most sets first (ties in block and neuron
     /// order), at most `genericNeuronCount`.
     public let genericNeurons: [GenericNeuron]
+    /// All concepts' K_c(r) together, per block: how many sets hold each of its neurons, summed.
+    public let byBlock: [Int]
 
     /// From each concept's K_c(r): one pass counts for every neuron how many sets hold it, a second
     /// counts each concept's neurons held by more than one set.
@@ -70,6 +72,7 @@ public struct SharedKnowledgeVectors: Sendable, Equatable {
         self.ratio = ratio
         var holders = [Int](repeating: 0, count: neurons)
         for set in flatSets { for index in set { holders[index] += 1 } }
+        byBlock = stride(from: 0, to: neurons, by: width).map { holders[$0..<$0 + width].reduce(0, +) }
         concepts = flatSets.map { set in ConceptCount(knowledgeVectors: set.count, shared: set.filter { holders[$0] > 1 }.count) }
         let fractions = concepts.map(\.sharedFraction).sorted()
         if fractions.isEmpty {

@@ -25,6 +25,11 @@ import Testing
         let quarter = SharedKnowledgeVectors(specialization: s, ratio: 0.25)
         #expect(quarter.concepts == [.init(knowledgeVectors: 2, shared: 1), .init(knowledgeVectors: 2, shared: 1), .init(knowledgeVectors: 2, shared: 0)])
         #expect(quarter.medianSharedFraction == 0.5)
+        // All sets per block (0:1, 0:0, 0:2, 0:0, 0:3 in block 0; 1:0 in block 1), as the
+        // snapshot counts them concept by concept.
+        #expect(quarter.byBlock == [5, 1])
+        #expect(SharedKnowledgeVectors(specialization: s, ratio: 0.5).byBlock
+                    == (0..<3).map { s.knowledgeNeuronsByBlock(concept: $0, ratio: 0.5) }.reduce([0, 0]) { zip($0, $1).map(+) })
         #expect(quarter.genericNeurons == [.init(neuron: NeuronID(block: 0, neuron: 0), concepts: 2)], "a neuron in one set only is not listed")
         // At r = 1/2 each set adds the first two of the Δ = 0 neurons: 1:1 and 1:2 are in all three.
         let half = SharedKnowledgeVectors(specialization: s, ratio: 0.5)
