@@ -75,8 +75,6 @@ public struct Comparison: Sendable {
         }
         figure("  peak 95 %") { meanInterval($0.peakInterval, pending: $0.pssRuns.wanted != 0) }
         figure("peak at r") { s in (s.peak.map { Self.ratio($0.ratio) } ?? (s.pssRuns.wanted == 0 ? Self.absent : Self.notComputed), s.peak?.ratio) }
-        rows.append(Row(kind: .note, label: "peak PSS against \(rise.metric.rawValue) accuracy across the models: " + rise.text,
-                        cells: summaries.map { _ in "" }, values: summaries.map { _ in nil }))
         figure("PSS runs") { s in ("\(s.pssRuns.done)/" + (s.pssRuns.wanted.map(String.init) ?? "?"), Double(s.pssRuns.done)) }
         let ratios = summaries.first?.ratios ?? SpecializationScore.defaultRatios
         for (index, ratio) in ratios.enumerated() {
@@ -85,6 +83,9 @@ public struct Comparison: Sendable {
                 return fixed(value, pending: s.pssRuns.wanted != 0)
             }
         }
+
+        heading("peak PSS against \(rise.metric.rawValue) accuracy across the models")
+        for line in rise.lines { rows.append(Row(kind: .note, label: line, cells: summaries.map { _ in "" }, values: summaries.map { _ in nil })) }
 
         var tierNames: [String] = []
         for s in summaries { for figures in s.tiers where !tierNames.contains(figures.tier.rawValue) { tierNames.append(figures.tier.rawValue) } }

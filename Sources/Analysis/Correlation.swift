@@ -65,12 +65,17 @@ public struct Rise: Sendable, Equatable {
         spearman = enough ? Correlation.spearman(pairs.map(\.0), pairs.map(\.1)) : nil
     }
 
-    /// "Pearson 0.920, Spearman 0.800 (n = 4 models)", "–" for a correlation there is none of.
-    public var text: String {
+    /// "Pearson 0.920", "Spearman 0.800", "n = 4 models": short enough for a column of the
+    /// Compare page; "–" for a correlation there is none of.
+    public var lines: [String] {
         func value(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? Comparison.absent }
-        return "Pearson \(value(pearson)), Spearman \(value(spearman)) (n = \(n) model\(n == 1 ? "" : "s")"
-            + (n < Self.fewestModels ? ", fewer than \(Self.fewestModels))" : ")")
+        let undefined = n >= Self.fewestModels && pearson == nil ? ["–: a correlation with a constant is undefined"] : []
+        return ["Pearson \(value(pearson))", "Spearman \(value(spearman))",
+                "n = \(n) model\(n == 1 ? "" : "s")" + (n < Self.fewestModels ? " (fewer than \(Self.fewestModels))" : "")] + undefined
     }
+
+    /// "Pearson 0.920, Spearman 0.800, n = 4 models".
+    public var text: String { lines.joined(separator: ", ") }
 
     public var json: [String: Any] {
         ["pearson": pearson.map { $0 as Any } ?? NSNull(), "spearman": spearman.map { $0 as Any } ?? NSNull(), "n": n,

@@ -74,8 +74,8 @@ import Testing
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.split(separator: "\n").first?.split(separator: " ").map(String.init) == ["step", "4", "step", "8", "step", "12"],
                 "\(text.stdout)")
-        #expect(text.stdout.contains("peak PSS against mcq accuracy across the models: Pearson "), "\(text.stdout)")
-        #expect(text.stdout.contains("(n = 3 models)"))
+        #expect(text.stdout.contains("peak PSS against mcq accuracy across the models\n  Pearson "), "\(text.stdout)")
+        #expect(text.stdout.contains("\n  n = 3 models\n"))
 
         // The figure: a point and an error bar for each model's peak and accuracy, in step order.
         let svg = try String(contentsOfFile: figures + "/rise.svg", encoding: .utf8)
@@ -93,7 +93,7 @@ import Testing
             let n = try #require(peak["n"] as? Int)
             #expect(svg.contains("step \(step): peak PSS rests on") == (n < 5), "n printed where fewer than 5 concepts")
         }
-        #expect(svg.contains("across the models: Pearson") && svg.contains("(n = 3 models)"))
+        #expect(svg.contains("across the models: Pearson") && svg.contains("n = 3 models"))
     }
 
     @Test func checkpointsMustFitTheSteps() throws {
