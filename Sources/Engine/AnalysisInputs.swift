@@ -68,8 +68,8 @@ public struct AnalysisInputs {
     public static func load(model: String?, probes: String, domains: String) throws -> AnalysisInputs {
         let dataRoot = try ShippedData.root()
         let checkpoint = try Checkpoint(location: model ?? ShippedData.defaultModel())
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
-        let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
+        let probeSet = try ProbeSet.load(named: probes, dataRoot: dataRoot)
+        let corpus = try DomainCorpus.load(named: domains, dataRoot: dataRoot)
         guard checkpoint.hasTokenizer else {
             throw InputError(checkpoint.folder, "no tokenizer (tokenizer.json or GGUF metadata): the analyses need the model's tokenizer")
         }

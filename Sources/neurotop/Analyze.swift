@@ -35,7 +35,7 @@ struct Analyze: ParsableCommand {
             return
         }
         print("model        \(engine.inputs.checkpoint.folder)")
-        print("probes       \(probeSet.path) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
+        print("probes       \(probeSet.label) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
         print("PSS on       \(plan?.summary ?? "–") (\(engine.options.pssQuestions == .known ? "known questions" : "all questions"), control set: \(engine.options.controlSet == .five ? "5 other concepts" : "all other concepts"))")
         print("domains      \(patterns.domains.joined(separator: ", ")) (\(samples) samples each)")
         print("store        \(engine.store?.location ?? "none") (analysis \(engine.fingerprint.id))")
@@ -116,7 +116,7 @@ extension Analyze {
         case .quantile(let share): threshold = "quantile \(share)"
         }
         return AnalysisSummary(snapshot: snapshot).json(about: [
-            "model": engine.inputs.checkpoint.folder, "probes": snapshot.probes.path, "metric": options.metric.rawValue,
+            "model": engine.inputs.checkpoint.folder, "probes": snapshot.probes.label, "metric": options.metric.rawValue,
             "control_set": options.controlSet.rawValue, "pss_questions": options.pssQuestions.rawValue,
             "association": options.association.rawValue, "threshold": threshold,
             "store": engine.store?.location ?? NSNull(), "fingerprint": engine.fingerprint.id,
@@ -207,8 +207,8 @@ struct AnalysisArguments: ParsableArguments {
     func plannedWork() throws -> (text: String, engineUnits: Int) {
         let dataRoot = try ShippedData.root()
         let checkpoint = try model.checkpoint()
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: dataRoot))
-        let corpus = try DomainCorpus.load(folder: DomainCorpus.locate(domains, dataRoot: dataRoot))
+        let probeSet = try ProbeSet.load(named: probes, dataRoot: dataRoot)
+        let corpus = try DomainCorpus.load(named: domains, dataRoot: dataRoot)
         let c = checkpoint.config, options = options
         guard FileManager.default.fileExists(atPath: checkpoint.tokenizerPath) else {
             throw InputError(checkpoint.folder, "no tokenizer.json: the analyses need the model's tokenizer")

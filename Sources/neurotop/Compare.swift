@@ -75,7 +75,7 @@ struct Compare: ParsableCommand {
             let (engine, snapshot) = try arguments(model.location).compute()
             sections.append(Analyze.summary(engine, snapshot))
             summaries.append(AnalysisSummary(snapshot: snapshot))
-            if settings.isEmpty { settings = engine.options.description }
+            if settings.isEmpty { settings = [("probes", engine.inputs.probes.label), ("domains", engine.inputs.corpus.label)] + engine.options.description }
         }
         if let svg { try writeFigures(summaries, runs: models.map(\.run), settings: settings, folder: svg) }
         if json {

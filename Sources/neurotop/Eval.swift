@@ -41,7 +41,7 @@ struct Eval: ParsableCommand {
         let probes = accuracy.probes
         var object = fields(accuracy.overall)
         object["model"] = checkpoint.folder
-        object["probes"] = probes.path
+        object["probes"] = probes.label
         object["ablated"] = ablation.neurons.map(\.description)
         object["categories"] = Dictionary(uniqueKeysWithValues: probes.categories.map { ($0, fields(accuracy.category($0))) })
         object["tiers"] = Dictionary(uniqueKeysWithValues: probes.tiers.map { tier in
@@ -65,7 +65,7 @@ struct Eval: ParsableCommand {
         }
         let probes = accuracy.probes
         print("model    \(checkpoint.folder)")
-        print("probes   \(probes.path) (\(probes.questions.count) questions, \(probes.concepts.count) concepts)")
+        print("probes   \(probes.label) (\(probes.questions.count) questions, \(probes.concepts.count) concepts)")
         if !ablation.isEmpty { print("ablated  \(ablation.neurons.map(\.description).joined(separator: ", "))") }
         print("")
         print("                                open   multiple   questions")

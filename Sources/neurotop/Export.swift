@@ -16,7 +16,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let (engine, snapshot) = try inputs.compute()
-        let settings = [("model", engine.inputs.checkpoint.folder), ("probes", snapshot.probes.path), ("domains", engine.inputs.corpus.path),
+        let settings = [("model", engine.inputs.checkpoint.folder), ("probes", snapshot.probes.label), ("domains", engine.inputs.corpus.label),
                         ("fingerprint", engine.fingerprint.id)] + engine.options.description
             + [("pss_concepts", snapshot.score.plan?.summary ?? "not measured")]
         guard let export = AnalysisExport(snapshot: snapshot, settings: settings) else { return }

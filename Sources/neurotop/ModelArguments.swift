@@ -38,7 +38,7 @@ struct EvaluationInputs {
     /// The load chain after the checkpoint: the probe set first, so that a bad file is reported
     /// before any weights are read, then the transformer, the tokenizer and the evaluator.
     static func load(_ checkpoint: Checkpoint, probes: String) throws -> EvaluationInputs {
-        let probeSet = try ProbeSet.load(path: ProbeSet.locate(probes, dataRoot: ShippedData.root()))
+        let probeSet = try ProbeSet.load(named: probes, dataRoot: ShippedData.root())
         let transformer = try Transformer(checkpoint: checkpoint)
         let tokenizer = try checkpoint.loadTokenizer()
         return EvaluationInputs(checkpoint: checkpoint, transformer: transformer, tokenizer: tokenizer, probes: probeSet,

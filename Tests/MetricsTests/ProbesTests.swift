@@ -107,6 +107,25 @@ private enum ShippedProbeData {
             try DomainCorpus.locate(file, dataRoot: root)
         }
     }
+
+    /// Captions and exports name a shipped set by its name and a user's file by the path as
+    /// given, never by the machine's absolute path.
+    @Test func loadedDataIsLabelledAsTheUserNamedIt() throws {
+        let root = ShippedProbeData.root
+        let shipped = try ProbeSet.load(named: "world-mc", dataRoot: root)
+        #expect(shipped.label == "world-mc" && shipped.path == ShippedProbeData.path("probes/world-mc.jsonl"))
+        #expect(try DomainCorpus.load(named: "default", dataRoot: root).label == "default")
+        // The data folder as a path relative to the working directory (tests run in parallel, so
+        // the working directory stays).
+        let here = FileManager.default.currentDirectoryPath.split(separator: "/"), there = root.split(separator: "/")
+        let common = zip(here, there).prefix { $0 == $1 }.count
+        let data = (Array(repeating: "..", count: here.count - common) + there.dropFirst(common).map(String.init)).joined(separator: "/")
+        let relative = try ProbeSet.load(named: data + "/probes/demo.jsonl", dataRoot: "/nowhere")
+        let demo = try ProbeSet.load(named: "demo", dataRoot: root)
+        #expect(relative.label == data + "/probes/demo.jsonl" && relative.concepts == demo.concepts)
+        let domains = try DomainCorpus.load(named: data + "/domains", dataRoot: "/nowhere")
+        #expect(domains.label == data + "/domains")
+    }
 }
 
 @Suite struct ProbeSetReading {

@@ -20,11 +20,15 @@ public struct DomainCorpus: Sendable {
     }
 
     public let path: String
+    /// How the user named it, for captions and exports: "default" for the shipped corpora, a
+    /// folder's path as given (never made absolute).
+    public private(set) var label: String
     /// Sorted by name.
     public let domains: [Domain]
 
     public init(path: String = "", domains: [Domain]) {
         self.path = path
+        label = path
         self.domains = domains.sorted { $0.name < $1.name }
     }
 
@@ -97,6 +101,13 @@ public struct DomainCorpus: Sendable {
 
     /// The folder for `nameOrPath`: "default" is the shipped corpora (`dataRoot/domains`),
     /// anything else a folder path.
+    /// The shipped corpora (`default`) or the folder `nameOrPath`, labelled as the user named it.
+    public static func load(named nameOrPath: String, dataRoot: String) throws -> DomainCorpus {
+        var corpus = try load(folder: locate(nameOrPath, dataRoot: dataRoot))
+        corpus.label = nameOrPath
+        return corpus
+    }
+
     public static func locate(_ nameOrPath: String, dataRoot: String) throws -> String {
         if nameOrPath == defaultName { return DataText.join(dataRoot, "domains") }
         var isFolder: ObjCBool = false

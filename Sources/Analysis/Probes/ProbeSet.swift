@@ -44,6 +44,9 @@ public struct ProbeSet: Sendable {
     /// The file name without its extension ("demo" for `data/probes/demo.jsonl`).
     public let name: String
     public let path: String
+    /// How the user named it, for captions and exports: a shipped set's name, a file's path as
+    /// given (never made absolute, so that nothing written names the machine's folders).
+    public private(set) var label: String
     public let questions: [ProbeQuestion]
     /// Concepts in order of first appearance.
     public let concepts: [String]
@@ -60,6 +63,7 @@ public struct ProbeSet: Sendable {
     public init(name: String, path: String = "", questions: [ProbeQuestion]) {
         self.name = name
         self.path = path
+        label = path
         self.questions = questions
         var concepts: [String] = []
         var categories: [String] = []
@@ -199,6 +203,13 @@ public struct ProbeSet: Sendable {
 
     /// The file for `nameOrPath`: the path itself if it is a file, else the shipped probe set
     /// of that name (`dataRoot/probes/NAME.jsonl`).
+    /// The shipped probe set `nameOrPath` names, or the file it is, labelled as the user named it.
+    public static func load(named nameOrPath: String, dataRoot: String) throws -> ProbeSet {
+        var probes = try load(path: locate(nameOrPath, dataRoot: dataRoot))
+        probes.label = nameOrPath
+        return probes
+    }
+
     public static func locate(_ nameOrPath: String, dataRoot: String) throws -> String {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isFolder) {

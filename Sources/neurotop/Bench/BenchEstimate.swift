@@ -97,7 +97,7 @@ extension BenchToggle {
              "cpu_median_ms": number(percentile(times.map(\.cpu), 0.5)), "n": times.count]
         }
         var report: [String: Any] = [
-            "model": checkpoint.folder, "probes": probeSet.path, "questions": probeSet.questions.count, "candidates": metric.rawValue,
+            "model": checkpoint.folder, "probes": probeSet.label, "questions": probeSet.questions.count, "candidates": metric.rawValue,
             "openblas_threads": BLAS.threads, "load_average_before": loadAverage(),
             "cached_ms": cached.wall, "unablated_evaluation_ms": unablated.wall, "attributions_ms": attributions.wall,
             "scored_quantities": estimate.targetCount, "table_bytes": estimate.tableBytes,

@@ -92,7 +92,7 @@ struct BenchToggle: ParsableCommand {
         let multis = (0..<sets).map { _ in (0..<16).map { _ in randomNeuron(model, blocks: 0..<model.blockCount, &generator) } }
 
         print("\ndemo model   \(checkpoint.folder): \(model.blockCount) blocks × \(model.mlpWidth) neurons, hidden \(model.hiddenSize), vocabulary \(model.vocabSize)")
-        print("probes       \(probes.path): \(probes.questions.count) questions, \(probes.concepts.count) concepts")
+        print("probes       \(probes.label): \(probes.questions.count) questions, \(probes.concepts.count) concepts")
         for which in [Evaluator.Candidates.answers, .all] {
             let work = evaluator.workload(which)
             let start = Time.now()
@@ -125,7 +125,7 @@ struct BenchToggle: ParsableCommand {
             .appendingPathComponent("Tests/Fixtures/tokenizers/gpt2/tokenizer.json")
         let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: tokenizerPath))
         let model = try gpt2Small()
-        let world = try ProbeSet.load(path: ProbeSet.locate("world-v1", dataRoot: ShippedData.root()))
+        let world = try ProbeSet.load(named: "world-v1", dataRoot: ShippedData.root())
         let probes = ProbeSet(name: "world-\(largeProbes)", path: world.path, questions: Array(world.questions.prefix(largeProbes)))
         let incremental = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)
         let full = try Evaluator(model: model, tokenizer: tokenizer, probes: probes)
