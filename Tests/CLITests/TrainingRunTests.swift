@@ -37,6 +37,14 @@ import Testing
         }
         #expect(FileManager.default.contentsEqual(atPath: run + "/step-4/tokenizer.json", andPath: run + "/tokenizer.json"))
         #expect(!FileManager.default.contentsEqual(atPath: run + "/step-4/model.safetensors", andPath: run + "/model.safetensors"))
+        // The same seed writes the same checkpoints, byte for byte.
+        let again = folder + "/again"
+        #expect(try Neurotop.run(["train-demo", "--out", again, "--steps", "12", "--checkpoints", "3", "--batch-size", "4"]).status == 0)
+        for step in [4, 8, 12] {
+            for name in files {
+                #expect(FileManager.default.contentsEqual(atPath: run + "/step-\(step)/" + name, andPath: again + "/step-\(step)/" + name), "step-\(step)/\(name)")
+            }
+        }
 
         // 8 of the demo's 48 concepts, to keep three analyses short.
         let shipped = Neurotop.repository.appendingPathComponent("data/probes/demo.jsonl").path
