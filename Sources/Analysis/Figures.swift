@@ -144,10 +144,15 @@ public enum Figures {
         plot.yTicks = Plot.ticks(upTo: top)
         let pssColour = palette[0], accuracyColour = palette[1]
         // Consecutive models of one run, or of one family named on their own, make one line.
-        let keys = summaries.indices.map { runs.indices.contains($0) ? runs[$0].map { "run " + $0 } ?? "family " + summaries[$0].family : "family " + summaries[$0].family }
+        precondition(runs.count == summaries.count, "a run (or nil) a model")
+        let keys = summaries.indices.map { runs[$0].map { "run " + $0 } ?? "family " + summaries[$0].family }
         var series: [Range<Int>] = []
         for index in summaries.indices {
-            if let last = series.last, keys[last.upperBound - 1] == keys[index] { series[series.count - 1] = last.lowerBound..<index + 1 } else { series.append(index..<index + 1) }
+            if let last = series.last, keys[last.upperBound - 1] == keys[index] {
+                series[series.count - 1] = last.lowerBound..<index + 1
+            } else {
+                series.append(index..<index + 1)
+            }
         }
         // The accuracy's points and bars sit a little right of the peak's, so that the bars do not cover each other.
         let shift = 0.08
