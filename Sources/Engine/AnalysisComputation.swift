@@ -114,12 +114,8 @@ final class AnalysisComputation {
         let made = SpecializationScore.Plan(probes: inputs.probes, baseline: baseline, metric: options.metric,
                                             controlSet: options.controlSet, questions: options.pssQuestions)
         pssPlan = made
-        let probes = inputs.probes, measured = made.measuredConcepts
-        let strata = measured.map { c in
-            let concept = probes.concepts[c]
-            return "\(probes.tier(of: concept)?.rawValue ?? "no tier") \(probes.category(of: concept))"
-        }
-        plan.planPSS(concepts: measured, strata: strata, ratios: options.ratios)
+        let measured = made.measuredConcepts
+        plan.planPSS(concepts: measured, strata: WorkPlan.strata(of: measured, in: inputs.probes), ratios: options.ratios)
         try readEntries()
         return made
     }

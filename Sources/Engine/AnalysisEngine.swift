@@ -129,6 +129,12 @@ public final class AnalysisEngine: @unchecked Sendable {
         }
     }
 
+    /// The measured concepts of `plan` in the order the engine computes their PSS runs (a fair
+    /// sample at every length: METHODS.md, "Uncertainty, partial results and comparisons").
+    public static func pssConceptOrder(_ plan: SpecializationScore.Plan, probes: ProbeSet) -> [Int] {
+        WorkPlan.pssConceptOrder(plan, probes: probes)
+    }
+
     /// Loads inputs the way the commands name them (nil model: the built-in demo) and opens the
     /// store at `storePath` (nil: no store).
     public static func load(model: String?, probes: String, domains: String, options: AnalysisOptions,

@@ -69,6 +69,21 @@ struct WorkPlan {
             .flatMap { concept in ratios.map { PSSRun(concept: concept, ratio: $0) } }
     }
 
+    /// Each concept's stratum for the fair order: its tier and category.
+    static func strata(of concepts: [Int], in probes: ProbeSet) -> [String] {
+        concepts.map { c in
+            let concept = probes.concepts[c]
+            return "\(probes.tier(of: concept)?.rawValue ?? "no tier") \(probes.category(of: concept))"
+        }
+    }
+
+    /// The measured concepts of `plan` in the order their PSS runs are computed: the first k of
+    /// them are what a partial result rests on.
+    static func pssConceptOrder(_ plan: SpecializationScore.Plan, probes: ProbeSet) -> [Int] {
+        let measured = plan.measuredConcepts
+        return fairOrder(measured, strata: strata(of: measured, in: probes), seed: pssOrderSeed)
+    }
+
     /// `concepts` in a random order fixed by `seed`, each stratum spread evenly over it, so that
     /// any first k of them are a fair sample (METHODS.md, "Uncertainty, partial results and
     /// comparisons"): every stratum holds about its share of them. Each stratum is shuffled

@@ -66,4 +66,23 @@ import Testing
         #expect(Intervals.conceptCount(1) == "n = 1, fewer than 5 concepts")
         #expect(Intervals.conceptCount(5) == "n = 5")
     }
+
+    /// A partial result is the mean over the first concepts of the engine's order at the ratio:
+    /// here concepts 3, 1, 0, 2 with PSS 0.4, 0.2, 0.1, 0.3 at 1 % (another ratio's entries are
+    /// not taken), so after a quarter of the units it rests on concept 3 alone.
+    @Test func partialResultsFollowTheOrder() throws {
+        let values = [0.1, 0.2, 0.3, 0.4]
+        let entries = values.enumerated().flatMap { c, pss in
+            [SpecializationScore.Entry(concept: c, ratio: 0.01, conceptAccuracy: 1 - pss, otherAccuracy: 1, baseline: 1),
+             SpecializationScore.Entry(concept: c, ratio: 0.1, conceptAccuracy: 0, otherAccuracy: 1, baseline: 1)]
+        }
+        let score = SpecializationScore(metric: .mcq, ratios: [0.01, 0.1], entries: entries)
+        let partial = PartialResults(score: score, order: [3, 1, 0, 2], ratio: 0.01, fractions: [0.25, 0.5, 1])
+        #expect(abs((partial.final ?? 0) - 0.25) < 1e-12 && partial.finalInterval?.n == 4)
+        #expect(partial.rows.map(\.concepts) == [1, 2, 4])
+        #expect(abs((partial.rows[0].pss ?? 0) - 0.4) < 1e-12 && !partial.rows[0].holdsFinal, "one concept: an interval of width 0 at 0.4")
+        #expect(abs((partial.rows[1].pss ?? 0) - 0.3) < 1e-12 && partial.rows[1].interval?.n == 2)
+        #expect(partial.rows[1].interval.map { abs($0.low - 0.2) < 1e-12 && abs($0.high - 0.4) < 1e-12 } == true && partial.rows[1].holdsFinal)
+        #expect(partial.rows[2].interval == partial.finalInterval && partial.rows[2].holdsFinal)
+    }
 }

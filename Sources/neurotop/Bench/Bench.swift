@@ -4,8 +4,8 @@ import Foundation
 /// `neurotop bench …`: the benchmarks, one subcommand each.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time neurotop: the engine's passes, activation patterns, live ablation and the front end.",
-        subcommands: [BenchEngine.self, BenchPatterns.self, BenchToggle.self, BenchUI.self])
+        abstract: "Measure neurotop: the engine's passes, activation patterns, live ablation, the front end, and how far partial results can be trusted.",
+        subcommands: [BenchEngine.self, BenchPartial.self, BenchPatterns.self, BenchToggle.self, BenchUI.self])
 }
 
 /// A fixed pseudo-random token sequence, the same on every run and machine (scripts/bench/*.py
