@@ -1,13 +1,20 @@
 import Foundation
+import Checkpoints
 
 /// The headline figures of one analysis as far as it has got: what `analyze --json` prints, what
 /// `compare` prints for each model, and what the Compare page draws. Made from a snapshot alone; a
 /// figure not computed yet is nil (null in JSON), never zero.
 public struct AnalysisSummary: Sendable {
     public let name: String
+    /// The model family (`ModelConfig.familyName`) and the parameter count, by which `compare`
+    /// orders the models of a family.
+    public let family: String
+    public let parameters: Int
     public let blocks: Int
     /// Accuracy with nothing ablated, over every question of the probe set.
     public let accuracy: ProbeAccuracy.Score?
+    /// The accuracy PSS is computed from.
+    public let metric: AccuracyMetric
     public let ratios: [Double]
     /// PSS(r) per ratio of the sweep: the mean over the concepts measured so far at that ratio.
     public let pss: [Double?]
@@ -39,9 +46,12 @@ public struct AnalysisSummary: Sendable {
     /// `layerSpecialization`, `sharedKnowledgeVectors`: when already computed (nil: computed here).
     public init(snapshot: AnalysisSnapshot, layerSpecialization: [Double]? = nil, sharedKnowledgeVectors: [SharedKnowledgeVectors]? = nil) {
         name = snapshot.card.name
+        family = snapshot.card.family
+        parameters = snapshot.card.parameters
         blocks = snapshot.card.blocks
         accuracy = snapshot.baseline?.overall
         let score = snapshot.score
+        metric = score.metric
         ratios = score.ratios
         pss = score.modelScores.map(\.score)
         peak = score.peak
@@ -67,6 +77,22 @@ public struct AnalysisSummary: Sendable {
         // Counted with the shared sets when the sweep has the ratio: every concept ranked once.
         knowledgeVectorsByBlock = shared?.first { $0.ratio == KnowledgeVectorsByBlock.ratio }?.byBlock
             ?? snapshot.knowledgeVectorsByBlock(ratio: KnowledgeVectorsByBlock.ratio)
+    }
+
+    /// The name a comparison's column shows: "step 500" for a checkpoint of a training run
+    /// (a folder named `step-500` or `checkpoint-500`), else the model's name.
+    public var label: String {
+        CheckpointRun.step(folderName: name).map { "step \($0)" } ?? name
+    }
+
+    /// The accuracy under `metric` with nothing ablated, and its Wilson interval (nil before the
+    /// unmasked evaluation, or for multiple choice without choices).
+    public func accuracy(_ metric: AccuracyMetric) -> Double? {
+        metric == .open ? accuracy?.open : accuracy?.multipleChoice
+    }
+
+    public func accuracyInterval(_ metric: AccuracyMetric) -> Interval? {
+        metric == .open ? accuracy?.openInterval : accuracy?.multipleChoiceInterval
     }
 
     /// Every figure is in: every PSS run the plan measures, and every sample of every domain.

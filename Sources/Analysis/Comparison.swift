@@ -9,6 +9,8 @@ public struct Comparison: Sendable {
         case heading
         /// A figure, one cell a model.
         case figure
+        /// A figure across all the models: its label says it, no cells.
+        case note
     }
 
     public struct Row: Sendable, Equatable {
@@ -21,6 +23,8 @@ public struct Comparison: Sendable {
 
     public let names: [String]
     public let rows: [Row]
+    /// Peak PSS against accuracy across the models.
+    public let rise: Rise
 
     /// What a cell shows for a figure not computed yet.
     public static let notComputed = "…"
@@ -28,7 +32,8 @@ public struct Comparison: Sendable {
     public static let absent = "–"
 
     public init(_ summaries: [AnalysisSummary]) {
-        names = summaries.map(\.name)
+        names = summaries.map(\.label)
+        rise = Rise(summaries)
         var rows: [Row] = []
         func heading(_ text: String) { rows.append(Row(kind: .heading, label: text, cells: summaries.map { _ in "" }, values: summaries.map { _ in nil })) }
         /// `binned`: a relative-depth bin, left out where no model has a block in it.
@@ -88,6 +93,9 @@ public struct Comparison: Sendable {
                 return fixed(value, pending: s.pssRuns.wanted != 0)
             }
         }
+
+        heading("peak PSS against \(rise.metric.rawValue) accuracy across the models")
+        for line in rise.lines { rows.append(Row(kind: .note, label: line, cells: summaries.map { _ in "" }, values: summaries.map { _ in nil })) }
 
         var tierNames: [String] = []
         for s in summaries { for figures in s.tiers where !tierNames.contains(figures.tier.rawValue) { tierNames.append(figures.tier.rawValue) } }
@@ -150,6 +158,16 @@ public struct Comparison: Sendable {
         self.rows = rows
     }
 
+    /// The order `compare` shows models in: families in the order first named, a family's models
+    /// by parameter count, models of one size (a run's checkpoints, named in step order) as named.
+    public static func order(families: [String], parameters: [Int]) -> [Int] {
+        var familyOrder: [String] = []
+        for family in families where !familyOrder.contains(family) { familyOrder.append(family) }
+        return families.indices.sorted {
+            (familyOrder.firstIndex(of: families[$0])!, parameters[$0], $0) < (familyOrder.firstIndex(of: families[$1])!, parameters[$1], $1)
+        }
+    }
+
     static func ratio(_ r: Double) -> String { String(format: "%g%%", r * 100) }
 
     /// "0.0–0.1", …, "0.9–1.0".
@@ -168,6 +186,7 @@ public struct Comparison: Sendable {
             switch row.kind {
             case .heading: lines.append("\n" + row.label)
             case .figure: lines.append(pad("  " + row.label, labelWidth) + row.cells.indices.map { pad(row.cells[$0], widths[$0]) }.joined())
+            case .note: lines.append("  " + row.label)
             }
         }
         return lines.map { $0.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) }.joined(separator: "\n") + "\n"

@@ -23,10 +23,11 @@ public enum Figures {
 
     /// The figures of a comparison (`compare --svg`): one line (or panel) a model, per-block
     /// figures on the relative depth; the box plots for the first pair of different domains all
-    /// models have.
-    public static func comparison(_ summaries: [AnalysisSummary], settings: [(String, String)]) -> [(name: String, text: String)] {
+    /// models have; the rise, model by model (`runs`: the training run each model is a checkpoint
+    /// of, nil for a model named on its own).
+    public static func comparison(_ summaries: [AnalysisSummary], runs: [String?], settings: [(String, String)]) -> [(name: String, text: String)] {
         var figures = [("pss_by_ratio", pssByRatio(summaries, settings: settings)), ("tiers", tiers(summaries, settings: settings)),
-                       ("density_by_depth", density(summaries, settings: settings))]
+                       ("density_by_depth", density(summaries, settings: settings)), ("rise", rise(summaries, runs: runs, settings: settings))]
         let shared = summaries.compactMap(\.patterns).map(\.domains)
         if let first = shared.first, shared.count == summaries.count {
             let common = first.filter { name in shared.allSatisfy { $0.contains(name) } }
@@ -120,6 +121,69 @@ public enum Figures {
             }
             plot.legend(colour: colour, label: "\(s.name) accuracy", opacity: 1)
             plot.legend(colour: colour, label: "\(s.name) PSS", opacity: 0.45)
+        }
+        return plot.svg
+    }
+
+    /// Peak PSS and the accuracy PSS is computed from, model by model in compare's order, each
+    /// with its interval: points joined within a run's checkpoints or a family's models, n printed
+    /// where a peak rests on fewer than `Intervals.fewestConcepts` concepts, the correlation across
+    /// the models in the caption.
+    static func rise(_ summaries: [AnalysisSummary], runs: [String?], settings: [(String, String)]) -> String {
+        let rise = Rise(summaries)
+        let metric = rise.metric.rawValue
+        // PSS is at least 0 but can pass 1 (a difference of accuracies over a small overall accuracy).
+        let highs = summaries.compactMap { $0.peakInterval?.high } + summaries.compactMap { $0.peak?.score }
+        let top = max(1, Plot.niceTop(highs.max() ?? 1))
+        var plot = Plot(title: "Peak PSS and \(metric) accuracy, model by model (95 % intervals, n concepts)",
+                        xLabel: "model (a family's by size, a run's checkpoints by step)", yLabel: "peak PSS · accuracy",
+                        x: (-0.5, Double(summaries.count) - 0.5), y: (0, top),
+                        caption: caption(settings, models: summaries.map(\.label))
+                            + ["peak PSS against \(metric) accuracy across the models: " + rise.text])
+        plot.xTicks = summaries.enumerated().map { (Double($0.offset), $0.element.label) }
+        plot.yTicks = Plot.ticks(upTo: top)
+        let pssColour = palette[0], accuracyColour = palette[1]
+        // Consecutive models of one run, or of one family named on their own, make one line.
+        precondition(runs.count == summaries.count, "a run (or nil) a model")
+        let keys = summaries.indices.map { runs[$0].map { "run " + $0 } ?? "family " + summaries[$0].family }
+        var series: [Range<Int>] = []
+        for index in summaries.indices {
+            if let last = series.last, keys[last.upperBound - 1] == keys[index] {
+                series[series.count - 1] = last.lowerBound..<index + 1
+            } else {
+                series.append(index..<index + 1)
+            }
+        }
+        // The accuracy's points and bars sit a little right of the peak's, so that the bars do not cover each other.
+        let shift = 0.08
+        for range in series {
+            var peaks: [(Double, Double, String)] = [], accuracies: [(Double, Double, String)] = []
+            for index in range {
+                let s = summaries[index], x = Double(index)
+                if let peak = s.peak {
+                    let interval = s.peakInterval
+                    peaks.append((x - shift, peak.score, "\(s.label): peak PSS \(String(format: "%.4f", peak.score)) at r = \(String(format: "%g%%", peak.ratio * 100))"
+                                  + (interval.map { " " + $0.text("%.4f") + ", " + Intervals.conceptCount($0.n) } ?? "")))
+                    if let interval {
+                        plot.errorBar(x: x - shift, interval: interval, colour: pssColour)
+                        if interval.n < Intervals.fewestConcepts {
+                            plot.label(x: x - shift, y: interval.high, text: "n=\(interval.n)")
+                            plot.note("\(s.label): peak PSS rests on \(Intervals.conceptCount(interval.n))")
+                        }
+                    }
+                } else {
+                    plot.note("\(s.label): no peak PSS (\(s.pssRuns.wanted == 0 ? "no concept has enough questions" : "not computed yet"))")
+                }
+                if let accuracy = s.accuracy(rise.metric) {
+                    let interval = s.accuracyInterval(rise.metric)
+                    accuracies.append((x + shift, accuracy, "\(s.label): \(metric) accuracy \(String(format: "%.4f", accuracy))"
+                                       + (interval.map { " " + $0.text("%.4f") + " (\($0.n) questions)" } ?? "")))
+                    if let interval { plot.errorBar(x: x + shift, interval: interval, colour: accuracyColour) }
+                }
+            }
+            let first = range == series.first
+            plot.line(peaks, colour: pssColour, label: first ? "peak PSS (bootstrap 95 %)" : nil)
+            plot.line(accuracies, colour: accuracyColour, label: first ? "\(metric) accuracy (Wilson 95 %)" : nil)
         }
         return plot.svg
     }
@@ -243,14 +307,15 @@ struct Plot {
 
     static func escape(_ text: String) -> String { Heatmap.escape(text).replacingOccurrences(of: "\"", with: "&quot;") }
 
-    mutating func line(_ points: [(Double, Double, String)], colour: String, label: String) {
+    /// Points joined by a line; `label` nil for a line whose legend entry another line gave already.
+    mutating func line(_ points: [(Double, Double, String)], colour: String, label: String?) {
         let path = points.map { String(format: "%.2f,%.2f", px($0.0), py($0.1)) }.joined(separator: " ")
         if points.count > 1 { body += "<polyline class=\"series\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(path)\"/>\n" }
         for point in points {
             body += String(format: "<circle class=\"point\" cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"%@\"><title>%@</title></circle>\n",
                            px(point.0), py(point.1), colour, Self.escape(point.2))
         }
-        legendItems.append((colour, label, 1))
+        if let label { legendItems.append((colour, label, 1)) }
     }
 
     mutating func bar(x start: Double, width: Double, value: Double, colour: String, opacity: Double, title: String) {

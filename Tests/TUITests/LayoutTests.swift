@@ -119,6 +119,10 @@ import TUI
         #expect(row.contains(cells), "the partial model's accuracy is not computed yet: \(row)")
         let engines = try #require(lines.first { $0.contains("engine") })
         #expect(engines.contains("finished") && engines.contains("3/26"), "\(engines)")
+        // Two models are too few for a correlation of peak PSS with accuracy: the page says so.
+        #expect(text.contains("peak PSS against \(finished.score.metric.rawValue) accuracy across the models"), "\(text)")
+        #expect(lines.contains { $0.contains("  Pearson –") } && lines.contains { $0.contains("  Spearman –") }, "\(text)")
+        #expect(lines.contains { $0.contains("(fewer than 3)") }, "\(text)")
         let same = try #require(finished.patterns?.deepBlockSimilarity.same), partialSame = try #require(partial.patterns?.deepBlockSimilarity.same)
         let scrolled = Scenario.state(Scenario.keys("7") + Array(repeating: .down, count: 20))
         let lower = Screen.render(scrolled, finished, Scenario.context(), compared: [partial]).buffer.text

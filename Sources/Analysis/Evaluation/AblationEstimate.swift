@@ -254,33 +254,7 @@ public struct EstimateQuality: Sendable {
         }
     }
 
-    public var pearson: Double { Self.pearson(estimatedChanges, exactChanges) }
-    public var spearman: Double { Self.pearson(Self.ranks(estimatedChanges), Self.ranks(exactChanges)) }
-
-    static func pearson(_ a: [Double], _ b: [Double]) -> Double {
-        let n = Double(a.count)
-        guard a.count > 1 else { return .nan }
-        let ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
-        var ab = 0.0, aa = 0.0, bb = 0.0
-        for (x, y) in zip(a, b) {
-            ab += (x - ma) * (y - mb)
-            aa += (x - ma) * (x - ma)
-            bb += (y - mb) * (y - mb)
-        }
-        return aa > 0 && bb > 0 ? ab / (aa * bb).squareRoot() : .nan
-    }
-
-    /// Ranks from 1, ties given their mean rank.
-    static func ranks(_ values: [Double]) -> [Double] {
-        let order = values.indices.sorted { values[$0] < values[$1] }
-        var ranks = [Double](repeating: 0, count: values.count)
-        var start = 0
-        while start < order.count {
-            var end = start
-            while end + 1 < order.count, values[order[end + 1]] == values[order[start]] { end += 1 }
-            for i in start...end { ranks[order[i]] = Double(start + end) / 2 + 1 }
-            start = end + 1
-        }
-        return ranks
-    }
+    /// NaN where the correlation is undefined (fewer than 2 questions, or no change at all).
+    public var pearson: Double { Correlation.pearson(estimatedChanges, exactChanges) ?? .nan }
+    public var spearman: Double { Correlation.spearman(estimatedChanges, exactChanges) ?? .nan }
 }

@@ -53,8 +53,21 @@ public enum DemoModel {
         public let seconds: Double
     }
 
-    /// Trains the demo model from the shipped data and writes it to `folder`.
-    public static func train(dataRoot: String, folder: String, options: TrainingOptions,
+    /// The steps after which `count` checkpoints are kept: evenly spaced over `steps`, the last
+    /// one the final step (1000 steps, 8 checkpoints: 125, 250, …, 1000).
+    public static func checkpointSteps(steps: Int, count: Int) -> [Int] {
+        precondition((0...steps).contains(count), "at most a checkpoint a step")
+        return count == 0 ? [] : (1...count).map { $0 * steps / count }
+    }
+
+    /// The folder `train` writes the checkpoint after `step` to, inside its own folder.
+    public static func checkpointFolder(_ folder: String, step: Int) -> String {
+        (folder as NSString).appendingPathComponent("step-\(step)")
+    }
+
+    /// Trains the demo model from the shipped data and writes it to `folder`; with `checkpoints`,
+    /// also that many checkpoints along the way, each a complete folder (`checkpointFolder`).
+    public static func train(dataRoot: String, folder: String, options: TrainingOptions, checkpoints: Int = 0,
                              progress: (Progress) -> Void) throws {
         let facts = try factTexts(path: (dataRoot as NSString).appendingPathComponent("demo/facts.jsonl"))
         let corpus = try DomainCorpus.load(folder: (dataRoot as NSString).appendingPathComponent("domains"))
@@ -68,6 +81,15 @@ public enum DemoModel {
         let config = try ModelConfig(json: configObject, path: "config.json")
         let examples = examples(facts + samples, tokenizer: tokenizer, context: config.contextLength)
         let trainer = try Trainer(config: config, options: options)
+        let configData = try JSONSerialization.data(withJSONObject: configObject, options: [.sortedKeys, .prettyPrinted]) + Data("\n".utf8)
+        func write(to folder: String) throws {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+            try configData.write(to: URL(fileURLWithPath: path("config.json")))
+            try Data(tokenizerJSON.utf8).write(to: URL(fileURLWithPath: path("tokenizer.json")))
+            try trainer.writeWeights(to: path("model.safetensors"))
+        }
+        let kept = Set(checkpointSteps(steps: options.steps, count: checkpoints))
         let start = DispatchTime.now().uptimeNanoseconds
         for step in 0..<options.steps {
             let loss = try trainer.trainStep(on: examples)
@@ -75,12 +97,8 @@ public enum DemoModel {
                 progress(Progress(step: step + 1, steps: options.steps, loss: loss,
                                   seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             }
+            if kept.contains(step + 1) { try write(to: checkpointFolder(folder, step: step + 1)) }
         }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        let configData = try JSONSerialization.data(withJSONObject: configObject, options: [.sortedKeys, .prettyPrinted])
-        try (configData + Data("\n".utf8)).write(to: URL(fileURLWithPath: path("config.json")))
-        try Data(tokenizerJSON.utf8).write(to: URL(fileURLWithPath: path("tokenizer.json")))
-        try trainer.writeWeights(to: path("model.safetensors"))
+        try write(to: folder)
     }
 }

@@ -72,6 +72,9 @@ enum ComparePage {
                 switch row.kind {
                 case .heading:
                     frame.buffer.words(row.label, x: px, y: ry, style: context[.accent], limit: panel == panels - 1 ? limit : px + panelWidth - 2)
+                case .note:
+                    frame.buffer.text(DisplayWidth.fit(row.label, (panel == panels - 1 ? limit : px + panelWidth - 2) - px - 1), x: px + 1, y: ry,
+                                      style: context[.text])
                 case .figure:
                     frame.buffer.text(DisplayWidth.fit(row.label, labelWidth - 2), x: px + 1, y: ry, style: context[.dim])
                     for (column, m) in shown.enumerated() {
