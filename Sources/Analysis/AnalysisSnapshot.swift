@@ -5,6 +5,9 @@ import Model
 public struct ModelCard: Sendable, Equatable {
     public let name: String
     public let family: String
+    /// The config's `model_type`: what tells families apart where they share an architecture
+    /// (Qwen2 and SmolLM2 both run as llama).
+    public let modelType: String
     public let blocks: Int
     public let hidden: Int
     public let mlpWidth: Int
@@ -13,9 +16,11 @@ public struct ModelCard: Sendable, Equatable {
     public let parameters: Int
     public let dtype: String
 
-    public init(name: String, family: String, blocks: Int, hidden: Int, mlpWidth: Int, heads: Int, vocab: Int, parameters: Int, dtype: String) {
+    public init(name: String, family: String, modelType: String? = nil, blocks: Int, hidden: Int, mlpWidth: Int, heads: Int, vocab: Int,
+                parameters: Int, dtype: String) {
         self.name = name
         self.family = family
+        self.modelType = modelType ?? family
         self.blocks = blocks
         self.hidden = hidden
         self.mlpWidth = mlpWidth
@@ -27,7 +32,7 @@ public struct ModelCard: Sendable, Equatable {
 
     public init(checkpoint: Checkpoint) {
         let c = checkpoint.config
-        self.init(name: (checkpoint.folder as NSString).lastPathComponent, family: c.familyName, blocks: c.layerCount,
+        self.init(name: (checkpoint.folder as NSString).lastPathComponent, family: c.familyName, modelType: c.modelType, blocks: c.layerCount,
                   hidden: c.hiddenSize, mlpWidth: c.intermediateSize, heads: c.headCount, vocab: c.vocabSize,
                   parameters: checkpoint.parameterCount,
                   dtype: checkpoint.bytesByDType.sorted { $0.value > $1.value }.map(\.key).joined(separator: ", "))

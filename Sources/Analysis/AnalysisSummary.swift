@@ -6,7 +6,8 @@ import Checkpoints
 /// figure not computed yet is nil (null in JSON), never zero.
 public struct AnalysisSummary: Sendable {
     public let name: String
-    /// The model family (`ModelConfig.familyName`) and the parameter count, by which `compare`
+    /// The model's family as the study counts them, its `model_type` (Qwen2 and SmolLM2 share
+    /// llama's architecture but are two families), and the parameter count, by which `compare`
     /// orders the models of a family.
     public let family: String
     public let parameters: Int
@@ -46,7 +47,7 @@ public struct AnalysisSummary: Sendable {
     /// `layerSpecialization`, `sharedKnowledgeVectors`: when already computed (nil: computed here).
     public init(snapshot: AnalysisSnapshot, layerSpecialization: [Double]? = nil, sharedKnowledgeVectors: [SharedKnowledgeVectors]? = nil) {
         name = snapshot.card.name
-        family = snapshot.card.family
+        family = snapshot.card.modelType
         parameters = snapshot.card.parameters
         blocks = snapshot.card.blocks
         accuracy = snapshot.baseline?.overall

@@ -87,7 +87,9 @@ public enum Figures {
     static func tiers(_ summaries: [AnalysisSummary], settings: [(String, String)]) -> String {
         var names: [String] = []
         for s in summaries { for figures in s.tiers where !names.contains(figures.tier.rawValue) { names.append(figures.tier.rawValue) } }
-        var plot = Plot(title: "Accuracy (open) and PSS at the peak ratio, by popularity tier (95 % intervals, n concepts)", xLabel: "popularity tier",
+        // The accuracy PSS is computed from (the first model's metric: compare runs one set of options).
+        let metric = summaries.first?.metric ?? .mcq
+        var plot = Plot(title: "Accuracy (\(metric.rawValue)) and PSS at the peak ratio, by popularity tier (95 % intervals, n concepts)", xLabel: "popularity tier",
                         yLabel: "accuracy · PSS", x: (0, Double(max(names.count, 1))), y: (0, 1),
                         caption: caption(settings, models: summaries.map(\.name)))
         guard !names.isEmpty else {
@@ -104,11 +106,13 @@ public enum Figures {
                 guard let tier = s.tiers.first(where: { $0.tier.rawValue == name }) else { continue }
                 let start = Double(t) + 0.1 + groupWidth * Double(2 * m) / slots
                 let width = groupWidth / slots
-                if let open = tier.accuracy?.open {
-                    plot.bar(x: start, width: width, value: open, colour: colour, opacity: 1,
-                             title: "\(s.name) \(name): accuracy \(String(format: "%.4f", open)) (\(tier.questions) questions)")
+                let accuracy = metric == .open ? tier.accuracy?.open : tier.accuracy?.multipleChoice
+                let interval = metric == .open ? tier.accuracy?.openInterval : tier.accuracy?.multipleChoiceInterval
+                if let accuracy, let interval {
+                    plot.bar(x: start, width: width, value: accuracy, colour: colour, opacity: 1,
+                             title: "\(s.name) \(name): accuracy \(String(format: "%.4f", accuracy)) (\(interval.n) questions)")
+                    plot.errorBar(x: start + width / 2, interval: interval, colour: "#333333")
                 }
-                if let open = tier.accuracy?.openInterval { plot.errorBar(x: start + width / 2, interval: open, colour: "#333333") }
                 if let pss = tier.pss(at: s.peak?.ratio), let interval = tier.pssInterval(at: s.peak?.ratio) {
                     plot.bar(x: start + width, width: width, value: pss, colour: colour, opacity: 0.45,
                              title: "\(s.name) \(name): PSS \(String(format: "%.4f", pss)) \(interval.text("%.4f")) (\(Intervals.conceptCount(interval.n)))")

@@ -53,7 +53,7 @@ struct Compare: ParsableCommand {
             arguments.location = model.location
             return try arguments.checkpoint()
         }
-        let order = Comparison.order(families: checkpoints.map(\.config.familyName), parameters: checkpoints.map(\.parameterCount))
+        let order = Comparison.order(families: checkpoints.map(\.config.modelType), parameters: checkpoints.map(\.parameterCount))
         return order.map { named[$0] }
     }
 

@@ -139,16 +139,19 @@ import Testing
             #expect(density.contains(expected), "\(expected)")
         }
 
-        // Per tier: accuracy as `eval` gives it for the tier's one concept; no PSS (no concept is measured).
+        // Per tier: the accuracy PSS is computed from (multiple choice, by default) as `eval` gives it
+        // for the tier's one concept (every question has choices); no PSS (no concept is measured).
         let tiers = try read("tiers")
         let bars = titles(tiers, "rect")
         let evaluation = try json(Neurotop.run(["eval", llama, "--probes", tiered, "--json"]))
         let concepts = try #require(evaluation["concepts"] as? [String: [String: Any]])
         for (concept, tier) in tierOf {
-            let accuracy = try #require(concepts[concept]?["open_accuracy"] as? Double)
-            let questions = try #require(concepts[concept]?["questions"] as? Int)
+            let accuracy = try #require(concepts[concept]?["mcq_accuracy"] as? Double)
+            // Multiple choice is taken over the concept's questions with choices.
+            let questions = lines.filter { $0.contains("\"concept\":\"\(concept)\"") && $0.contains("\"choices\"") }.count
             #expect(bars.contains("llama \(tier): accuracy \(String(format: "%.4f", accuracy)) (\(questions) questions)"), "\(bars)")
         }
+        #expect(tiers.contains("Accuracy (mcq) and PSS"))
         #expect(tiers.contains(">high</text>") && tiers.contains(">medium</text>") && tiers.contains(">low</text>"))
         #expect(!bars.contains { $0.contains("PSS") })
 
