@@ -272,6 +272,18 @@ public final class AnalysisEngine: @unchecked Sendable {
         return snapshot
     }
 
+    /// What the store holds of this analysis, computing nothing: a partial analysis as far as its
+    /// workers have got (`bench partial` reads one while they go on). A pattern chain it finds free
+    /// is claimed for the reading and released.
+    public func readStored() throws -> AnalysisSnapshot {
+        try unitStore.holdingClaims {
+            let analysis = AnalysisComputation(inputs: inputs, options: options, evaluator: evaluator, candidates: candidates,
+                                               patterns: patterns, store: unitStore, headless: true)
+            try resume(analysis, observe: {})
+        }
+        return snapshot
+    }
+
     // MARK: The analysis thread
 
     private struct Stopped: Error {}

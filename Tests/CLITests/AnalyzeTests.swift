@@ -96,10 +96,14 @@ import Testing
     /// unit has been timed) and peak memory. Its result is the demo's headline (multiple choice,
     /// the default): peak PSS 0.434 at r = 10 %, every concept measured; at 1 %, 14 concepts lost
     /// more than their controls, 4 less (mean signed PSS 0.050 against PSS 0.054), 30 as much.
+    /// `bench partial` reads the stored analysis: PSS(1 %) over the first 5, 12 and 24 concepts of
+    /// the engine's order, and 0.054 over all 48.
     @Test func progressLinesAndTheDemoHeadline() throws {
+        let store = NSTemporaryDirectory() + "neurotop-headline-\(UUID().uuidString).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) } }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Neurotop.binary)
-        process.arguments = ["analyze", "--no-store", "--samples", "8", "--json"]
+        process.arguments = ["analyze", "--store", store, "--samples", "8", "--json"]
         let stderr = Pipe(), stdout = Pipe()
         process.standardError = stderr
         process.standardOutput = stdout
@@ -167,6 +171,19 @@ import Testing
         #expect(atTen["positive"] as? Int == 48 && abs((atTen["signed_pss"] as? Double ?? .nan) - 0.434375) < 1e-9, "\(atTen)")
         let concepts = try #require(result["pss_concepts"] as? [String: Any])
         #expect(concepts["summary"] as? String == "48 of 48 concepts, none left out")
+
+        let partial = try json(Neurotop.run(["bench", "partial", "--store", store, "--samples", "8", "--json"]))
+        let final = try #require(partial["final"] as? [String: Any])
+        let finalPSS = try #require(final["pss"] as? Double)
+        #expect(abs(finalPSS - 0.0540) < 0.0005 && final["n"] as? Int == 48, "\(final)")
+        let rows = try #require(partial["partial"] as? [[String: Any]])
+        #expect(rows.map { $0["concepts"] as? Int } == [5, 12, 24] && rows.map { $0["n"] as? Int } == [5, 12, 24], "\(rows)")
+        for row in rows {
+            let low = try #require(row["low"] as? Double), high = try #require(row["high"] as? Double)
+            #expect(row["holds_final"] as? Bool == (low <= finalPSS && finalPSS <= high), "\(row)")
+        }
+        let empty = try Neurotop.run(["bench", "partial", "--store", store, "--samples", "4"])
+        #expect(empty.status == 1 && empty.stderr.contains("no unmasked evaluation of this analysis is stored yet"), "\(empty.stderr)")
     }
 
     /// Knowledge is concentrated in the demo model: masking 2 % of the neurons, those most

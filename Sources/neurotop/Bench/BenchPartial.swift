@@ -9,7 +9,7 @@ struct BenchPartial: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partial",
         abstract: "PSS(r) with its interval as a partial analysis shows it after 10 %, 25 % and 50 % of PSS's units (the first concepts in the engine's fair order), beside the final value, and whether each interval holds it.",
-        discussion: "The analysis is read from the store (or computed, as `analyze` does); the partial values are those one process shows after that share of PSS's units, as it computes a concept's ratios together in the fixed order.")
+        discussion: "The analysis is read from the store as far as it has got, and nothing is computed: workers may go on beside it. The partial values are those one process shows after that share of PSS's units, as it computes a concept's ratios together in the fixed order; with the analysis unfinished, \"final\" is over the concepts stored.")
 
     @OptionGroup var inputs: AnalysisArguments
 
@@ -23,13 +23,16 @@ struct BenchPartial: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if inputs.noStore { throw ValidationError("--no-store: bench partial reads a stored analysis") }
         if at.isEmpty || at.contains(where: { $0 <= 0 || $0 > 100 }) { throw ValidationError("--at takes percentages in (0, 100]") }
     }
 
     func run() throws {
-        let (_, snapshot) = try inputs.compute()
+        let snapshot = try inputs.engine().readStored()
         let score = snapshot.score
-        guard let plan = score.plan else { throw InputError(inputs.model.location ?? "demo", "the analysis has no unmasked evaluation yet: PSS is not planned") }
+        guard let plan = score.plan else {
+            throw InputError(inputs.storePath ?? "", "no unmasked evaluation of this analysis is stored yet: PSS is not planned (run `neurotop analyze` with the same options first)")
+        }
         guard let r = score.ratios.first(where: { abs($0 * 100 - ratio) < 1e-9 }) else {
             throw ValidationError("--ratio \(ratio) is not a ratio of the sweep (" + score.ratios.map { String(format: "%g", $0 * 100) }.joined(separator: ", ") + ")")
         }
