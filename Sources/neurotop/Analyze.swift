@@ -13,14 +13,24 @@ struct Analyze: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Print what the store holds of this analysis, as far as it has got, and compute nothing (workers may be at work on it).")
+    var stored = false
+
+    func validate() throws {
+        if stored && inputs.noStore { throw ValidationError("--stored reads the store: not with --no-store") }
+    }
+
     func run() throws {
-        let (engine, snapshot) = try inputs.compute()
+        let (engine, snapshot): (AnalysisEngine, AnalysisSnapshot)
+        if stored {
+            let reader = try inputs.engine()
+            (engine, snapshot) = (reader, try reader.readStored())
+        } else {
+            (engine, snapshot) = try inputs.compute()
+        }
         let probeSet = snapshot.probes, score = snapshot.score
-        guard let patterns = snapshot.patterns else { return }
         let (samples, gamma) = (inputs.samples, inputs.gamma)
         let accuracyMetric = engine.options.metric
-        let density = patterns.density
-        let matrix = patterns.domainMatrix
         let plan = score.plan
         let association = engine.options.association
         // Where the knowledge vectors sit, at the front end's default ratio.
@@ -37,8 +47,11 @@ struct Analyze: ParsableCommand {
         print("model        \(engine.inputs.checkpoint.folder)")
         print("probes       \(probeSet.label) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
         print("PSS on       \(plan?.summary ?? "–") (\(engine.options.pssQuestions == .known ? "known questions" : "all questions"), control set: \(engine.options.controlSet == .five ? "5 other concepts" : "all other concepts"))")
-        print("domains      \(patterns.domains.joined(separator: ", ")) (\(samples) samples each)")
+        print("domains      \(engine.inputs.corpus.domains.map(\.name).joined(separator: ", ")) (\(samples) samples each)")
         print("store        \(engine.store?.location ?? "none") (analysis \(engine.fingerprint.id))")
+        if stored, let plan {
+            print("PSS runs     \(score.entries.count) of \(plan.measuredConcepts.count * score.ratios.count) stored")
+        }
         if let accuracy = snapshot.baseline?.overall {
             print("accuracy     " + Self.accuracyText(accuracy))
         }
@@ -61,7 +74,7 @@ struct Analyze: ParsableCommand {
             String(format: "%g%%: ", item.ratio * 100) + (item.score.map { String(format: "%+.3f", $0) } ?? "–")
         }.joined(separator: "  "))
         print("by sign      " + score.signCounts.map { item in
-            String(format: "%g%%: ", item.ratio * 100) + "\(item.counts.positive)+ \(item.counts.negative)− \(item.counts.zero)0"
+            String(format: "%g%%: ", item.ratio * 100) + "+\(item.counts.positive) −\(item.counts.negative) =\(item.counts.zero)"
         }.joined(separator: "  ") + "  (concepts that lost more than their controls, less, as much)")
         print("association  \(association == .raw ? "raw Δ" : "standardized Δ/σ")")
         // How many of a concept's knowledge vectors are another concept's too: near 100 %, K_c is the model's generic neurons.
@@ -88,15 +101,19 @@ struct Analyze: ParsableCommand {
                       + "; PSS(r) " + sweep(figures.pss, figures.pssIntervals))
             }
         }
+        guard let patterns = snapshot.patterns else {
+            print("\nactivation patterns: not in the store yet" + (stored ? " (their chain is unfinished, or another process holds it)" : ""))
+            return
+        }
         print("\nactivated density per block (threshold \(gamma.map { "γ = \($0)" } ?? "top 5 % of each domain's weights"))")
         print("block  " + patterns.domains.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
-        for (block, row) in density.density.enumerated() {
+        for (block, row) in patterns.density.density.enumerated() {
             print(String(format: "%5d  ", block) + row.map { String(format: "%-13.4f", $0) }.joined())
         }
         print("\ndomain similarity over blocks \(patterns.deepBlocks.lowerBound)..<\(patterns.deepBlocks.upperBound) (mean cos)")
         print("              " + patterns.domains.map { $0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
         for (a, name) in patterns.domains.enumerated() {
-            print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + matrix[a].map { String(format: "%-13.3f", $0) }.joined())
+            print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + patterns.domainMatrix[a].map { String(format: "%-13.3f", $0) }.joined())
         }
     }
 }

@@ -182,6 +182,12 @@ import Testing
             let low = try #require(row["low"] as? Double), high = try #require(row["high"] as? Double)
             #expect(row["holds_final"] as? Bool == (low <= finalPSS && finalPSS <= high), "\(row)")
         }
+        // What the store holds, read without computing: the same headline.
+        let stored = try Neurotop.run(["analyze", "--stored", "--store", store, "--samples", "8"])
+        #expect(stored.status == 0 && stored.stdout.contains("PSS runs     336 of 336 stored"), "\(stored.stdout)\(stored.stderr)")
+        #expect(stored.stdout.contains("peak PSS     0.434 at r = 10 %") && stored.stdout.contains("1%: +14 −4 =30"), "\(stored.stdout)")
+        let refused = try Neurotop.run(["analyze", "--stored", "--no-store"])
+        #expect(refused.status == 64 && refused.stderr.contains("--stored reads the store"), "\(refused.stderr)")
         let empty = try Neurotop.run(["bench", "partial", "--store", store, "--samples", "4"])
         #expect(empty.status == 1 && empty.stderr.contains("no unmasked evaluation of this analysis is stored yet"), "\(empty.stderr)")
     }
