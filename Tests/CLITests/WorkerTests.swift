@@ -44,7 +44,7 @@ import Testing
             let alone = try Neurotop.run(["analyze"] + WorkersShareAnAnalysis.arguments(probes, store))
             #expect(alone.status == 0, "\(alone.stderr)")
             single = try ResumeAfterKill().exported(probes, store, folder, samples: 16)
-            #expect(single.count == 14)
+            #expect(single.count == 16)
         }
 
         func worker(_ store: String, stderr: Any) throws -> Process {
