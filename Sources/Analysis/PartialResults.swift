@@ -28,10 +28,10 @@ public struct PartialResults: Sendable {
         var byConcept: [Int: Double] = [:]
         for entry in score.entries where entry.ratio == ratio { byConcept[entry.concept] = entry.score }
         func values(_ concepts: ArraySlice<Int>) -> [Double] { concepts.compactMap { byConcept[$0] } }
-        let all = values(order[...])
-        let final = all.isEmpty ? nil : all.reduce(0, +) / Double(all.count)
+        // The final figure as `analyze` gives it (its interval resamples the entries in their order).
+        let final = score.modelScores.first { $0.ratio == ratio }?.score ?? nil
         self.final = final
-        finalInterval = Intervals.bootstrapMeanInterval(values: all)
+        finalInterval = score.modelIntervals.first { $0.ratio == ratio }?.interval ?? nil
         rows = fractions.map { fraction in
             let count = min(Int((fraction * Double(order.count)).rounded(.up)), order.count)
             let taken = values(order.prefix(count))
