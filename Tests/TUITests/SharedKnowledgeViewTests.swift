@@ -72,4 +72,26 @@ import TUI
         let text = Scenario.render(Scenario.state(Scenario.keys("5"))).buffer.text
         #expect(text.contains("PSS(1%) not measured: no concept has enough questions"), "\(text)")
     }
+
+    /// The chosen concept's questions are marked right or wrong by the accuracy PSS is computed
+    /// from: every question answered wrong in the open and right among the choices shows ✓ under
+    /// multiple choice and ✗ under open accuracy.
+    @Test func questionMarksFollowTheMetric() throws {
+        let s = Scenario.finished
+        let baseline = ProbeAccuracy(probes: s.probes, results: s.probes.questions.map { _ in
+            QuestionResult(logProbabilities: [0, -1, -2, -3], multipleChoiceCorrect: true, openCorrect: false)
+        })
+        func render(_ metric: AccuracyMetric) -> String {
+            let snapshot = AnalysisSnapshot(generation: s.generation + 1, card: s.card, probes: s.probes, progress: s.progress, pooled: s.pooled,
+                                            specialization: s.specialization, specializations: s.specializations,
+                                            score: SpecializationScore(metric: metric, ratios: s.score.ratios, entries: []),
+                                            conceptCount: s.conceptCount, patterns: s.patterns, baseline: baseline, live: nil,
+                                            requestedAblation: Ablation(), details: [:])
+            return Scenario.render(Scenario.state(Scenario.keys("5"), snapshot: snapshot), snapshot).buffer.text
+        }
+        let prompt = try #require(s.probes.questions.first).prompt
+        let line = { (text: String) in text.split(separator: "\n").first { $0.contains(prompt + " →") }.map(String.init) ?? "" }
+        #expect(line(render(.mcq)).contains("✓ → ✓"), "\(render(.mcq))")
+        #expect(line(render(.open)).contains("✗ → ✗"), "\(render(.open))")
+    }
 }

@@ -275,15 +275,20 @@ enum ConceptsPage {
             }
         }
         y += 2
-        // Its questions, right or wrong before and now; those that changed first.
+        // Its questions, right or wrong before and now under the accuracy PSS is computed from (a
+        // question without choices by its open answer); those that changed first.
         let now = state.accuracyNow(snapshot)
         let all = snapshot.probes.questionIndices[concept] ?? []
-        func changed(_ q: Int) -> Bool { snapshot.baseline?.results[safe: q]?.openCorrect != now?.results[safe: q]?.openCorrect }
+        let scoredOpen = snapshot.score.metric == .open
+        func right(_ result: QuestionResult?) -> Bool? {
+            result.map { scoredOpen ? $0.openCorrect : $0.multipleChoiceCorrect ?? $0.openCorrect }
+        }
+        func changed(_ q: Int) -> Bool { right(snapshot.baseline?.results[safe: q]) != right(now?.results[safe: q]) }
         let questions = all.filter(changed) + all.filter { !changed($0) }
         for q in questions where y < inner.maxY {
             let question = snapshot.probes.questions[q]
-            let before = snapshot.baseline?.results[safe: q]?.openCorrect
-            let after = now?.results[safe: q]?.openCorrect
+            let before = right(snapshot.baseline?.results[safe: q])
+            let after = right(now?.results[safe: q])
             let guessed = state.estimatedNow(snapshot, [q]) != nil
             func mark(_ right: Bool?) -> String { right.map { $0 ? "✓" : "✗" } ?? "…" }
             var qx = frame.buffer.text(mark(before), x: x, y: y, style: before == false ? context[.bad] : context[.good])
