@@ -33,17 +33,18 @@ struct Analyze: ParsableCommand {
         let accuracyMetric = engine.options.metric
         let plan = score.plan
         let association = engine.options.association
-        // Where the knowledge vectors sit, at the front end's default ratio.
-        let byBlockRatio = KnowledgeVectorsByBlock.ratio
-        let byBlock = snapshot.knowledgeVectorsByBlock(ratio: byBlockRatio) ?? []
-        let deepest = KnowledgeVectorsByBlock.deepestBlocks(byBlock.count)
-        let deepShare = KnowledgeVectorsByBlock.deepestShare(byBlock)
         let tiers = snapshot.tierFigures
 
         if json {
             try printJSON(Self.summary(engine, snapshot))
             return
         }
+        // The shared knowledge vectors and where they sit, every concept ranked once.
+        let figures = AnalysisSummary(snapshot: snapshot)
+        let byBlockRatio = KnowledgeVectorsByBlock.ratio
+        let byBlock = figures.knowledgeVectorsByBlock ?? []
+        let deepest = KnowledgeVectorsByBlock.deepestBlocks(byBlock.count)
+        let deepShare = KnowledgeVectorsByBlock.deepestShare(byBlock)
         print("model        \(engine.inputs.checkpoint.folder)")
         print("probes       \(probeSet.label) (\(probeSet.concepts.count) concepts, \(accuracyMetric.rawValue) accuracy)")
         print("PSS on       \(plan?.summary ?? "–") (\(engine.options.pssQuestions == .known ? "known questions" : "all questions"), control set: \(engine.options.controlSet == .five ? "5 other concepts" : "all other concepts"))")
@@ -78,8 +79,7 @@ struct Analyze: ParsableCommand {
         }.joined(separator: "  ") + "  (concepts that lost more than their controls, less, as much)")
         print("association  \(association == .raw ? "raw Δ" : "standardized Δ/σ")")
         // How many of a concept's knowledge vectors are another concept's too: near 100 %, K_c is the model's generic neurons.
-        if let specialization = snapshot.specialization {
-            let sweep = SharedKnowledgeVectors.sweep(specialization: specialization, ratios: score.ratios)
+        if let sweep = figures.sharedKnowledgeVectors {
             print("K_c shared   " + sweep.map { shared in
                 String(format: "%g%%: ", shared.ratio * 100) + (shared.medianSharedFraction.map { String(format: "%.0f %%", 100 * $0) } ?? "–")
             }.joined(separator: "  ") + "  (median over concepts of the share of K_c(r) in another concept's K_c(r))")
