@@ -34,13 +34,13 @@ struct Analyze: ParsableCommand {
         let plan = score.plan
         let association = engine.options.association
         let tiers = snapshot.tierFigures
-
-        if json {
-            try printJSON(Self.summary(engine, snapshot))
-            return
-        }
         // The shared knowledge vectors and where they sit, every concept ranked once.
         let figures = AnalysisSummary(snapshot: snapshot)
+
+        if json {
+            try printJSON(Self.summary(engine, snapshot, figures))
+            return
+        }
         let byBlockRatio = KnowledgeVectorsByBlock.ratio
         let byBlock = figures.knowledgeVectorsByBlock ?? []
         let deepest = KnowledgeVectorsByBlock.deepestBlocks(byBlock.count)
@@ -136,15 +136,15 @@ extension Analyze {
     }
 
     /// What `analyze --json` prints, and `compare --json` for each model: the analysis's figures
-    /// (`AnalysisSummary`) with the model, inputs and settings they come from.
-    static func summary(_ engine: AnalysisEngine, _ snapshot: AnalysisSnapshot) -> [String: Any] {
+    /// (`figures`, the snapshot's `AnalysisSummary`, made once by the caller) with the model, inputs and settings they come from.
+    static func summary(_ engine: AnalysisEngine, _ snapshot: AnalysisSnapshot, _ figures: AnalysisSummary) -> [String: Any] {
         let options = engine.options
         let threshold: String
         switch options.patterns.threshold {
         case .absolute(let gamma): threshold = "absolute \(gamma)"
         case .quantile(let share): threshold = "quantile \(share)"
         }
-        return AnalysisSummary(snapshot: snapshot).json(about: [
+        return figures.json(about: [
             "model": engine.inputs.checkpoint.folder, "probes": snapshot.probes.label, "metric": options.metric.rawValue,
             "control_set": options.controlSet.rawValue, "pss_questions": options.pssQuestions.rawValue,
             "association": options.association.rawValue, "threshold": threshold,

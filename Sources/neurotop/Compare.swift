@@ -73,8 +73,9 @@ struct Compare: ParsableCommand {
         let models = try models()
         for model in models {
             let (engine, snapshot) = try arguments(model.location).compute()
-            sections.append(Analyze.summary(engine, snapshot))
-            summaries.append(AnalysisSummary(snapshot: snapshot))
+            let summary = AnalysisSummary(snapshot: snapshot)
+            sections.append(Analyze.summary(engine, snapshot, summary))
+            summaries.append(summary)
             if settings.isEmpty { settings = [("probes", engine.inputs.probes.label), ("domains", engine.inputs.corpus.label)] + engine.options.description }
         }
         if let svg { try writeFigures(summaries, runs: models.map(\.run), settings: settings, folder: svg) }
