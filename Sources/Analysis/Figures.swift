@@ -175,6 +175,9 @@ public enum Figures {
                             plot.note("\(s.label): peak PSS rests on \(Intervals.conceptCount(interval.n))")
                         }
                     }
+                    if let wanted = s.pssRuns.wanted, s.pssRuns.done < wanted {
+                        plot.note("\(s.label): partial, peak PSS from \(s.pssRuns.done) of \(wanted) PSS runs (the first concepts of a fair order)")
+                    }
                 } else {
                     plot.note("\(s.label): no peak PSS (\(s.pssRuns.wanted == 0 ? "no concept has enough questions" : "not computed yet"))")
                 }

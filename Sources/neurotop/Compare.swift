@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Analysis
 import Checkpoints
+import Engine
 import Model
 import Tensors
 import TUI
@@ -11,7 +12,7 @@ import TUI
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Put models side by side: accuracy, PSS(r), peak PSS and its correlation with accuracy across the models, s and activated density by relative depth, deep-block similarity, the domain × domain matrices. On a terminal it opens the front end's Compare page; --text or --json print instead.",
-        discussion: "Each model's analysis is read from the store (or computed, and stored, as `analyze` does). `demo` names the built-in model. A folder of checkpoints named by step (step-N, or checkpoint-N as Hugging Face's Trainer writes them) stands for its checkpoints in step order; a family's models are shown in size order.")
+        discussion: "Each model's analysis is read from the store (or computed, and stored, as `analyze` does; with --stored, only read as far as it has got). `demo` names the built-in model. A folder of checkpoints named by step (step-N, or checkpoint-N as Hugging Face's Trainer writes them) stands for its checkpoints in step order; a family's models are shown in size order.")
 
     @OptionGroup var inputs: AnalysisArguments
 
@@ -30,8 +31,12 @@ struct Compare: ParsableCommand {
     @Option(help: "A colour theme for the front end: default, colorblind, light, monochrome, or the path of a .theme file.")
     var theme = "default"
 
+    @Flag(help: "Read each model's analysis from the store as far as it has got and compute nothing (workers may be at work on them); prints the table unless --json or --svg is given.")
+    var stored = false
+
     func validate() throws {
         if json && text { throw ValidationError("--json and --text exclude each other") }
+        if stored && inputs.noStore { throw ValidationError("--stored reads the store: not with --no-store") }
     }
 
     /// The models named, in compare's order (`Comparison.order`: a family's models by size): `demo`
@@ -64,7 +69,7 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        let interactive = !json && !text && svg == nil && isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0
+        let interactive = !stored && !json && !text && svg == nil && isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0
         if interactive { return try openFrontEnd() }
         // One model at a time: each engine (and its memory) is gone before the next is loaded.
         var sections: [[String: Any]] = []
@@ -72,7 +77,13 @@ struct Compare: ParsableCommand {
         var settings: [(String, String)] = []
         let models = try models()
         for model in models {
-            let (engine, snapshot) = try arguments(model.location).compute()
+            let (engine, snapshot): (AnalysisEngine, AnalysisSnapshot)
+            if stored {
+                let reader = try arguments(model.location).engine()
+                (engine, snapshot) = (reader, try reader.readStored())
+            } else {
+                (engine, snapshot) = try arguments(model.location).compute()
+            }
             let summary = AnalysisSummary(snapshot: snapshot)
             sections.append(Analyze.summary(engine, snapshot, summary))
             summaries.append(summary)

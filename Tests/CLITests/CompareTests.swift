@@ -54,6 +54,27 @@ import Testing
         }
     }
 
+    /// `compare --stored` reads what the store holds and computes nothing: a model not analysed
+    /// yet shows "…" (and stays unanalysed), one analysed shows the same figures `compare` gives.
+    @Test func compareStoredComputesNothing() throws {
+        let store = temporary("store.sqlite")
+        #expect(try Neurotop.run(["analyze", llama] + options(store)).status == 0)
+        let read = try json(Neurotop.run(["compare", llama, gpt2, "--stored", "--json"] + options(store)))
+        let sections = try #require(read["models"] as? [[String: Any]])
+        #expect(sections.first?["complete"] as? Bool == true && sections.last?["complete"] as? Bool == false, "\(sections)")
+        #expect(sections.last?["accuracy"] is NSNull, "gpt2 is not analysed: \(String(describing: sections.last))")
+        let text = try Neurotop.run(["compare", llama, gpt2, "--stored"] + options(store))
+        #expect(text.status == 0, "\(text.stderr)")
+        let accuracy = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("  accuracy open") })
+        #expect(accuracy.hasSuffix("…"), "\(accuracy)")
+        let listed = try json(Neurotop.run(["list", "--store", store, "--json"]))
+        let units = ((listed["analyses"] as? [[String: Any]]) ?? []).compactMap { $0["units"] as? [[String: Any]] }
+        let evaluations = units.map { $0.first { $0["kind"] as? String == "unmasked evaluation" }?["done"] as? Int }
+        #expect(evaluations.filter { $0 == 1 }.count == 1, "only llama's analysis was computed: \(evaluations)")
+        let refused = try Neurotop.run(["compare", llama, "--stored", "--no-store"])
+        #expect(refused.status == 64 && refused.stderr.contains("--stored reads the store"), "\(refused.stderr)")
+    }
+
     @Test func compareTextPutsTheModelsInColumns() throws {
         let store = temporary("store.sqlite")
         let result = try Neurotop.run(["compare", llama, gpt2, "--text"] + options(store))
