@@ -1,20 +1,25 @@
 import Foundation
 import Tensors
 
-/// The data that ships with neurotop (the default model, later probe sets and domains),
-/// found from `NEUROTOP_DATA` or by walking up from the executable to the project's `data/`.
+/// The data that ships with neurotop (the default model, probe sets, domains; the themes beside
+/// it), found from `NEUROTOP_DATA`, or from the executable's folder upwards: an installed
+/// `PREFIX/bin/neurotop` reads `PREFIX/share/neurotop/data` (as `scripts/install` lays it out),
+/// a build in the checkout reads the project's `data/`.
 public enum ShippedData {
     public static func root(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if let explicit = environment["NEUROTOP_DATA"], !explicit.isEmpty { return explicit }
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // The running executable itself: its name alone when it was found on the PATH.
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var folder = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 {
-            let candidate = folder.appendingPathComponent("data")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("README.md").path) {
+            for candidate in [folder.appendingPathComponent("share/neurotop/data"), folder.appendingPathComponent("data")]
+            where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("README.md").path) {
                 return candidate.path
             }
             folder.deleteLastPathComponent()
         }
-        throw InputError("", "cannot find neurotop's shipped data folder; set NEUROTOP_DATA to the project's data/ folder")
+        throw InputError("", "cannot find neurotop's shipped data folder (PREFIX/share/neurotop/data beside an installed PREFIX/bin/neurotop, "
+                         + "or the project's data/ above a build of it); set NEUROTOP_DATA to it")
     }
 
     /// The model every command opens when none is named: the built-in demo model.

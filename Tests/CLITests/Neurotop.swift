@@ -31,11 +31,11 @@ enum Neurotop {
         return folder
     }()
 
-    /// Runs neurotop with `arguments`, `input` on stdin, and the environment (with the test run's
-    /// own XDG_CACHE_HOME) plus `environment`.
-    static func run(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> Result {
+    /// Runs neurotop (or `executable`, a copy of it or a program that starts it) with `arguments`,
+    /// `input` on stdin, and the environment (with the test run's own XDG_CACHE_HOME) plus `environment`.
+    static func run(_ arguments: [String], input: String = "", environment: [String: String] = [:], executable: String = binary) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": cacheHome]) { $1 }.merging(environment) { $1 }
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
