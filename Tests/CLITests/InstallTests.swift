@@ -35,15 +35,30 @@ import Testing
                 && lost.stderr.contains("PREFIX/share/neurotop/data") && lost.stderr.contains("NEUROTOP_DATA"), "\(lost.stderr)")
     }
 
-    /// The bash completion script names every subcommand and completes a subcommand's options.
-    @Test func bashCompletionsCoverTheCommands() throws {
-        let result = try Neurotop.run(["--generate-completion-script", "bash"])
-        #expect(result.status == 0, "\(result.stderr)")
-        for subcommand in ["open", "analyze", "worker", "compare", "ablate", "export", "list", "train-demo"] {
-            #expect(result.stdout.contains(subcommand), "\(subcommand)")
+    /// bash, given the generated completion script, completes a subcommand's name and a
+    /// subcommand's options, as it does when a user presses Tab.
+    @Test func bashCompletesSubcommandsAndOptions() throws {
+        let generated = try Neurotop.run(["--generate-completion-script", "bash"])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let script = temporary() + "/neurotop.bash"
+        try generated.stdout.write(toFile: script, atomically: true, encoding: .utf8)
+        /// What `_neurotop` offers for the words typed so far (the last one being completed).
+        func complete(_ words: [String]) throws -> String {
+            let line = words.joined(separator: " ")
+            let call = """
+                source '\(script)'
+                COMP_WORDS=(\(words.joined(separator: " "))); COMP_CWORD=\(words.count - 1)
+                COMP_LINE='\(line)'; COMP_POINT=\(line.count)
+                _neurotop neurotop '\(words.last!)' '\(words[words.count - 2])'
+                echo "${COMPREPLY[*]}"
+                """
+            let result = try Neurotop.run(["-c", call], executable: "/bin/bash")
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        for option in ["--probes", "--store", "--stored", "--metric"] {
-            #expect(result.stdout.contains(option), "\(option)")
-        }
+        #expect(try complete(["neurotop", "an"]) == "analyze")
+        #expect(try complete(["neurotop", "t"]).split(separator: " ") == ["tokenize", "train-demo"])
+        #expect(try Set(complete(["neurotop", "compare", "--st"]).split(separator: " ")) == ["--stored", "--store"])
+        #expect(try Set(complete(["neurotop", "analyze", "--me"]).split(separator: " ")) == ["--metric"])
     }
 }
