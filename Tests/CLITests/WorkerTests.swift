@@ -36,12 +36,14 @@ import Testing
         let probes: String
         let single: [String: String]
 
-        init(_ name: String) throws {
+        /// `environment`: the single process's, as the workers will have it (results are the same
+        /// to the bit only for the same number of BLAS threads).
+        init(_ name: String, environment: [String: String] = [:]) throws {
             folder = NSTemporaryDirectory() + "neurotop-\(name)-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             probes = try ResumeAfterKill.probes(folder)
             let store = folder + "/single.sqlite"
-            let alone = try Neurotop.run(["analyze"] + WorkersShareAnAnalysis.arguments(probes, store))
+            let alone = try Neurotop.run(["analyze"] + WorkersShareAnAnalysis.arguments(probes, store), environment: environment)
             #expect(alone.status == 0, "\(alone.stderr)")
             single = try ResumeAfterKill().exported(probes, store, folder, samples: 16)
             #expect(single.count == 16)
@@ -148,21 +150,24 @@ import Testing
             try? FileManager.default.removeItem(atPath: folder)
         }
 
-        /// Runs scripts/postgres through posix_spawn and waitpid: Foundation's Process was seen
-        /// never to notice this script's end (left a zombie) once it had started a server.
         static func script(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            let output = NSTemporaryDirectory() + "neurotop-postgres-script-\(UUID().uuidString).txt"
-            defer { try? FileManager.default.removeItem(atPath: output) }
-            let command = ([Neurotop.repository.appendingPathComponent("scripts/postgres").path] + arguments).map { "'\($0)'" }
-                .joined(separator: " ") + " </dev/null >'\(output)' 2>&1"
-            let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command].map { (text: String) in strdup(text) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var pid = pid_t()
-            guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return (-1, "cannot run scripts/postgres") }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-            return ((status >> 8) & 0xff, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+            WorkersShareAnAnalysis.shell(([Neurotop.repository.appendingPathComponent("scripts/postgres").path] + arguments).map { "'\($0)'" }.joined(separator: " "))
         }
+    }
+
+    /// Runs `command` with /bin/sh through posix_spawn and waitpid, its output and errors together:
+    /// Foundation's Process was seen never to notice the end of a script that had started a server
+    /// (it left a zombie).
+    static func shell(_ command: String) -> (status: Int32, output: String) {
+        let output = NSTemporaryDirectory() + "neurotop-script-\(UUID().uuidString).txt"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command + " </dev/null >'\(output)' 2>&1"].map { (text: String) in strdup(text) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return (-1, "cannot run /bin/sh") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        return ((status >> 8) & 0xff, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
     @Test func threeWorkersOnOnePostgreSQLServerMatchASingleSQLiteRun() throws {
