@@ -61,8 +61,10 @@ struct Analyze: ParsableCommand {
                 .map { String(format: "%g %% %.0f %%", $0.ratio * 100, 100 * Double($0.wins) / Double(Intervals.resamples)) }
             print(String(format: "peak PSS     %.3f at r = %g %% ", peak.score, peak.ratio * 100) + Self.intervalText(score.peakInterval)
                   + (wins.isEmpty ? "" : "; peak ratio over \(Intervals.resamples) resamples: " + wins.joined(separator: ", ")))
-        } else {
+        } else if let plan, plan.measuredConcepts.isEmpty {
             print("peak PSS     not measured: no concept has enough questions")
+        } else {
+            print("peak PSS     not computed yet" + (plan.map { ": 0 of \($0.measuredConcepts.count * score.ratios.count) PSS runs stored" } ?? ""))
         }
         func sweep(_ scores: [(ratio: Double, score: Double?)], _ intervals: [Interval?]) -> String {
             zip(scores, intervals).map { item, interval in

@@ -71,6 +71,10 @@ import Testing
         let units = ((listed["analyses"] as? [[String: Any]]) ?? []).compactMap { $0["units"] as? [[String: Any]] }
         let evaluations = units.map { $0.first { $0["kind"] as? String == "unmasked evaluation" }?["done"] as? Int }
         #expect(evaluations.filter { $0 == 1 }.count == 1, "only llama's analysis was computed: \(evaluations)")
+        let unread = try Neurotop.run(["analyze", gpt2, "--stored"] + options(store))
+        #expect(unread.status == 0 && unread.stdout.contains("peak PSS     not computed yet\n"), "\(unread.stdout)\(unread.stderr)")
+        let llamaRead = try Neurotop.run(["analyze", llama, "--stored"] + options(store))
+        #expect(llamaRead.stdout.contains("peak PSS     not measured: no concept has enough questions"), "\(llamaRead.stdout)")
         let refused = try Neurotop.run(["compare", llama, "--stored", "--no-store"])
         #expect(refused.status == 64 && refused.stderr.contains("--stored reads the store"), "\(refused.stderr)")
     }
