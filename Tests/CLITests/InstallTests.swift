@@ -16,6 +16,7 @@ import Testing
     @Test func anInstalledBinaryFindsItsDataUnderItsPrefix() throws {
         let files = FileManager.default
         let prefix = temporary(), alone = temporary()
+        defer { for folder in [prefix, alone] { try? files.removeItem(atPath: folder) } }
         try files.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
         try files.createDirectory(atPath: prefix + "/share/neurotop", withIntermediateDirectories: true)
         try files.copyItem(atPath: Neurotop.binary, toPath: prefix + "/bin/neurotop")
@@ -40,7 +41,9 @@ import Testing
     @Test func bashCompletesSubcommandsAndOptions() throws {
         let generated = try Neurotop.run(["--generate-completion-script", "bash"])
         #expect(generated.status == 0, "\(generated.stderr)")
-        let script = temporary() + "/neurotop.bash"
+        let folder = temporary()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let script = folder + "/neurotop.bash"
         try generated.stdout.write(toFile: script, atomically: true, encoding: .utf8)
         /// What `_neurotop` offers for the words typed so far (the last one being completed).
         func complete(_ words: [String]) throws -> String {
