@@ -89,6 +89,8 @@ public final class ActivationPatterns {
     /// The values the last step added to `cosines`, per block, per pair in `pairs` order.
     private var lastStepCosines: [[[Double]]] = []
     public private(set) var stepsDone = 0
+    /// Where the last step's time went.
+    public private(set) var lastStepTimes = StepTimes()
     /// The figures over the sums after `stepsDone` steps.
     private var summary: Summary
 
@@ -96,6 +98,25 @@ public final class ActivationPatterns {
         public let a: Int
         public let b: Int
         public static func < (x: DomainPair, y: DomainPair) -> Bool { (x.a, x.b) < (y.a, y.b) }
+    }
+
+    /// Where a step's time went, in seconds.
+    public struct StepTimes: Sendable {
+        /// The model's forward and backward, the per-sequence weight-gradient products and the
+        /// receiver of their panels (which the next fields divide).
+        public var backward = BackwardTimes()
+        /// a = |w·g|, the per-block squared norms and the pairs' dot products.
+        public var reduction = 0.0
+        /// Reading the old sums and writing the new ones in the sums file's map.
+        public var sumsUpdate = 0.0
+        /// The first pass over the new sums: checksums, histograms (or counts above γ), u_d.
+        public var firstPass = 0.0
+        /// γ_d and N_l(d) after the step: the second pass over the sums.
+        public var threshold = 0.0
+        /// Everything.
+        public var total = 0.0
+
+        public init() {}
     }
 
     /// What the thresholds and neuron activity take from the sums.
@@ -138,6 +159,15 @@ public final class ActivationPatterns {
                           checksums: [])
     }
 
+    /// Token counts of the samples used, `[domain][sample]`.
+    public var sampleLengths: [[Int]] { sequences.map { $0.prefix(options.samples).map(\.count) } }
+
+    /// The samples step `step` takes of every domain: k and k + n/2, or the last alone.
+    public func stepSamples(_ step: Int) -> [Int] {
+        let half = options.samples / 2
+        return step < half ? [step, step + half] : [options.samples - 1]
+    }
+
     /// Steps in a full run: one per index k < n/2 (samples k and k + n/2 of every domain), plus
     /// one for the last sample when n is odd.
     public var stepCount: Int { options.samples / 2 + options.samples % 2 }
@@ -161,8 +191,14 @@ public final class ActivationPatterns {
     /// k + n/2. The sums are updated in the same order: (sum + a_k) + a_(k+n/2).
     public func step() throws {
         guard stepsDone < stepCount else { return }
-        let half = options.samples / 2
-        let picked = stepsDone < half ? [stepsDone, stepsDone + half] : [options.samples - 1]
+        let stepStart = DispatchTime.now().uptimeNanoseconds
+        var times = StepTimes()
+        func clock(_ part: WritableKeyPath<StepTimes, Double>, since start: inout UInt64) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            times[keyPath: part] += Double(now - start) / 1e9
+            start = now
+        }
+        let picked = stepSamples(stepsDone)
         let sums = try openSums()
         let domainCount = domains.count, blocks = model.blockCount
         // Sequence `which · domains + d` is domain d's picked sample `which`.
@@ -186,14 +222,16 @@ public final class ActivationPatterns {
         let scales = domains.indices.map { 1 / Float(samplesSeen[$0] + picked.count) }
         let pass = FirstPass(domains: domainCount, blocks: blocks, width: model.mlpWidth, histograms: options.threshold.isQuantile)
         var weight: (name: String, values: Buffer)?
-        try model.sequenceGradients(of: batch) { name, rows, columns, panels in
+        let gradients = try model.sequenceGradients(of: batch) { name, rows, columns, panels in
             guard let entry = layout.byName[name] else { return }
+            var time = DispatchTime.now().uptimeNanoseconds
             if weight?.name != name { weight = (name, model.weightValues(name)) }
             let start = rows.lowerBound * columns, count = rows.count * columns
             let w = weight!.values.pointer + start
             for a in panels {
                 for i in 0..<count { a[i] = abs(w[i] * a[i]) }
             }
+            clock(\.reduction, since: &time)
             for d in 0..<domainCount {
                 let new = sums.sums(afterSteps: stepsDone + 1, domain: d) + entry.offset + start
                 let first = panels[d]
@@ -205,12 +243,16 @@ public final class ActivationPatterns {
                     for i in 0..<count { new[i] = old[i] + first[i] }
                 }
                 if picked.count == 2 { Ops.add(panels[domainCount + d], into: new, count: count) }
+                clock(\.sumsUpdate, since: &time)
                 pass.add(new, count: count, domain: d, entry: entry, rows: rows, columns: columns, scale: scales[d],
                          gamma: options.threshold.absoluteValue)
+                clock(\.firstPass, since: &time)
             }
             for (s, a) in panels.enumerated() { norms[s][entry.block] += Ops.dot(a, a, count: count) }
             for (m, measure) in measures.enumerated() { dots[m][entry.block] += Ops.dot(panels[measure.x], panels[measure.y], count: count) }
+            clock(\.reduction, since: &time)
         }
+        times.backward = gradients.times
         for d in domains.indices { samplesSeen[d] += picked.count }
         var added = Array(repeating: Array(repeating: [Double](), count: pairs.count), count: blocks)
         let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
@@ -224,7 +266,11 @@ public final class ActivationPatterns {
         }
         lastStepCosines = added
         stepsDone += 1
+        var finishing = DispatchTime.now().uptimeNanoseconds
         summary = finish(pass, sums: sums)
+        clock(\.threshold, since: &finishing)
+        times.total = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+        lastStepTimes = times
     }
 
     // MARK: Saving and resuming

@@ -21,6 +21,20 @@ extension Transformer {
         return linear + attention
     }
 
+    /// Method 2's useful arithmetic for one sequence of `tokens`, the numerator of its floor: a
+    /// forward and a backward with weight gradients of every block linear layer (6 × parameters ×
+    /// tokens); the attention's products over the causal half, two forward and four backward per
+    /// head (each hd × tokens × (tokens + 1)); the unembedding's forward and input gradient of the
+    /// last row (4 × vocab × hidden). Not counted: the forward each block runs again before its
+    /// backward (the price of keeping only block inputs), norms, activations, |w·g| and the sums.
+    public func patternFLOPs(tokens n: Int) -> Double {
+        let linear = architecture.blocks.reduce(0.0) { total, block in
+            total + block.linears.reduce(0.0) { $0 + 6 * Double(n) * Double($1.inFeatures * $1.outFeatures) }
+        }
+        let attention = Double(blockCount) * Double(config.headCount) * 6 * Double(config.headDim) * Double(n) * Double(n + 1)
+        return linear + attention + 4 * Double(vocabSize) * Double(hiddenSize)
+    }
+
     /// Bytes of the activations a backward over `tokens` keeps (every block's cache), with its
     /// working buffers: the weight-gradient scratch, one chunk of widened unembedding rows and the
     /// MLP's temporaries.

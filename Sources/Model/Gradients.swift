@@ -23,6 +23,23 @@ public struct GradientSummary: Sendable {
     public let value: Float
     /// For `.topLogit`, each sequence's token whose logit it is.
     public let tokens: [Int]
+    /// Where the time went (measured by `sequenceGradients` only; zeros otherwise).
+    public var times = BackwardTimes()
+}
+
+/// Where the time of a per-sequence backward went, in seconds: what method 2's benchmark
+/// explains its cost with.
+public struct BackwardTimes: Sendable {
+    /// The forward of every block, the head, and each block's forward again before its backward.
+    public var forward = 0.0
+    /// The per-sequence weight-gradient products dW_s = dY_sᵀ X_s.
+    public var weightGradients = 0.0
+    /// What the receiver of the panels took.
+    public var receiver = 0.0
+    /// Everything, the backward's products through the activations included.
+    public var total = 0.0
+
+    public init() {}
 }
 
 extension Transformer {
@@ -130,14 +147,17 @@ extension Transformer {
         let rows = batch.lastRows
         var value: Float = 0
         var tokens: [Int] = []
-        withoutActuallyEscaping(sink) { sink in
+        let start = DispatchTime.now().uptimeNanoseconds
+        var times = withoutActuallyEscaping(sink) { sink in
             let perSequence = SequenceGradients(batch: batch, layout: architecture.layout, panelFloats: panelFloats, sink: sink)
             let gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false, sequences: perSequence)
             backward(batch, rows: rows, memory: .blockInputs, gradients: gradients) { logits, dLogits in
                 (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocabSize, into: dLogits)
             }
+            return perSequence.times
         }
-        return GradientSummary(value: value, tokens: tokens)
+        times.total = seconds(since: start)
+        return GradientSummary(value: value, tokens: tokens, times: times)
     }
 
     /// For each sequence of `batch`, e(l, i) = Σ over its tokens of m_{l,i,t} · ∂S/∂m_{l,i,t}, where S
@@ -192,6 +212,7 @@ extension Transformer {
         let caches = (0..<(memory == .everyBlock ? blockCount : 1)).map { _ in BlockCache(tokens: n, architecture: architecture, batch: batch) }
         func cache(_ block: Int) -> BlockCache { memory == .everyBlock ? caches[block] : caches[0] }
 
+        let forwardStart = DispatchTime.now().uptimeNanoseconds
         let x = embed(batch)
         var inputs: [Buffer] = []
         for block in 0..<blockCount {
@@ -205,6 +226,7 @@ extension Transformer {
         }
         let headCache = HeadCache()
         let logits = head(x, batch, .rows(rows), cache: headCache)!
+        gradients.sequences?.times.forward += seconds(since: forwardStart)
 
         let dLogits = Buffer(count: rows.count * vocabSize)
         seed(logits, dLogits)
@@ -218,8 +240,10 @@ extension Transformer {
         for block in stride(from: blockCount - 1, through: 0, by: -1) {
             let replacements = ablation.replacements(inBlock: block)
             if memory == .blockInputs {
+                let again = DispatchTime.now().uptimeNanoseconds
                 x.pointer.update(from: inputs[block].pointer, count: n * d)
                 blockForward(block, x, batch, rope: rope, ablation: replacements, hooks: Hooks(), cache: cache(block), saving: true)
+                gradients.sequences?.times.forward += seconds(since: again)
             }
             blockBackward(block, dx, batch, rope: rope, ablation: replacements, cache: cache(block), gradients: gradients)
             inputGradient?(block, dx.pointer, n, d)
@@ -326,6 +350,8 @@ final class SequenceGradients {
     let sink: SequenceGradientSink
     /// The panels, one after the other, reused by every weight.
     private var panels = Buffer(count: 0)
+    /// The time of the products and of the sink so far.
+    var times = BackwardTimes()
 
     init(batch: Batch, layout: WeightLayout, panelFloats: Int, sink: @escaping SequenceGradientSink) {
         self.batch = batch
@@ -344,6 +370,7 @@ final class SequenceGradients {
         if panels.count < sequences * panelRows * columns { panels = Buffer(uninitializedCount: sequences * panelRows * columns) }
         for first in stride(from: 0, to: storedRows, by: panelRows) {
             let rows = first..<min(first + panelRows, storedRows)
+            let start = DispatchTime.now().uptimeNanoseconds
             var pointers: [UnsafeMutablePointer<Float>] = []
             for (s, (sequence, offset)) in zip(batch.sequences, batch.offsets).enumerated() {
                 let panel = panels.pointer + s * panelRows * columns
@@ -357,7 +384,15 @@ final class SequenceGradients {
                 }
                 pointers.append(panel)
             }
+            let made = DispatchTime.now().uptimeNanoseconds
+            times.weightGradients += Double(made - start) / 1e9
             sink(name, rows, columns, pointers)
+            times.receiver += seconds(since: made)
         }
     }
+}
+
+/// Seconds from an `uptimeNanoseconds` reading to now.
+func seconds(since start: UInt64) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }

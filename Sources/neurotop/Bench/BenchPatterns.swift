@@ -3,20 +3,24 @@ import Foundation
 import Analysis
 import Tensors
 import Model
+import Checkpoints
 
 /// `neurotop bench patterns`: method 2's cost per sample.
 struct BenchPatterns: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patterns",
-        abstract: "Time method 2 (activation patterns) per sample on a model: forward, backward of the top logit, a = |w·g|, the domains' sums and the cosines, on fixed pseudo-random token sequences.")
+        abstract: "Time method 2 (activation patterns) per sample on a model: forward, backward of the top logit, a = |w·g|, the domains' sums and the cosines, on fixed pseudo-random token sequences or a domain corpus; its useful arithmetic against the sgemm peak measured in the same run.")
 
     @OptionGroup var model: ModelArguments
 
-    @Option(help: "Tokens per sample.")
+    @Option(help: "Tokens per sample (pseudo-random sequences).")
     var tokens = 128
 
-    @Option(help: "Domains.")
+    @Option(help: "Domains (pseudo-random sequences).")
     var domains = 5
+
+    @Option(help: "Take the samples from these domain corpora instead (\"default\": the shipped ones), tokenized by the model's tokenizer.")
+    var corpus: String?
 
     @Option(help: "Samples per domain (even: every step takes two per domain).")
     var samples = 4
@@ -35,45 +39,83 @@ struct BenchPatterns: ParsableCommand {
         if let threads { BLAS.threads = threads }
         let baseline = peakResidentBytes()
         let (checkpoint, transformer) = try model.load()
-        guard tokens <= transformer.config.contextLength else {
-            throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
-        }
+        let peak = BLAS.measuredPeak()
         var options = ActivationPatterns.Options()
         options.samples = samples
-        let sequences = (0..<domains).map { d in (0..<samples).map { benchmarkSequence(seed: d * 1000 + $0, tokens: tokens, vocab: transformer.vocabSize) } }
-        let patterns = try ActivationPatterns(model: transformer, domains: (0..<domains).map { "domain\($0)" }, sequences: sequences, options: options)
+        let patterns: ActivationPatterns
+        if let corpus {
+            let domains = try DomainCorpus.load(named: corpus, dataRoot: ShippedData.root())
+            patterns = try ActivationPatterns(model: transformer, tokenizer: checkpoint.loadTokenizer(), corpus: domains, options: options)
+        } else {
+            guard tokens <= transformer.config.contextLength else {
+                throw InputError("", "\(tokens) tokens exceed the model's context of \(transformer.config.contextLength)")
+            }
+            let sequences = (0..<domains).map { d in (0..<samples).map { benchmarkSequence(seed: d * 1000 + $0, tokens: tokens, vocab: transformer.vocabSize) } }
+            patterns = try ActivationPatterns(model: transformer, domains: (0..<domains).map { "domain\($0)" }, sequences: sequences, options: options)
+        }
+        let lengths = patterns.sampleLengths
         let anonymous = AnonymousMemoryPeak()
-        var stepTimes: [Double] = [], summaryTimes: [Double] = []
-        for _ in 0..<patterns.stepCount {
+        var steps: [(ms: Double, flops: Double, times: ActivationPatterns.StepTimes)] = [], summaryTimes: [Double] = []
+        for k in 0..<patterns.stepCount {
             let start = DispatchTime.now().uptimeNanoseconds
             try patterns.step()
             let stepped = DispatchTime.now().uptimeNanoseconds
             _ = patterns.results()
-            stepTimes.append(Double(stepped - start) / 1e6)
+            let flops = patterns.stepSamples(k).reduce(0.0) { total, sample in
+                total + lengths.reduce(0.0) { $0 + transformer.patternFLOPs(tokens: $1[sample]) }
+            }
+            steps.append((Double(stepped - start) / 1e6, flops, patterns.lastStepTimes))
             summaryTimes.append(Double(DispatchTime.now().uptimeNanoseconds - stepped) / 1e6)
         }
         let anonymousPeak = anonymous.stop()
-        let perStep = patterns.stepCount > 1 ? Array(stepTimes.dropFirst()) : stepTimes
-        let samplesPerStep = Double(domains * (samples >= 2 ? 2 : 1))
-        let perSample = perStep.sorted()[perStep.count / 2] / samplesPerStep
+        // The median step after the first (which also faults in the sums and the widened weights).
+        let measured = (patterns.stepCount > 1 ? Array(steps.dropFirst()) : steps).sorted { $0.ms < $1.ms }
+        let median = measured[measured.count / 2]
+        let samplesPerStep = patterns.domains.count * patterns.stepSamples(patterns.stepCount > 1 ? 1 : 0).count
+        let perSample = median.ms / Double(samplesPerStep)
+        let achieved = median.flops / (median.ms / 1e3) / 1e9
         let fileBytes = checkpoint.bytesByDType.values.reduce(0, +)
         let rss = peakResidentBytes()
         let weights = transformer.blockWeightNames.joined().reduce(0) { $0 + transformer.weightElementCount($1) }
         let matrix = patterns.domainMatrix()
+        let t = median.times, b = t.backward
+        let parts: [(String, Double, String)] = [
+            ("forward", b.forward, "every block twice (again before its backward) and the head"),
+            ("weight gradients", b.weightGradients, "dW_s = dY_sᵀ X_s per sample, in panels"),
+            ("backward, rest", b.total - b.forward - b.weightGradients - b.receiver, "input gradients, attention, norms"),
+            ("|w·g|, norms, dots", t.reduction, "a = |w·g|, per-block squared norms and pair dot products"),
+            ("sums update", t.sumsUpdate, "reading the old sums and writing the new"),
+            ("first pass", t.firstPass, "checksums, histograms, u_d over the new sums"),
+            ("threshold", t.threshold, "γ_d and N_l(d): the second pass over the sums"),
+            ("other", t.total - b.total - t.threshold, ""),
+        ]
         if json {
             try printJSON([
-                "model": checkpoint.folder, "tokens": tokens, "domains": domains, "samples": samples, "threads": BLAS.threads,
-                "step_ms": stepTimes, "summary_ms": summaryTimes, "per_sample_ms": perSample, "block_weights": weights,
+                "model": checkpoint.folder, "corpus": corpus ?? "", "sample_tokens": lengths, "domains": patterns.domains.count, "samples": samples,
+                "threads": BLAS.threads, "step_ms": steps.map(\.ms), "summary_ms": summaryTimes, "per_sample_ms": perSample,
+                "useful_flops_per_step": median.flops, "gflops": achieved, "peak_gflops": peak, "fraction_of_peak": achieved / peak,
+                "step_seconds": Dictionary(uniqueKeysWithValues: parts.map { ($0.0, $0.1) }), "block_weights": weights,
                 "peak_rss_bytes": rss, "peak_rss_anon_bytes": anonymousPeak, "baseline_rss_bytes": baseline, "file_bytes": fileBytes,
                 "domain_matrix_first_row": matrix.first ?? [],
             ])
         } else {
+            let all = lengths.joined()
             print("model              \(checkpoint.folder)")
-            print("samples            \(domains) domains × \(samples) of \(tokens) tokens (OpenBLAS threads \(BLAS.threads))")
-            print(String(format: "per sample         %8.1f ms (median step after the first, / %d samples a step)", perSample, Int(samplesPerStep)))
+            print("samples            \(patterns.domains.count) domains × \(samples), \(all.min() ?? 0)–\(all.max() ?? 0) tokens, mean \(String(format: "%.1f", Double(all.reduce(0, +)) / Double(max(all.count, 1)))) (OpenBLAS threads \(BLAS.threads))")
+            for (name, counts) in zip(patterns.domains, lengths) {
+                print("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(counts.map(String.init).joined(separator: " "))")
+            }
+            print(String(format: "per sample         %8.1f ms (median step after the first, / %d samples a step)", perSample, samplesPerStep))
+            print(String(format: "useful work        %8.1f GFLOP a step (6 × block linear parameters × tokens + attention's causal products + the last row's unembedding, per sample)", median.flops / 1e9))
+            print(String(format: "achieved           %8.1f GFLOP/s, %.0f %% of the sgemm peak of %.1f GFLOP/s measured at start (floor %.1f s a step, %.2f× it)",
+                         achieved, 100 * achieved / peak, peak, median.flops / peak / 1e9, median.ms / 1e3 / (median.flops / peak / 1e9)))
+            for (name, seconds, what) in parts {
+                print("  " + name.padding(toLength: 19, withPad: " ", startingAt: 0)
+                      + String(format: "%7.2f s  %4.0f %%  ", seconds, 100 * seconds / (median.ms / 1e3)) + what)
+            }
             print(String(format: "summary            %8.1f ms (density and neuron activity after a step, median)", summaryTimes.sorted()[summaryTimes.count / 2]))
             print("peak RSS           \(ModelSummary.formatBytes(rss)) (file \(ModelSummary.formatBytes(fileBytes)), block weights \(ModelSummary.formatCount(weights)))")
-            print("peak RssAnon       \(ModelSummary.formatBytes(anonymousPeak)) (the domains' sums are in a file-backed map, not counted)")
+            print("peak RssAnon       \(ModelSummary.formatBytes(anonymousPeak))")
         }
     }
 }
