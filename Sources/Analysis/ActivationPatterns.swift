@@ -69,6 +69,13 @@ public final class ActivationPatterns {
         public var pruningTarget = 0.5
         public var pruningAlpha = 2.0
         public var pruningBeta = 0.2
+        /// Bytes of anonymous memory the domains' sums may take; larger sums go to a file-backed
+        /// map (`PatternSums`). 2 GiB holds 5 domains' sums of a 135M–270M model.
+        public var sumsMemoryBudget = 2 << 30
+        /// Bytes of anonymous memory the backward may keep of the last blocks' activations from
+        /// its forward, instead of running their forward again (1 GiB: every block of a 135M model
+        /// at the shipped samples' lengths).
+        public var activationMemoryBudget = 1 << 30
 
         public init() {}
     }
@@ -127,6 +134,17 @@ public final class ActivationPatterns {
         var activity: [[Double]]
         /// `PatternSums.checksum` of each domain's sums (empty before the first step).
         var checksums: [UInt64]
+
+        init(activated: [[Int]], activity: [[Double]], checksums: [UInt64]) {
+            (self.activated, self.activity, self.checksums) = (activated, activity, checksums)
+        }
+
+        /// Before the first step.
+        init(domains: Int, blocks: Int, width: Int) {
+            activated = Array(repeating: Array(repeating: 0, count: domains), count: blocks)
+            activity = Array(repeating: [Double](repeating: 0, count: blocks * width), count: domains)
+            checksums = []
+        }
     }
 
     public convenience init(model: Transformer, tokenizer: Tokenizer, corpus: DomainCorpus, options: Options = Options(),
@@ -154,9 +172,7 @@ public final class ActivationPatterns {
         layout = BlockWeightIndex(model: model)
         samplesSeen = Array(repeating: 0, count: domains.count)
         cosines = Array(repeating: [:], count: model.blockCount)
-        summary = Summary(activated: Array(repeating: Array(repeating: 0, count: domains.count), count: model.blockCount),
-                          activity: Array(repeating: [Double](repeating: 0, count: model.blockCount * model.mlpWidth), count: domains.count),
-                          checksums: [])
+        summary = Summary(domains: domains.count, blocks: model.blockCount, width: model.mlpWidth)
     }
 
     /// Token counts of the samples used, `[domain][sample]`.
@@ -172,10 +188,21 @@ public final class ActivationPatterns {
     /// one for the last sample when n is odd.
     public var stepCount: Int { options.samples / 2 + options.samples % 2 }
 
-    /// The sums file, opened (emptied when no step is done yet) the first time it is needed. A
-    /// file another process holds gives way to a temporary one.
+    /// Whether the domains' sums are kept in anonymous memory, within `options.sumsMemoryBudget`.
+    public var sumsInMemory: Bool {
+        PatternSums.memoryBytes(domains: domains.count, weights: layout.count) <= options.sumsMemoryBudget
+    }
+
+    /// The sums, made the first time they are needed: in memory when they fit the budget, else the
+    /// sums file, opened (emptied when no step is done yet). A file another process holds gives way
+    /// to a temporary one.
     private func openSums() throws -> PatternSums {
         if let sums { return sums }
+        if sumsInMemory {
+            let memory = PatternSums(inMemoryDomains: domains.count, weights: layout.count)
+            sums = memory
+            return memory
+        }
         let fresh = stepsDone == 0
         let opened = try PatternSums(path: sumsPath, domains: domains.count, weights: layout.count, fresh: fresh)
         guard let opened = try opened ?? (fresh ? PatternSums(path: nil, domains: domains.count, weights: layout.count, fresh: true) : nil) else {
@@ -222,35 +249,46 @@ public final class ActivationPatterns {
         let scales = domains.indices.map { 1 / Float(samplesSeen[$0] + picked.count) }
         let pass = FirstPass(domains: domainCount, blocks: blocks, width: model.mlpWidth, histograms: options.threshold.isQuantile)
         var weight: (name: String, values: Buffer)?
-        let gradients = try model.sequenceGradients(of: batch) { name, rows, columns, panels in
+        let gamma = options.threshold.absoluteValue
+        // A panel is reduced in chunks while they are in cache, every sample's and domain's at a
+        // time: |w·g|, the norms and dot products, the new sums and the first pass over them. The
+        // chunks are Ops.dot's, so the dot products add the same partial sums as over whole panels.
+        let chunk = 4096
+        let gradients = try model.sequenceGradients(of: batch, keepingBytes: options.activationMemoryBudget) { name, rows, columns, panels in
             guard let entry = layout.byName[name] else { return }
             var time = DispatchTime.now().uptimeNanoseconds
             if weight?.name != name { weight = (name, model.weightValues(name)) }
             let start = rows.lowerBound * columns, count = rows.count * columns
             let w = weight!.values.pointer + start
-            for a in panels {
-                for i in 0..<count { a[i] = abs(w[i] * a[i]) }
-            }
-            clock(\.reduction, since: &time)
-            for d in 0..<domainCount {
-                let new = sums.sums(afterSteps: stepsDone + 1, domain: d) + entry.offset + start
-                let first = panels[d]
-                if stepsDone == 0 {
-                    // Nothing to read yet: 0 + a is a.
-                    new.update(from: first, count: count)
-                } else {
-                    let old = sums.sums(afterSteps: stepsDone, domain: d) + entry.offset + start
-                    for i in 0..<count { new[i] = old[i] + first[i] }
+            var panelNorms = [Double](repeating: 0, count: panels.count), panelDots = [Double](repeating: 0, count: measures.count)
+            for lower in stride(from: 0, to: count, by: chunk) {
+                let range = lower..<min(lower + chunk, count), n = range.count
+                for a in panels {
+                    for i in range { a[i] = abs(w[i] * a[i]) }
                 }
-                if picked.count == 2 { Ops.add(panels[domainCount + d], into: new, count: count) }
-                clock(\.sumsUpdate, since: &time)
-                pass.add(new, count: count, domain: d, entry: entry, rows: rows, columns: columns, scale: scales[d],
-                         gamma: options.threshold.absoluteValue)
-                clock(\.firstPass, since: &time)
+                for (s, a) in panels.enumerated() { panelNorms[s] += Ops.dot(a + lower, a + lower, count: n) }
+                for (m, measure) in measures.enumerated() {
+                    panelDots[m] += Ops.dot(panels[measure.x] + lower, panels[measure.y] + lower, count: n)
+                }
+                clock(\.reduction, since: &time)
+                for d in 0..<domainCount {
+                    let new = sums.sums(afterSteps: stepsDone + 1, domain: d) + entry.offset + start
+                    let first = panels[d]
+                    if stepsDone == 0 {
+                        // Nothing to read yet: 0 + a is a.
+                        (new + lower).update(from: first + lower, count: n)
+                    } else {
+                        let old = sums.sums(afterSteps: stepsDone, domain: d) + entry.offset + start
+                        for i in range { new[i] = old[i] + first[i] }
+                    }
+                    if picked.count == 2 { Ops.add(panels[domainCount + d] + lower, into: new + lower, count: n) }
+                    clock(\.sumsUpdate, since: &time)
+                    pass.add(new, range: range, domain: d, entry: entry, rows: rows, columns: columns, scale: scales[d], gamma: gamma)
+                    clock(\.firstPass, since: &time)
+                }
             }
-            for (s, a) in panels.enumerated() { norms[s][entry.block] += Ops.dot(a, a, count: count) }
-            for (m, measure) in measures.enumerated() { dots[m][entry.block] += Ops.dot(panels[measure.x], panels[measure.y], count: count) }
-            clock(\.reduction, since: &time)
+            for s in panels.indices { norms[s][entry.block] += panelNorms[s] }
+            for m in measures.indices { dots[m][entry.block] += panelDots[m] }
         }
         times.backward = gradients.times
         for d in domains.indices { samplesSeen[d] += picked.count }
@@ -329,11 +367,15 @@ public final class ActivationPatterns {
               saved.activity.count == domains.count, saved.activity.allSatisfy({ $0.count == width }),
               saved.checksums.count == domains.count else { return false }
         if saved.stepsDone < stepCount {
-            guard let file = try PatternSums(path: sumsPath, domains: domains.count, weights: layout.count, fresh: false) else { return false }
-            for d in domains.indices where PatternSums.checksum(file.sums(afterSteps: saved.stepsDone, domain: d), count: layout.count) != saved.checksums[d] {
-                return false
+            if sumsInMemory {
+                guard try replay(saved.stepsDone, checksums: saved.checksums) else { return false }
+            } else {
+                guard let file = try PatternSums(path: sumsPath, domains: domains.count, weights: layout.count, fresh: false) else { return false }
+                for d in domains.indices where PatternSums.checksum(file.sums(afterSteps: saved.stepsDone, domain: d), count: layout.count) != saved.checksums[d] {
+                    return false
+                }
+                sums = file
             }
-            sums = file
         }
         stepsDone = saved.stepsDone
         samplesSeen = saved.samplesSeen
@@ -343,6 +385,21 @@ public final class ActivationPatterns {
         summary = Summary(activated: saved.activated, activity: saved.activity, checksums: saved.checksums)
         if stepsDone == stepCount { discardSums() }
         return true
+    }
+
+    /// Runs the first `steps` steps again for their sums, which in memory do not outlive a process:
+    /// true when they come out with the stored checksums; else (another BLAS, another thread count)
+    /// the run is back at its start.
+    private func replay(_ steps: Int, checksums: [UInt64]) throws -> Bool {
+        for _ in 0..<steps { try step() }
+        if summary.checksums == checksums { return true }
+        sums = nil
+        stepsDone = 0
+        samplesSeen = Array(repeating: 0, count: domains.count)
+        cosines = Array(repeating: [:], count: model.blockCount)
+        lastStepCosines = []
+        summary = Summary(domains: domains.count, blocks: model.blockCount, width: model.mlpWidth)
+        return false
     }
 
     /// Lets the sums go once the run is finished and stored: the store has every figure.
@@ -378,6 +435,8 @@ public final class ActivationPatterns {
         var above: [Int]
         var activity: [[Double]]
         var checksums: [UInt64]
+        /// Per domain, the sum so far of a neuron row that one range began and the next ends.
+        private var rowTotals: [Double]
 
         init(domains: Int, blocks: Int, width: Int, histograms: Bool) {
             (self.domains, self.blocks, self.width) = (domains, blocks, width)
@@ -385,39 +444,47 @@ public final class ActivationPatterns {
             above = [Int](repeating: 0, count: domains * blocks)
             activity = Array(repeating: [Double](repeating: 0, count: blocks * width), count: domains)
             checksums = [UInt64](repeating: 0, count: domains)
+            rowTotals = [Double](repeating: 0, count: domains)
         }
 
-        /// One panel of domain `d`'s new sums: stored rows `rows` of the weight `entry`.
-        func add(_ sums: UnsafePointer<Float>, count: Int, domain d: Int, entry: BlockWeightIndex.Entry, rows: Range<Int>,
+        /// Elements `range` of one panel of domain `d`'s new sums (`sums` is the panel's start):
+        /// stored rows `rows` of the weight `entry`. A panel's ranges come in order.
+        func add(_ sums: UnsafePointer<Float>, range: Range<Int>, domain d: Int, entry: BlockWeightIndex.Entry, rows: Range<Int>,
                  columns: Int, scale: Float, gamma: Float?) {
-            checksums[d] = checksums[d] &+ PatternSums.checksum(sums, count: count)
+            let values = sums + range.lowerBound, count = range.count
+            checksums[d] = checksums[d] &+ PatternSums.checksum(values, count: count)
             if let gamma {
                 var exceeding = 0
-                for i in 0..<count where sums[i] * scale > gamma { exceeding += 1 }
+                for i in 0..<count where values[i] * scale > gamma { exceeding += 1 }
                 above[d * blocks + entry.block] += exceeding
             } else {
                 upper.withUnsafeMutableBufferPointer { histogram in
                     let bins = histogram.baseAddress! + (d * blocks + entry.block) * Self.bins
-                    for i in 0..<count { bins[Int((sums[i] * scale).bitPattern >> 16)] += 1 }
+                    for i in 0..<count { bins[Int((values[i] * scale).bitPattern >> 16)] += 1 }
                 }
             }
             guard let neuronIsRow = entry.neuronIsRow else { return }
             activity[d].withUnsafeMutableBufferPointer { activity in
                 let neurons = activity.baseAddress! + entry.block * width
-                if neuronIsRow {
-                    // Row r is neuron r (r − F in the up half of a fused gate|up matrix): its sum
-                    // over the row, in order.
-                    for (i, row) in rows.enumerated() {
-                        let values = sums + i * columns
-                        var total = 0.0
-                        for j in 0..<columns { total += Double(values[j] * scale) }
-                        neurons[row % width] += total
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    let row = i / columns, rowEnd = (row + 1) * columns, end = min(rowEnd, range.upperBound)
+                    if neuronIsRow {
+                        // Row r is neuron r (r − F in the up half of a fused gate|up matrix): its
+                        // sum over the row, in order, carried from one range to the next.
+                        var total = rowTotals[d]
+                        for j in i..<end { total += Double(sums[j] * scale) }
+                        if end == rowEnd {
+                            neurons[(rows.lowerBound + row) % width] += total
+                            rowTotals[d] = 0
+                        } else {
+                            rowTotals[d] = total
+                        }
+                    } else {
+                        let rowStart = row * columns
+                        for j in i..<end { neurons[j - rowStart] += Double(sums[j] * scale) }
                     }
-                } else {
-                    for i in 0..<rows.count {
-                        let values = sums + i * columns
-                        for neuron in 0..<columns { neurons[neuron] += Double(values[neuron] * scale) }
-                    }
+                    i = end
                 }
             }
         }

@@ -39,6 +39,21 @@ extension Transformer {
     /// working buffers: the weight-gradient scratch, one chunk of widened unembedding rows and the
     /// MLP's temporaries.
     public func backwardActivationBytes(tokens n: Int) -> Int {
+        let d = hiddenSize, f = mlpWidth
+        let perBlock = n * activationFloatsPerToken + config.headCount * n * n
+        let working = largestLinearSize + 8192 * d + 4 * n * f
+        return 4 * (blockCount * perBlock + 2 * n * d + vocabSize + working)
+    }
+
+    /// Bytes of one block's activations over `batch` (a `BlockCache`, its attention probabilities
+    /// included).
+    func blockActivationBytes(_ batch: Batch) -> Int {
+        let probabilities = batch.sequences.reduce(0) { $0 + config.headCount * $1.count * $1.count }
+        return 4 * (batch.tokenCount * activationFloatsPerToken + probabilities)
+    }
+
+    /// Floats a block's activations keep per token.
+    private var activationFloatsPerToken: Int {
         let d = hiddenSize, f = mlpWidth, q = config.headCount * config.headDim, kv = config.kvHeadCount * config.headDim
         var perToken = 5 * d + 4 + 2 * q + 2 * kv + (architecture.hasGatedMLP ? 3 : 2) * f
         if config.queryKeyNorm { perToken += q + kv + config.headCount + config.kvHeadCount }
@@ -49,9 +64,7 @@ extension Transformer {
             if block.clipQKV != nil { perToken += q + 2 * kv }
             if block.mlpInput.isFused { perToken += 2 * f }
         }
-        let perBlock = n * perToken + config.headCount * n * n
-        let working = largestLinearSize + 8192 * d + 4 * n * f
-        return 4 * (blockCount * perBlock + 2 * n * d + vocabSize + working)
+        return perToken
     }
 
     /// Bytes of the largest block's weights in float32.

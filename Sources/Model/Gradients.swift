@@ -139,9 +139,11 @@ extension Transformer {
     /// The backward of each sequence's top last-position logit (method 2's D(s)) for every sequence
     /// of `batch` at once, handing over each sequence's own weight gradients, dW_s = dY_sᵀ X_s over
     /// its rows, in panels of stored rows (`SequenceGradientSink`): nothing weight-sized is held per
-    /// sequence. Memory: each block's input and one block's activations (`ActivationMemory.blockInputs`).
+    /// sequence. Memory: each block's input, the activations of as many of the last blocks as
+    /// `keepingBytes` holds (their forward is not run again), and one block's activations.
     @discardableResult
-    public func sequenceGradients(of batch: Batch, panelFloats: Int = 8 << 20, sink: SequenceGradientSink) throws -> GradientSummary {
+    public func sequenceGradients(of batch: Batch, panelFloats: Int = 8 << 20, keepingBytes: Int = 0,
+                                  sink: SequenceGradientSink) throws -> GradientSummary {
         try validate(batch)
         guard !batch.hasParents else { throw InputError("", "the backward takes sequences without parents") }
         let rows = batch.lastRows
@@ -151,7 +153,8 @@ extension Transformer {
         var times = withoutActuallyEscaping(sink) { sink in
             let perSequence = SequenceGradients(batch: batch, layout: architecture.layout, panelFloats: panelFloats, sink: sink)
             let gradients = GradientContext(sink: { _, _, _ in }, scratch: Buffer(count: 0), allParameters: false, sequences: perSequence)
-            backward(batch, rows: rows, memory: .blockInputs, gradients: gradients) { logits, dLogits in
+            let keeping = keepingBytes / max(blockActivationBytes(batch), 1)
+            backward(batch, rows: rows, memory: .blockInputs(keeping: keeping), gradients: gradients) { logits, dLogits in
                 (value, tokens) = Self.seedTopLogits(logits, rows: rows.count, vocab: vocabSize, into: dLogits)
             }
             return perSequence.times
@@ -184,7 +187,7 @@ extension Transformer {
                 }
             }
         }
-        backward(batch, rows: rows, memory: .blockInputs, gradients: gradients) { logits, dLogits in seed(logits.pointer, dLogits.pointer) }
+        backward(batch, rows: rows, memory: .blockInputs(keeping: 0), gradients: gradients) { logits, dLogits in seed(logits.pointer, dLogits.pointer) }
         return attributions
     }
 
@@ -192,9 +195,10 @@ extension Transformer {
     enum ActivationMemory {
         /// Every block's activations: one forward, memory grows with depth times a block's internals.
         case everyBlock
-        /// Each block's input only: the block's forward runs again right before its backward, so
-        /// memory grows with tokens × hidden per block, with one block's activations besides.
-        case blockInputs
+        /// Each block's input, and the activations of the last `keeping` blocks: the other blocks'
+        /// forward runs again right before their backward, so memory grows with tokens × hidden per
+        /// block, with `keeping` + 1 blocks' activations besides.
+        case blockInputs(keeping: Int)
     }
 
     /// The backward every entry point shares: the forward keeping `memory`'s activations, the head
@@ -209,20 +213,27 @@ extension Transformer {
                           inputGradient: ((Int, UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void)? = nil) -> Buffer {
         let n = batch.tokenCount, d = hiddenSize
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
-        let caches = (0..<(memory == .everyBlock ? blockCount : 1)).map { _ in BlockCache(tokens: n, architecture: architecture, batch: batch) }
-        func cache(_ block: Int) -> BlockCache { memory == .everyBlock ? caches[block] : caches[0] }
+        // Blocks from `firstKept` on keep their activations from the forward, each in a cache of its
+        // own; the ones before share one cache and run their forward again before their backward.
+        let firstKept: Int
+        switch memory {
+        case .everyBlock: firstKept = 0
+        case .blockInputs(let keeping): firstKept = blockCount - min(max(keeping, 0), blockCount)
+        }
+        let caches = (0..<(blockCount - firstKept + (firstKept > 0 ? 1 : 0))).map { _ in BlockCache(tokens: n, architecture: architecture, batch: batch) }
+        func cache(_ block: Int) -> BlockCache { block >= firstKept ? caches[block - firstKept] : caches[caches.count - 1] }
 
         let forwardStart = DispatchTime.now().uptimeNanoseconds
         let x = embed(batch)
         var inputs: [Buffer] = []
         for block in 0..<blockCount {
-            if memory == .blockInputs {
+            if block < firstKept {
                 let input = Buffer(uninitializedCount: n * d)
                 input.pointer.update(from: x.pointer, count: n * d)
                 inputs.append(input)
             }
             blockForward(block, x, batch, rope: rope, ablation: ablation.replacements(inBlock: block), hooks: Hooks(),
-                         cache: cache(block), saving: memory == .everyBlock)
+                         cache: cache(block), saving: block >= firstKept)
         }
         let headCache = HeadCache()
         let logits = head(x, batch, .rows(rows), cache: headCache)!
@@ -239,7 +250,7 @@ extension Transformer {
 
         for block in stride(from: blockCount - 1, through: 0, by: -1) {
             let replacements = ablation.replacements(inBlock: block)
-            if memory == .blockInputs {
+            if block < firstKept {
                 let again = DispatchTime.now().uptimeNanoseconds
                 x.pointer.update(from: inputs[block].pointer, count: n * d)
                 blockForward(block, x, batch, rope: rope, ablation: replacements, hooks: Hooks(), cache: cache(block), saving: true)

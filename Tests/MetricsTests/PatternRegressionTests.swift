@@ -5,11 +5,13 @@ import Model
 import Tokenizers
 import Testing
 
-/// Method 2 on the demo model and the shipped domains, 6 samples a domain (3 steps, resumed from
-/// the sums file after the first): its figures must stay those recorded from the code before the
-/// speed work (issue 24), whatever the way the sums are kept and reduced.
+/// Method 2 on the demo model and the shipped domains, 6 samples a domain (3 steps, resumed by
+/// another instance after the first): its figures must stay those recorded from the code before
+/// the speed work (issue 24), with the sums in memory (the resume runs the first step again) and
+/// in the file (the resume reads them).
 @Suite struct PatternRegression {
-    @Test func aResumedMultiStepRunKeepsItsRecordedFigures() throws {
+    @Test(arguments: [true, false])
+    func aResumedMultiStepRunKeepsItsRecordedFigures(inMemory: Bool) throws {
         let data = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("data")
         let checkpoint = try Checkpoint(folder: data.appendingPathComponent("models/demo").path)
         let model = try Transformer(checkpoint: checkpoint)
@@ -17,12 +19,14 @@ import Testing
         let corpus = try DomainCorpus.load(folder: data.appendingPathComponent("domains").path)
         var options = ActivationPatterns.Options()
         options.samples = 6
+        options.sumsMemoryBudget = inMemory ? 1 << 30 : 0
         let folder = TemporaryFolder()
         let sumsPath = folder.file("sums")
 
         // The first process: one step, then gone (it holds the sums file while it lives).
         let record = try {
             let first = try ActivationPatterns(model: model, tokenizer: tokenizer, corpus: corpus, options: options, sumsPath: sumsPath)
+            #expect(first.sumsInMemory == inMemory)
             try first.step()
             return first.lastStep()
         }()
@@ -30,6 +34,8 @@ import Testing
         let saved = ActivationPatterns.Stored(stepsDone: record.stepsDone, samplesSeen: record.samplesSeen, cosines: record.cosines,
                                               activated: record.activated, activity: record.activity, checksums: record.checksums)
         #expect(try patterns.restore(saved))
+        #expect(patterns.stepsDone == 1)
+        #expect(FileManager.default.fileExists(atPath: sumsPath) == !inMemory)
         while patterns.stepsDone < patterns.stepCount { try patterns.step() }
 
         let results = patterns.results()

@@ -25,6 +25,9 @@ struct BenchPatterns: ParsableCommand {
     @Option(help: "Samples per domain (even: every step takes two per domain).")
     var samples = 4
 
+    @Option(help: "GiB of anonymous memory the domains' sums may take before they go to a file-backed map (0: always the file).")
+    var sumsMemory = Double(ActivationPatterns.Options().sumsMemoryBudget) / Double(1 << 30)
+
     @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
     var threads: Int?
 
@@ -42,6 +45,7 @@ struct BenchPatterns: ParsableCommand {
         let peak = BLAS.measuredPeak()
         var options = ActivationPatterns.Options()
         options.samples = samples
+        options.sumsMemoryBudget = Int(sumsMemory * Double(1 << 30))
         let patterns: ActivationPatterns
         if let corpus {
             let domains = try DomainCorpus.load(named: corpus, dataRoot: ShippedData.root())
@@ -92,7 +96,7 @@ struct BenchPatterns: ParsableCommand {
         if json {
             try printJSON([
                 "model": checkpoint.folder, "corpus": corpus ?? "", "sample_tokens": lengths, "domains": patterns.domains.count, "samples": samples,
-                "threads": BLAS.threads, "step_ms": steps.map(\.ms), "summary_ms": summaryTimes, "per_sample_ms": perSample,
+                "threads": BLAS.threads, "sums_in_memory": patterns.sumsInMemory, "step_ms": steps.map(\.ms), "summary_ms": summaryTimes, "per_sample_ms": perSample,
                 "useful_flops_per_step": median.flops, "gflops": achieved, "peak_gflops": peak, "fraction_of_peak": achieved / peak,
                 "step_seconds": Dictionary(uniqueKeysWithValues: parts.map { ($0.0, $0.1) }), "block_weights": weights,
                 "peak_rss_bytes": rss, "peak_rss_anon_bytes": anonymousPeak, "baseline_rss_bytes": baseline, "file_bytes": fileBytes,
@@ -115,7 +119,7 @@ struct BenchPatterns: ParsableCommand {
             }
             print(String(format: "summary            %8.1f ms (density and neuron activity after a step, median)", summaryTimes.sorted()[summaryTimes.count / 2]))
             print("peak RSS           \(ModelSummary.formatBytes(rss)) (file \(ModelSummary.formatBytes(fileBytes)), block weights \(ModelSummary.formatCount(weights)))")
-            print("peak RssAnon       \(ModelSummary.formatBytes(anonymousPeak))")
+            print("peak RssAnon       \(ModelSummary.formatBytes(anonymousPeak)) (the domains' sums \(patterns.sumsInMemory ? "in it" : "in a file-backed map, not in it"))")
         }
     }
 }
