@@ -28,6 +28,9 @@ struct BenchPatterns: ParsableCommand {
     @Option(help: "GiB of anonymous memory the domains' sums may take before they go to a file-backed map (0: always the file).")
     var sumsMemory = Double(ActivationPatterns.Options().sumsMemoryBudget) / Double(1 << 30)
 
+    @Option(help: "GiB of anonymous memory the backward may keep of the last blocks' activations rather than running their forward again.")
+    var activationMemory = Double(ActivationPatterns.Options().activationMemoryBudget) / Double(1 << 30)
+
     @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
     var threads: Int?
 
@@ -46,6 +49,7 @@ struct BenchPatterns: ParsableCommand {
         var options = ActivationPatterns.Options()
         options.samples = samples
         options.sumsMemoryBudget = Int(sumsMemory * Double(1 << 30))
+        options.activationMemoryBudget = Int(activationMemory * Double(1 << 30))
         let patterns: ActivationPatterns
         if let corpus {
             let domains = try DomainCorpus.load(named: corpus, dataRoot: ShippedData.root())
@@ -58,6 +62,16 @@ struct BenchPatterns: ParsableCommand {
             patterns = try ActivationPatterns(model: transformer, domains: (0..<domains).map { "domain\($0)" }, sequences: sequences, options: options)
         }
         let lengths = patterns.sampleLengths
+        if !json {
+            // What is measured first: a long run shows its samples before its steps.
+            let all = lengths.joined()
+            print("model              \(checkpoint.folder)")
+            print("samples            \(patterns.domains.count) domains × \(samples), \(all.min() ?? 0)–\(all.max() ?? 0) tokens, mean \(String(format: "%.1f", Double(all.reduce(0, +)) / Double(max(all.count, 1)))) (OpenBLAS threads \(BLAS.threads))")
+            for (name, counts) in zip(patterns.domains, lengths) {
+                print("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(counts.map(String.init).joined(separator: " "))")
+            }
+            fflush(stdout)
+        }
         let anonymous = AnonymousMemoryPeak()
         var steps: [(ms: Double, flops: Double, times: ActivationPatterns.StepTimes)] = [], summaryTimes: [Double] = []
         for k in 0..<patterns.stepCount {
@@ -100,15 +114,10 @@ struct BenchPatterns: ParsableCommand {
                 "useful_flops_per_step": median.flops, "gflops": achieved, "peak_gflops": peak, "fraction_of_peak": achieved / peak,
                 "step_seconds": Dictionary(uniqueKeysWithValues: parts.map { ($0.0, $0.1) }), "block_weights": weights,
                 "peak_rss_bytes": rss, "peak_rss_anon_bytes": anonymousPeak, "baseline_rss_bytes": baseline, "file_bytes": fileBytes,
-                "domain_matrix_first_row": matrix.first ?? [],
+                "domain_matrix_first_row": matrix.first ?? [], "activated": patterns.density().activated,
+                "checksums": patterns.lastStep().checksums.map(String.init),
             ])
         } else {
-            let all = lengths.joined()
-            print("model              \(checkpoint.folder)")
-            print("samples            \(patterns.domains.count) domains × \(samples), \(all.min() ?? 0)–\(all.max() ?? 0) tokens, mean \(String(format: "%.1f", Double(all.reduce(0, +)) / Double(max(all.count, 1)))) (OpenBLAS threads \(BLAS.threads))")
-            for (name, counts) in zip(patterns.domains, lengths) {
-                print("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(counts.map(String.init).joined(separator: " "))")
-            }
             print(String(format: "per sample         %8.1f ms (median step after the first, / %d samples a step)", perSample, samplesPerStep))
             print(String(format: "useful work        %8.1f GFLOP a step (6 × block linear parameters × tokens + attention's causal products + the last row's unembedding, per sample)", median.flops / 1e9))
             print(String(format: "achieved           %8.1f GFLOP/s, %.0f %% of the sgemm peak of %.1f GFLOP/s measured at start (floor %.1f s a step, %.2f× it)",
