@@ -161,12 +161,10 @@ public final class ActivationPatterns {
     /// k + n/2. The sums are updated in the same order: (sum + a_k) + a_(k+n/2).
     public func step() throws {
         guard stepsDone < stepCount else { return }
-        let half = options.samples / 2
-        let picked = stepsDone < half ? [stepsDone, stepsDone + half] : [options.samples - 1]
+        let picked = samples(ofStep: stepsDone)
         let sums = try openSums()
         let domainCount = domains.count, blocks = model.blockCount
-        // Sequence `which · domains + d` is domain d's picked sample `which`.
-        let batch = Batch(picked.flatMap { k in domains.indices.map { sequences[$0][k] } })
+        let batch = batch(ofStep: stepsDone)
         var measures: [(pair: DomainPair, x: Int, y: Int)] = []
         func acrossDomains(_ which: Int) {
             for a in domains.indices {
@@ -225,6 +223,24 @@ public final class ActivationPatterns {
         lastStepCosines = added
         stepsDone += 1
         summary = finish(pass, sums: sums)
+    }
+
+    /// The sample indices step `step` takes from every domain: k and k + n/2, or the last alone.
+    private func samples(ofStep step: Int) -> [Int] {
+        let half = options.samples / 2
+        return step < half ? [step, step + half] : [options.samples - 1]
+    }
+
+    /// Step `step`'s sequences: sequence `which · domains + d` is domain d's picked sample `which`.
+    private func batch(ofStep step: Int) -> Batch {
+        Batch(samples(ofStep: step).flatMap { k in domains.indices.map { sequences[$0][k] } })
+    }
+
+    /// The useful arithmetic of step `step` (README, "Efficiency"): per sample, a forward and a
+    /// backward with weight gradients from its last position's top logit.
+    public func usefulFLOPs(ofStep step: Int) -> Double {
+        let batch = batch(ofStep: step)
+        return model.gradientFLOPs(batch, logitRows: batch.sequences.count, weightGradients: true)
     }
 
     // MARK: Saving and resuming
