@@ -178,12 +178,6 @@ public final class ActivationPatterns {
     /// Token counts of the samples used, `[domain][sample]`.
     public var sampleLengths: [[Int]] { sequences.map { $0.prefix(options.samples).map(\.count) } }
 
-    /// The samples step `step` takes of every domain: k and k + n/2, or the last alone.
-    public func stepSamples(_ step: Int) -> [Int] {
-        let half = options.samples / 2
-        return step < half ? [step, step + half] : [options.samples - 1]
-    }
-
     /// Steps in a full run: one per index k < n/2 (samples k and k + n/2 of every domain), plus
     /// one for the last sample when n is odd.
     public var stepCount: Int { options.samples / 2 + options.samples % 2 }
@@ -225,11 +219,10 @@ public final class ActivationPatterns {
             times[keyPath: part] += Double(now - start) / 1e9
             start = now
         }
-        let picked = stepSamples(stepsDone)
+        let picked = samples(ofStep: stepsDone)
         let sums = try openSums()
         let domainCount = domains.count, blocks = model.blockCount
-        // Sequence `which · domains + d` is domain d's picked sample `which`.
-        let batch = Batch(picked.flatMap { k in domains.indices.map { sequences[$0][k] } })
+        let batch = batch(ofStep: stepsDone)
         var measures: [(pair: DomainPair, x: Int, y: Int)] = []
         func acrossDomains(_ which: Int) {
             for a in domains.indices {
@@ -309,6 +302,24 @@ public final class ActivationPatterns {
         clock(\.threshold, since: &finishing)
         times.total = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
         lastStepTimes = times
+    }
+
+    /// The sample indices step `step` takes from every domain: k and k + n/2, or the last alone.
+    private func samples(ofStep step: Int) -> [Int] {
+        let half = options.samples / 2
+        return step < half ? [step, step + half] : [options.samples - 1]
+    }
+
+    /// Step `step`'s sequences: sequence `which · domains + d` is domain d's picked sample `which`.
+    private func batch(ofStep step: Int) -> Batch {
+        Batch(samples(ofStep: step).flatMap { k in domains.indices.map { sequences[$0][k] } })
+    }
+
+    /// The useful arithmetic of step `step` (README, "Efficiency"): per sample, a forward and a
+    /// backward with weight gradients from its last position's top logit.
+    public func usefulFLOPs(ofStep step: Int) -> Double {
+        let batch = batch(ofStep: step)
+        return model.gradientFLOPs(batch, logitRows: batch.sequences.count, weightGradients: true)
     }
 
     // MARK: Saving and resuming

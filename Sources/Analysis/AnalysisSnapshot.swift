@@ -55,14 +55,20 @@ public struct EngineProgress: Sendable, Equatable {
         public let timed: Bool
         /// The time the units done in this run took, in all.
         public let seconds: Double
+        /// Their useful arithmetic, in all (README, "Efficiency").
+        public let flops: Double
 
-        public init(name: String, done: Int, total: Int, timed: Bool, seconds: Double = 0) {
+        public init(name: String, done: Int, total: Int, timed: Bool, seconds: Double = 0, flops: Double = 0) {
             self.name = name
             self.done = done
             self.total = total
             self.timed = timed
             self.seconds = seconds
+            self.flops = flops
         }
+
+        /// GFLOP/s of useful arithmetic, nil before a unit of the kind was timed.
+        public var gflops: Double? { seconds > 0 ? flops / seconds / 1e9 : nil }
     }
 
     public var state: State
@@ -79,6 +85,9 @@ public struct EngineProgress: Sendable, Equatable {
     /// Other processes computing units of this analysis (their claims on the store live) when
     /// the claims were last read: 0 when the engine works alone.
     public var otherWorkers = 0
+    /// The sgemm speed (GFLOP/s) measured when the engine started, with the threads its units
+    /// use: what each kind's efficiency is taken against. nil before it is measured.
+    public var sgemmPeak: Double?
 
     public init(state: State, doing: String, done: Int, total: Int, secondsLeft: Double? = nil, kinds: [Kind] = []) {
         self.state = state
@@ -87,6 +96,24 @@ public struct EngineProgress: Sendable, Equatable {
         self.total = total
         self.secondsLeft = secondsLeft
         self.kinds = kinds
+    }
+}
+
+extension EngineProgress {
+    /// Per kind of unit timed in this run: its useful GFLOP/s and their share of the sgemm peak
+    /// (nil before the peak is measured). README, "Efficiency".
+    public var efficiency: [(name: String, gflops: Double, ofPeak: Double?)] {
+        kinds.compactMap { kind in kind.gflops.map { speed in (kind.name, speed, sgemmPeak.map { speed / $0 }) } }
+    }
+
+    /// "sgemm peak 85.2 GFLOP/s; PSS evaluations 61.0 GFLOP/s (72 %), …", nil before a unit was timed.
+    public var efficiencyText: String? {
+        let kinds = efficiency
+        if kinds.isEmpty { return nil }
+        let peak = sgemmPeak.map { String(format: "sgemm peak %.1f GFLOP/s; ", $0) } ?? ""
+        return peak + kinds.map { kind in
+            String(format: "%@ %.1f GFLOP/s", kind.name, kind.gflops) + (kind.ofPeak.map { String(format: " (%.0f %%)", 100 * $0) } ?? "")
+        }.joined(separator: ", ")
     }
 }
 

@@ -39,13 +39,14 @@ public struct PooledCoefficients: Sendable {
         var values: [Float] = []
         for start in stride(from: 0, to: probes.questions.count, by: batchSize) {
             let prompts = probes.questions[start..<min(start + batchSize, probes.questions.count)].map(\.prompt)
-            values += try pool(model: model, tokenizer: tokenizer, prompts: prompts, pooling: pooling)
+            values += try pool(model: model, tokenizer: tokenizer, prompts: prompts, pooling: pooling).values
         }
         return PooledCoefficients(questions: probes.questions.count, neurons: model.blockCount * model.mlpWidth, values: values)
     }
 
-    /// p for one batch of prompts, in one forward: `[prompts, blocks × F]`.
-    public static func pool(model: Transformer, tokenizer: Tokenizer, prompts texts: [String], pooling: Pooling) throws -> [Float] {
+    /// p for one batch of prompts, in one forward: `[prompts, blocks × F]`, with the pass's useful
+    /// arithmetic (a forward over the prompts, without logits).
+    public static func pool(model: Transformer, tokenizer: Tokenizer, prompts texts: [String], pooling: Pooling) throws -> (values: [Float], flops: Double) {
         let f = model.mlpWidth, neurons = model.blockCount * f
         var values = [Float](repeating: 0, count: texts.count * neurons)
         let prompts = texts.map { text -> (tokens: [Int], first: Int) in
@@ -67,7 +68,7 @@ public struct PooledCoefficients: Sendable {
             }
         })
         _ = try model.forward(batch, logits: .none, hooks: hooks)
-        return values
+        return (values, model.forwardFLOPs(batch, logitRows: 0))
     }
 
     /// The questions with the largest p for one neuron, largest first.

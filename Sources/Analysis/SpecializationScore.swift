@@ -202,13 +202,14 @@ public struct SpecializationScore: Sendable {
     }
 
     /// One masked evaluation of concept `c` at ratio `r`: only the questions the plan uses for it
-    /// are run (its own and its control set's).
+    /// are run (its own and its control set's), from `states` when they are kept (the same
+    /// questions, in the same order).
     public static func entry(concept c: Int, ratio: Double, specialization: Specialization, evaluator: Evaluator,
-                             metric: AccuracyMetric, plan: Plan) throws -> Entry {
-        let neurons = specialization.knowledgeNeurons(concept: c, ratio: ratio)
+                             metric: AccuracyMetric, plan: Plan, states: Evaluator.QuestionStates? = nil) throws -> Entry {
+        let ablation = Ablation(zeroing: specialization.knowledgeNeurons(concept: c, ratio: ratio))
         let questions = plan.own[c] + plan.control[c]
-        let results = try evaluator.evaluate(questions: questions, ablation: Ablation(zeroing: neurons),
-                                             candidates: metric == .open ? .answers : .all)
+        let results = try states.map { try evaluator.evaluate($0, ablation: ablation) }
+            ?? evaluator.evaluate(questions: questions, ablation: ablation, candidates: metric == .open ? .answers : .all)
         let right = results.map { metric == .open ? $0.openCorrect : $0.multipleChoiceCorrect == true }
         let ownCount = plan.own[c].count
         func accuracy(_ slice: ArraySlice<Bool>) -> Double { Double(slice.filter { $0 }.count) / Double(max(slice.count, 1)) }

@@ -1,5 +1,6 @@
 import Foundation
 import Analysis
+import Model
 
 /// The analyses on the analysis thread: computes each kind of unit, and keeps the results as they
 /// fill in, computed here or read from the store, with the plan of what is left (`plan`).
@@ -25,6 +26,9 @@ final class AnalysisComputation {
     private(set) var pssPlan: SpecializationScore.Plan?
     private(set) var entries: [SpecializationScore.Entry] = []
     private(set) var residualsCached = false
+    /// The unmasked state of the concept whose PSS runs are under way, kept for its next ratio
+    /// (the plan takes a concept's ratios one after another).
+    private var conceptStates: (concept: Int, states: Evaluator.QuestionStates)?
 
     init(inputs: AnalysisInputs, options: AnalysisOptions, evaluator: Evaluator, candidates: Evaluator.Candidates,
          patterns: ActivationPatterns, store: UnitStore, headless: Bool) {
@@ -145,23 +149,27 @@ final class AnalysisComputation {
 
     // MARK: Computing units
 
-    /// Every block's unmasked state, kept for the masked evaluations (and for live ablations when
-    /// a front end is attached).
-    func cacheResiduals() throws {
-        if residualsCached { return }
+    /// Every block's unmasked state, kept for live ablations (a front end is attached), and the
+    /// pass's useful arithmetic: a forward without logits.
+    @discardableResult
+    func cacheResiduals() throws -> Double {
+        if residualsCached { return 0 }
         try evaluator.cacheResiduals(candidates)
         residualsCached = true
+        return evaluator.usefulFLOPs(candidates: candidates, logits: false)
     }
 
-    /// The unablated evaluation the masked ones compare with.
-    func evaluateBaseline() throws -> ProbeAccuracy {
-        try cacheResiduals()
-        return try evaluator.evaluate(candidates: candidates)
+    /// The unablated evaluation the masked ones compare with, and its useful arithmetic. With a
+    /// front end, from the unmasked state cached for its toggles; headless, nothing is cached (PSS
+    /// keeps one concept's state at a time).
+    func evaluateBaseline() throws -> (accuracy: ProbeAccuracy, flops: Double) {
+        if !headless { try cacheResiduals() }
+        return (try evaluator.evaluate(candidates: candidates), evaluator.usefulFLOPs(candidates: candidates))
     }
 
     /// The ablation estimate's attributions of a chunk of questions (a backward per scored
     /// quantity), filled in.
-    func attributions(first: Int) throws -> (values: [Float], attributions: [Float16]) {
+    func attributions(first: Int) throws -> (values: [Float], attributions: [Float16], flops: Double) {
         let range = estimateRange(first: first)
         let chunk = try evaluator.attributions(questions: range, candidates: candidates)
         estimate?.fill(questions: range, values: chunk.values, attributions: chunk.attributions)
@@ -169,26 +177,41 @@ final class AnalysisComputation {
         return chunk
     }
 
-    /// Method 1, first half: p for a batch of questions.
-    func pool(first: Int) throws -> [Float] {
+    /// Method 1, first half: p for a batch of questions, and the pass's useful arithmetic.
+    func pool(first: Int) throws -> (values: [Float], flops: Double) {
         let count = min(AnalysisEngine.promptBatch, questions - first)
-        let values = try PooledCoefficients.pool(model: inputs.model, tokenizer: inputs.tokenizer,
+        let (values, flops) = try PooledCoefficients.pool(model: inputs.model, tokenizer: inputs.tokenizer,
                                                  prompts: inputs.probes.questions[first..<(first + count)].map(\.prompt),
                                                  pooling: options.pooling)
         pooledValues[first] = values
         plan.finish(.pooled(first: first))
-        return values
+        return (values, flops)
     }
 
-    /// Method 1, second half: one concept's masked evaluation at one ratio. The plan offers PSS
-    /// runs only once the specialization and PSS's plan are made.
-    func entry(concept: Int, ratio: Double) throws -> SpecializationScore.Entry {
+    /// Method 1, second half: one concept's masked evaluation at one ratio, and its useful
+    /// arithmetic. The plan offers PSS runs only once the specialization and PSS's plan are made.
+    /// Unless the cache of every question's state holds the concept's questions, their unmasked
+    /// state is computed once for all its ratios, from the first block any of them ablates.
+    func entry(concept: Int, ratio: Double) throws -> (entry: SpecializationScore.Entry, flops: Double) {
         guard let specialization, let pssPlan else { preconditionFailure("a PSS run before its specialization and plan") }
+        let questions = pssPlan.own[concept] + pssPlan.control[concept]
+        let which: Evaluator.Candidates = options.metric == .open ? .answers : .all
+        var states: Evaluator.QuestionStates?
+        if !evaluator.isCached(questions, candidates: which) {
+            if conceptStates?.concept != concept {
+                conceptStates = nil
+                let first = options.ratios.compactMap { Ablation(zeroing: specialization.knowledgeNeurons(concept: concept, ratio: $0)).firstBlock }.min()
+                conceptStates = try first.map { (concept, try evaluator.states(of: questions, from: $0, candidates: which)) }
+            }
+            states = conceptStates?.states
+        }
+        let ablation = Ablation(zeroing: specialization.knowledgeNeurons(concept: concept, ratio: ratio))
         let entry = try SpecializationScore.entry(concept: concept, ratio: ratio, specialization: specialization,
-                                                  evaluator: evaluator, metric: options.metric, plan: pssPlan)
+                                                  evaluator: evaluator, metric: options.metric, plan: pssPlan, states: states)
         entries.append(entry)
         plan.finish(.pss(concept: concept, ratio: ratio))
-        return entry
+        if plan.pssLeft?.first?.concept != concept { conceptStates = nil }
+        return (entry, evaluator.usefulFLOPs(questions: questions, ablation: ablation, candidates: which))
     }
 
     /// Takes the chain of pattern steps over, continuing it from its last stored step when its
@@ -198,11 +221,13 @@ final class AnalysisComputation {
         return try restorePatterns()
     }
 
-    /// Method 2, one step (a backward per domain for two samples): the figures so far.
-    func step() throws -> PatternResults {
+    /// Method 2, one step (a backward per domain for two samples): the figures so far, and the
+    /// step's useful arithmetic.
+    func step() throws -> (results: PatternResults, flops: Double) {
+        let flops = patterns.usefulFLOPs(ofStep: patterns.stepsDone)
         try patterns.step()
         plan.stepsDone = patterns.stepsDone
-        return patterns.results()
+        return (patterns.results(), flops)
     }
 
     /// The step just computed, written or (not `written`) taken over by another process, which

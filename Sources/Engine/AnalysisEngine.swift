@@ -1,6 +1,7 @@
 import Foundation
 import Analysis
 import Model
+import Tensors
 
 /// Computes both analyses in small units of work, publishing an immutable `AnalysisSnapshot`
 /// after each, writing each result to the store as it is computed, and answering ablation
@@ -96,13 +97,16 @@ public final class AnalysisEngine: @unchecked Sendable {
         var entriesTotal = 0, entriesDone = 0
         var stepsTotal = 0, stepsDone = 0
         var seconds: [UnitID.Kind: (total: Double, count: Int)] = [:]
+        /// The useful arithmetic of the units timed, per kind.
+        var flops: [UnitID.Kind: Double] = [:]
 
         var done: Int { pooledDone + baselineDone + estimateDone + entriesDone + stepsDone }
         var total: Int { pooledBatches + baselineTotal + estimateChunks + entriesTotal + stepsTotal }
 
         var kinds: [EngineProgress.Kind] {
             func kind(_ name: String, _ key: UnitID.Kind, _ done: Int, _ total: Int) -> EngineProgress.Kind {
-                EngineProgress.Kind(name: name, done: done, total: total, timed: seconds[key] != nil, seconds: seconds[key]?.total ?? 0)
+                EngineProgress.Kind(name: name, done: done, total: total, timed: seconds[key] != nil, seconds: seconds[key]?.total ?? 0,
+                                    flops: flops[key] ?? 0)
             }
             return [kind("unmasked evaluation", .baseline, baselineDone, baselineTotal)]
                 + (estimateChunks > 0 ? [kind("ablation estimate chunks", .estimate, estimateDone, estimateChunks)] : [])
@@ -110,9 +114,10 @@ public final class AnalysisEngine: @unchecked Sendable {
                     kind("PSS evaluations", .pss, entriesDone, entriesTotal), kind("pattern steps", .patterns, stepsDone, stepsTotal)]
         }
 
-        mutating func record(_ kind: UnitID.Kind, _ elapsed: Double) {
+        mutating func record(_ kind: UnitID.Kind, _ elapsed: Double, flops work: Double) {
             let old = seconds[kind] ?? (0, 0)
             seconds[kind] = (old.total + elapsed, old.count + 1)
+            flops[kind, default: 0] += work
         }
 
         /// Σ over kinds of units left × mean time of that kind; nil while a kind with work left
@@ -305,6 +310,10 @@ public final class AnalysisEngine: @unchecked Sendable {
             let analysis = AnalysisComputation(inputs: inputs, options: options, evaluator: evaluator, candidates: candidates,
                                                patterns: patterns, store: unitStore, headless: headless)
             try resume(analysis, observe: observe)
+            // What each kind's efficiency is taken against: the product at the heart of every unit,
+            // on the threads the units run on.
+            let peak = BLAS.measuredPeak(size: 1024, runs: 3, sideBySide: evaluator.threads)
+            update { $0.progress.sgemmPeak = peak }
             var claims: [UnitID: ClaimState] = [:]
             while true {
                 try checkStopping()
@@ -385,7 +394,7 @@ public final class AnalysisEngine: @unchecked Sendable {
                 try checkStopping()
                 update { $0.progress.doing = "caching the unmasked state" }
                 observe()
-                try timed(.baseline) { try analysis.cacheResiduals() }
+                _ = try timed(.baseline, flops: { $0 }) { try analysis.cacheResiduals() }
             }
             try adopt(storedBaseline, analysis)
             observe()
@@ -469,7 +478,7 @@ public final class AnalysisEngine: @unchecked Sendable {
         switch unit {
         case .baseline:
             begin(name, "unmasked evaluation")
-            let accuracy = try timed(.baseline) { try analysis.evaluateBaseline() }
+            let accuracy = try timed(.baseline, flops: { $0.flops }) { try analysis.evaluateBaseline() }.accuracy
             report(name, seconds(), written: write { unitStore.saveBaseline(accuracy.results) })
             try adopt(accuracy, analysis)
 
@@ -477,7 +486,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             // The ablation estimate's attributions, chunk by chunk; published when complete.
             let range = analysis.estimateRange(first: first)
             begin(name, "ablation estimate: questions \(range.lowerBound + 1)–\(range.upperBound) of \(questions)")
-            let chunk = try timed(.estimate) { try analysis.attributions(first: first) }
+            let chunk = try timed(.estimate, flops: { $0.flops }) { try analysis.attributions(first: first) }
             report(name, seconds(), written: write {
                 unitStore.saveEstimateChunk(first: first, questions: range.count, neurons: analysis.neurons, values: chunk.values,
                                         attributions: chunk.attributions)
@@ -490,21 +499,16 @@ public final class AnalysisEngine: @unchecked Sendable {
             // Method 1, first half: p for every question, batch by batch.
             let count = min(Self.promptBatch, questions - first)
             begin(name, "pooling coefficients: questions \(first + 1)–\(first + count) of \(questions)")
-            let values = try timed(.pooled) { try analysis.pool(first: first) }
+            let values = try timed(.pooled, flops: { $0.flops }) { try analysis.pool(first: first) }.values
             report(name, seconds(), written: write { unitStore.savePooled(first: first, questions: count, neurons: analysis.neurons, values: values) })
             let pooledDone = analysis.plan.pooled.count
             update { $0.ledger.pooledDone = pooledDone }
 
         case .pss(let concept, let ratio):
             // Method 1, second half: one concept's masked evaluation at one ratio.
-            if !analysis.residualsCached {
-                update { $0.progress.doing = "caching the unmasked state" }
-                observe()
-                try analysis.cacheResiduals()
-            }
             let asked = analysis.pssPlan.map { $0.own[concept].count + $0.control[concept].count } ?? 0
             begin(name, "specialization: \(probes.concepts[concept]) at \(ratio * 100) % (\(asked) questions)")
-            let entry = try timed(.pss) { try analysis.entry(concept: concept, ratio: ratio) }
+            let entry = try timed(.pss, flops: { $0.flops }) { try analysis.entry(concept: concept, ratio: ratio) }.entry
             report(name, seconds(), written: write { unitStore.save(entry) })
             let entries = analysis.entries
             update {
@@ -525,7 +529,7 @@ public final class AnalysisEngine: @unchecked Sendable {
             }
             let patterns = analysis.patterns, step = patterns.stepsDone + 1
             begin("pattern step \(step)", "activation patterns: step \(step) of \(patterns.stepCount)")
-            let results = try timed(.patterns) { try analysis.step() }
+            let results = try timed(.patterns, flops: { $0.flops }) { try analysis.step() }.results
             let last = patterns.stepsDone == patterns.stepCount
             let written = write { unitStore.savePatternStep(patterns.lastStep(), completes: last) }
             report("pattern step \(step)", seconds(), written: written)
@@ -550,11 +554,13 @@ public final class AnalysisEngine: @unchecked Sendable {
         return body()
     }
 
-    private func timed<T>(_ kind: UnitID.Kind, _ body: () throws -> T) rethrows -> T {
+    /// Runs a unit's computation, recording its time and its useful arithmetic (`flops`).
+    private func timed<T>(_ kind: UnitID.Kind, flops: (T) -> Double, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try body()
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        condition.withLock { parts.ledger.record(kind, elapsed) }
+        let work = flops(result)
+        condition.withLock { parts.ledger.record(kind, elapsed, flops: work) }
         return result
     }
 

@@ -21,20 +21,6 @@ extension Transformer {
         return linear + attention
     }
 
-    /// Method 2's useful arithmetic for one sequence of `tokens`, the numerator of its floor: a
-    /// forward and a backward with weight gradients of every block linear layer (6 × parameters ×
-    /// tokens); the attention's products over the causal half, two forward and four backward per
-    /// head (each hd × tokens × (tokens + 1)); the unembedding's forward and input gradient of the
-    /// last row (4 × vocab × hidden). Not counted: the forward each block runs again before its
-    /// backward (the price of keeping only block inputs), norms, activations, |w·g| and the sums.
-    public func patternFLOPs(tokens n: Int) -> Double {
-        let linear = architecture.blocks.reduce(0.0) { total, block in
-            total + block.linears.reduce(0.0) { $0 + 6 * Double(n) * Double($1.inFeatures * $1.outFeatures) }
-        }
-        let attention = Double(blockCount) * Double(config.headCount) * 6 * Double(config.headDim) * Double(n) * Double(n + 1)
-        return linear + attention + 4 * Double(vocabSize) * Double(hiddenSize)
-    }
-
     /// Bytes of the activations a backward over `tokens` keeps (every block's cache), with its
     /// working buffers: the weight-gradient scratch, one chunk of widened unembedding rows and the
     /// MLP's temporaries.
@@ -72,5 +58,47 @@ extension Transformer {
         architecture.blocks.map { block in
             block.linears.reduce(0) { $0 + $1.inFeatures * $1.outFeatures + ($1.bias == nil ? 0 : $1.outFeatures) } + 4 * hiddenSize
         }.max().map { $0 * 4 } ?? 0
+    }
+}
+
+/// The useful arithmetic of a unit of analysis, by formula (README, "Efficiency"): what the method
+/// needs, not what a pass happens to run. Work a shortcut saves (the blocks before an ablation, a
+/// prompt shared by its choices) is not counted; work rerun to save memory (a block's forward again
+/// before its backward, a state recomputed instead of cached) is not counted either.
+extension Transformer {
+    /// Multiply-adds ×2 of the linear layers of `blocks`, per token.
+    public func linearFLOPsPerToken(blocks: Range<Int>) -> Double {
+        architecture.blocks[blocks].reduce(0.0) { total, block in
+            total + block.linears.reduce(0.0) { $0 + 2 * Double($1.inFeatures * $1.outFeatures) }
+        }
+    }
+
+    /// Causal attention's two products (scores and weighted values) in one block: each query
+    /// against itself and every earlier position, its parent's included.
+    public func attentionFLOPs(_ batch: Batch) -> Double {
+        let pairs = zip(batch.sequences, batch.prefixLengths).reduce(0.0) { total, item in
+            let (n, prefix) = (Double(item.0.count), Double(item.1))
+            return total + n * prefix + n * (n + 1) / 2
+        }
+        return 2 * 2 * pairs * Double(config.headCount * config.headDim)
+    }
+
+    /// The unembedding of `rows` rows.
+    public func logitFLOPs(rows: Int) -> Double { 2 * Double(rows) * Double(hiddenSize) * Double(vocabSize) }
+
+    /// A forward over `batch` through blocks `first..<L`, with logits for `logitRows` rows.
+    public func forwardFLOPs(_ batch: Batch, from first: Int = 0, logitRows: Int) -> Double {
+        let blocks = first..<blockCount
+        return Double(batch.tokenCount) * linearFLOPsPerToken(blocks: blocks) + Double(blocks.count) * attentionFLOPs(batch)
+            + logitFLOPs(rows: logitRows)
+    }
+
+    /// A forward and a backward over `batch` from `logitRows` logits: the backward takes each
+    /// product's input gradient, and with `weightGradients` also its weight gradient (so 3× the
+    /// forward's linear work, "6 × parameters × tokens"); attention's backward is twice its forward.
+    public func gradientFLOPs(_ batch: Batch, logitRows: Int, weightGradients: Bool) -> Double {
+        let blocks = 0..<blockCount
+        return Double(batch.tokenCount) * linearFLOPsPerToken(blocks: blocks) * (weightGradients ? 3 : 2)
+            + 3 * Double(blockCount) * attentionFLOPs(batch) + 2 * logitFLOPs(rows: logitRows)
     }
 }

@@ -25,16 +25,23 @@ public enum BLAS {
         set { neurotop_blas_set_threads(Int32(newValue)) }
     }
 
-    /// The machine's measured sgemm speed in GFLOP/s on square matrices of `size`, best of `runs`.
-    public static func measuredPeak(size: Int = 1536, runs: Int = 5) -> Double {
-        let a = Buffer(count: size * size), b = Buffer(count: size * size), c = Buffer(count: size * size)
-        for i in 0..<(size * size) { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01 }
+    /// The machine's measured sgemm speed in GFLOP/s on square matrices of `size`, best of `runs`,
+    /// with `sideBySide` products on as many threads at once (as an evaluation scores its chunks).
+    public static func measuredPeak(size: Int = 1536, runs: Int = 5, sideBySide: Int = 1) -> Double {
+        let operands = (0..<max(1, sideBySide)).map { _ in
+            let a = Buffer(count: size * size), b = Buffer(count: size * size), c = Buffer(count: size * size)
+            for i in 0..<(size * size) { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01 }
+            return (a, b, c)
+        }
         var best = Double.infinity
         for _ in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
-            gemm(m: size, n: size, k: size, a: a.pointer, lda: size, b: b.pointer, ldb: size, c: c.pointer, ldc: size)
+            DispatchQueue.concurrentPerform(iterations: operands.count) { index in
+                let (a, b, c) = operands[index]
+                gemm(m: size, n: size, k: size, a: a.pointer, lda: size, b: b.pointer, ldb: size, c: c.pointer, ldc: size)
+            }
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        return 2 * pow(Double(size), 3) / best / 1e9
+        return Double(operands.count) * 2 * pow(Double(size), 3) / best / 1e9
     }
 }

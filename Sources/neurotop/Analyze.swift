@@ -151,7 +151,21 @@ extension Analyze {
             "control_set": options.controlSet.rawValue, "pss_questions": options.pssQuestions.rawValue,
             "association": options.association.rawValue, "threshold": threshold,
             "store": engine.store?.location ?? NSNull(), "fingerprint": engine.fingerprint.id,
+            "efficiency": efficiency(snapshot.progress),
         ])
+    }
+
+    /// Each kind of unit computed in this run: its time, useful arithmetic and share of the sgemm
+    /// peak measured at start (README, "Efficiency"); empty when nothing was computed.
+    static func efficiency(_ progress: EngineProgress) -> [String: Any] {
+        [
+            "sgemm_peak_gflops": progress.sgemmPeak ?? NSNull() as Any,
+            "kinds": progress.kinds.filter { $0.seconds > 0 }.map { kind -> [String: Any] in
+                ["name": kind.name, "units": kind.done, "seconds": kind.seconds, "useful_gflop": kind.flops / 1e9,
+                 "gflops": kind.gflops ?? NSNull() as Any,
+                 "fraction_of_peak": progress.sgemmPeak.flatMap { peak in kind.gflops.map { $0 / peak } } ?? NSNull() as Any]
+            },
+        ]
     }
 }
 
@@ -338,6 +352,9 @@ final class ProgressReporter: @unchecked Sendable {
             let spent = [String(format: "model load %.1f s", loadSeconds ?? 0)]
                 + latest.kinds.filter { $0.seconds > 0 }.map { String(format: "%d %@ %.1f s", $0.done, $0.name, $0.seconds) }
             FileHandle.standardError.write(Data(("time: " + spent.joined(separator: ", ") + String(format: "; %.1f s in all, peak RssAnon %.0f MiB\n", elapsed, Double(peakAnonymous) / 1024)).utf8))
+            if let efficiency = latest.efficiencyText {
+                FileHandle.standardError.write(Data(("efficiency (useful arithmetic): " + efficiency + "\n").utf8))
+            }
         }
     }
 

@@ -60,6 +60,25 @@ final class Locked<Value>: @unchecked Sendable {
         #expect(patterns.domainMatrix == direct.domainMatrix())
     }
 
+    /// Each kind of unit reports its useful arithmetic by the README's formulas ("Efficiency"),
+    /// beside an sgemm peak measured when the engine starts.
+    @Test func unitsReportTheirUsefulArithmetic() throws {
+        let inputs = try Self.inputs()
+        let progress = try AnalysisEngine(inputs: inputs, options: Self.options, store: nil).runToEnd { _ in }.progress
+        #expect((progress.sgemmPeak ?? 0) > 0)
+        let model = inputs.model
+        // A token through every block: twice the blocks' linear weights.
+        let weights = model.blockWeightNames.joined().reduce(0) { $0 + model.weightElementCount($1) }
+        #expect(model.linearFLOPsPerToken(blocks: 0..<model.blockCount) == 2 * Double(weights))
+        let kinds = Dictionary(uniqueKeysWithValues: progress.kinds.map { ($0.name, $0) })
+        let evaluator = try Evaluator(model: model, tokenizer: inputs.tokenizer, probes: inputs.probes)
+        #expect(kinds["unmasked evaluation"]?.flops == evaluator.usefulFLOPs(candidates: .all))
+        let patterns = try ActivationPatterns(model: model, tokenizer: inputs.tokenizer, corpus: inputs.corpus, options: Self.options.patterns)
+        #expect(kinds["pattern steps"]?.flops == (0..<patterns.stepCount).reduce(0) { $0 + patterns.usefulFLOPs(ofStep: $1) })
+        for kind in progress.kinds where kind.done > 0 { #expect(kind.flops > 0 && (kind.gflops ?? 0) > 0, "\(kind.name)") }
+        #expect(progress.efficiencyText?.hasPrefix("sgemm peak ") == true)
+    }
+
     /// A second engine on the same store computes nothing and shows the same results at once.
     @Test func reopeningAStoreShowsFinishedResults() throws {
         let folder = TemporaryFolder()

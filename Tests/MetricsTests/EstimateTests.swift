@@ -25,7 +25,7 @@ import Testing
         let values = try reference.floats(#require(reference.tensors["values"]))
         let expected = try reference.floats(#require(reference.tensors["attributions"]))
         let questions = evaluator.probes.questions.count
-        let (ours, attributions) = try evaluator.attributions(questions: 0..<questions, candidates: .all)
+        let (ours, attributions, _) = try evaluator.attributions(questions: 0..<questions, candidates: .all)
         #expect(ours.count == values.count)
         for (a, b) in zip(ours, values) { #expect(abs(a - b) < 1e-4, "\(a) vs \(b)") }
         let neurons = evaluator.model.blockCount * evaluator.model.mlpWidth
@@ -57,7 +57,7 @@ import Testing
     func attributionsMatchFiniteDifferences(_ name: String) throws {
         let evaluator = try Self.evaluator(name)
         let model = evaluator.model, neurons = model.blockCount * model.mlpWidth
-        let (_, attributions) = try evaluator.attributions(questions: 0..<1, candidates: .all)
+        let (_, attributions, _) = try evaluator.attributions(questions: 0..<1, candidates: .all)
         // The first question's answer (" Paris", candidate 0 of its choices: target 1).
         let row = (neurons..<(2 * neurons)).map { Float(attributions[$0]) }
         let strongest = row.indices.max { abs(row[$0]) < abs(row[$1]) }!
@@ -105,7 +105,7 @@ import Testing
         let ablation = Ablation(zeroing: (0..<40).map { NeuronID(block: 1, neuron: $0) })
         // The default metric, multiple choice, scores every choice.
         let reference = AblationEstimate(evaluator: evaluator, candidates: .all)
-        let (values, attributions) = try evaluator.attributions(questions: 0..<inputs.probes.questions.count, candidates: .all)
+        let (values, attributions, _) = try evaluator.attributions(questions: 0..<inputs.probes.questions.count, candidates: .all)
         reference.fill(questions: 0..<inputs.probes.questions.count, values: values, attributions: attributions)
         let expectedGuess = try #require(reference.estimate(ablation))
         let expected = try evaluator.evaluate(ablation: ablation, candidates: .all)

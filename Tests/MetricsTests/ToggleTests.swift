@@ -189,6 +189,35 @@ import Testing
         }
     }
 
+    /// A concept's PSS runs keep its questions' unmasked state from the first block any of its
+    /// ratios masks: every ablation from there gives, to the last bit, what a pass over those
+    /// questions gives; one that touches an earlier block is refused.
+    @Test(arguments: [("gpt2", "tiny-gpt2"), ("llama", "tiny-llama")])
+    func keptStatesEqualAPassOverTheQuestions(_ name: String, _ probeFile: String) throws {
+        let checkpoint = try Checkpoint(folder: Fixtures.url("checkpoints/\(name)").path)
+        let model = try Transformer(checkpoint: checkpoint)
+        let tokenizer = try Tokenizer.load(contentsOf: URL(fileURLWithPath: checkpoint.tokenizerPath))
+        let probes = try ProbeSet.load(path: Fixtures.url("probes/\(probeFile).jsonl").path)
+        let evaluator = try Evaluator(model: model, tokenizer: tokenizer, probes: probes, batchSize: 3)
+        for which in [Evaluator.Candidates.all, .answers] {
+            for subset in [[6, 0, 3], Array(probes.questions.indices.reversed())] {
+                for first in 0..<model.blockCount {
+                    let states = try evaluator.states(of: subset, from: first, candidates: which)
+                    #expect(states.bytes > 0)
+                    for ablation in (first..<model.blockCount).flatMap({ ablations(model, from: $0) }) {
+                        let expected = try evaluator.evaluate(questions: subset, ablation: ablation, candidates: which)
+                        #expect(try evaluator.evaluate(states, ablation: ablation) == expected, "\(name) \(which) \(subset) from \(first)")
+                    }
+                    if first > 0 {
+                        #expect(throws: InputError.self) {
+                            try evaluator.evaluate(states, ablation: Ablation(zeroing: [NeuronID(block: first - 1, neuron: 0)]))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The same results to the last bit: the live view never disagrees with `neurotop ablate`.
     func expectEqual(_ a: ProbeAccuracy, _ b: ProbeAccuracy, _ label: String) throws {
         #expect(a.results.count == b.results.count)

@@ -123,8 +123,9 @@ extension Evaluator {
     /// The values and attributions of the targets of `questions` (see `AblationEstimate`), in
     /// question order: a backward per target, the questions' sequences in one batch (a candidate
     /// runs with its prompt, without the prompt's shared pass: the backward takes no parents).
-    /// Attributions are `[targets, blocks · F]`, rounded to half precision.
-    public func attributions(questions: Range<Int>, candidates which: Candidates) throws -> (values: [Float], attributions: [Float16]) {
+    /// Attributions are `[targets, blocks · F]`, rounded to half precision; `flops` is the pass's
+    /// useful arithmetic (a forward and a backward without weight gradients).
+    public func attributions(questions: Range<Int>, candidates which: Candidates) throws -> (values: [Float], attributions: [Float16], flops: Double) {
         enum Kind { case margin, logProbability }
         var sequences: [[Int]] = [], rows: [Int] = [], targets: [(kind: Kind, rows: Range<Int>, tokens: [Int])] = []
         var tokenCount = 0
@@ -142,7 +143,8 @@ extension Evaluator {
         }
         let vocab = model.vocabSize
         var values: [Float] = []
-        let attributions = try model.coefficientAttributions(of: Batch(sequences), rows: rows) { logits, gradient in
+        let batch = Batch(sequences)
+        let attributions = try model.coefficientAttributions(of: batch, rows: rows) { logits, gradient in
             for target in targets {
                 switch target.kind {
                 case .margin:
@@ -177,7 +179,7 @@ extension Evaluator {
             }
         }
         let count = attributions.count
-        return (values, (0..<count).map { Float16(attributions[$0]) })
+        return (values, (0..<count).map { Float16(attributions[$0]) }, model.gradientFLOPs(batch, logitRows: rows.count, weightGradients: false))
     }
 }
 
@@ -187,7 +189,7 @@ extension AblationEstimate {
         let estimate = AblationEstimate(evaluator: evaluator, candidates: which)
         for first in stride(from: 0, to: estimate.questionCount, by: batch) {
             let range = first..<min(first + batch, estimate.questionCount)
-            let (values, attributions) = try evaluator.attributions(questions: range, candidates: which)
+            let (values, attributions, _) = try evaluator.attributions(questions: range, candidates: which)
             estimate.fill(questions: range, values: values, attributions: attributions)
         }
         return estimate

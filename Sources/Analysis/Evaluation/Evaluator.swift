@@ -94,8 +94,11 @@ public final class Evaluator {
         let scoring: [[Int]]
         /// Per question, its consecutive rows in `batch`.
         let spans: [(question: Int, first: Int, count: Int)]
+        /// The unablated state of blocks `firstCached..<L`, once cached: `outputs[b − firstCached]` is
+        /// the stream leaving block b, `mlpInputs[b − firstCached]` its MLP's normed input.
         var outputs: [Buffer] = []
         var mlpInputs: [Buffer] = []
+        var firstCached = 0
 
         init(items: [(question: Int, candidate: Int)], batch: Batch, rows: [Int], scoring: [[Int]],
              spans: [(question: Int, first: Int, count: Int)]) {
@@ -225,26 +228,92 @@ public final class Evaluator {
     /// that an ablation reruns only the blocks after the first one it touches, and that one as the
     /// change of its ablated neurons alone (memory: tokens × hidden × 2 × blocks floats).
     public func cacheResiduals(_ which: Candidates = .all) throws {
-        func copy(_ values: UnsafePointer<Float>, _ count: Int) -> Buffer {
-            let buffer = Buffer(uninitializedCount: count)
-            buffer.pointer.update(from: values, count: count)
-            return buffer
-        }
-        // The stream leaving every block and every block's MLP input.
         let bytesPerToken = model.hiddenSize * MemoryLayout<Float>.size * 2 * model.blockCount
         for chunk in chunks(which) where chunk.outputs.isEmpty {
             let bytes = chunk.batch.tokenCount * bytesPerToken
             if cachedStateBytes + bytes > stateBudget { continue }
             cachedStateBytes += bytes
-            var outputs: [Buffer] = [], mlpInputs: [Buffer] = []
-            _ = try model.forward(chunk.batch, logits: .none, hooks: Hooks(
-                residual: { block, values, rows, width in if block > 0 { outputs.append(copy(values, rows * width)) } },
-                mlpInput: { _, values, rows, width in mlpInputs.append(copy(values, rows * width)) }))
-            chunk.outputs = outputs
-            chunk.mlpInputs = mlpInputs
+            try cacheState(of: chunk, from: 0)
         }
         // Made here, before another thread may evaluate, rather than on a first subset pass.
         _ = locations(which)
+    }
+
+    /// Runs `chunk` unablated and keeps the state of blocks `first..<L`.
+    private func cacheState(of chunk: Chunk, from first: Int) throws {
+        func copy(_ values: UnsafePointer<Float>, _ count: Int) -> Buffer {
+            let buffer = Buffer(uninitializedCount: count)
+            buffer.pointer.update(from: values, count: count)
+            return buffer
+        }
+        var outputs: [Buffer] = [], mlpInputs: [Buffer] = []
+        _ = try model.forward(chunk.batch, logits: .none, hooks: Hooks(
+            residual: { block, values, rows, width in if block > first { outputs.append(copy(values, rows * width)) } },
+            mlpInput: { block, values, rows, width in if block >= first { mlpInputs.append(copy(values, rows * width)) } }))
+        chunk.outputs = outputs
+        chunk.mlpInputs = mlpInputs
+        chunk.firstCached = first
+    }
+
+    /// Whether the cache of a pass over every question holds the state of all of `questions`.
+    public func isCached(_ questions: [Int], candidates which: Candidates) -> Bool {
+        let full = chunks(which), located = locations(which)
+        return questions.allSatisfy { located[$0].map { !full[$0.chunk].outputs.isEmpty } ?? false }
+    }
+
+    /// The unablated state of some questions at every block from `firstBlock` on, kept while they
+    /// are evaluated under several ablations in a row (a concept's PSS at every ratio of the
+    /// sweep): each ablation then runs only the blocks after the first one it touches, as from the
+    /// cache of a pass over all questions, and to the same values.
+    public final class QuestionStates {
+        public let questions: [Int]
+        public let candidates: Candidates
+        public let firstBlock: Int
+        let chunks: [Chunk]
+        /// Bytes of state kept.
+        public let bytes: Int
+
+        init(questions: [Int], candidates: Candidates, firstBlock: Int, chunks: [Chunk], bytes: Int) {
+            self.questions = questions
+            self.candidates = candidates
+            self.firstBlock = firstBlock
+            self.chunks = chunks
+            self.bytes = bytes
+        }
+    }
+
+    /// The state of `questions` (in that order) at blocks `firstBlock..<L`, from one unablated pass
+    /// over them.
+    public func states(of questions: [Int], from firstBlock: Int, candidates which: Candidates) throws -> QuestionStates {
+        guard firstBlock >= 0, firstBlock < model.blockCount else { throw InputError("", "no block \(firstBlock)") }
+        let made = makeChunks(which, questions: questions)
+        for chunk in made { try cacheState(of: chunk, from: firstBlock) }
+        let tokens = made.reduce(0) { $0 + $1.batch.tokenCount }
+        return QuestionStates(questions: questions, candidates: which, firstBlock: firstBlock, chunks: made,
+                              bytes: tokens * model.hiddenSize * MemoryLayout<Float>.size * 2 * (model.blockCount - firstBlock))
+    }
+
+    /// The results of the questions of `states` with `ablation` applied, which may touch no block
+    /// before `states.firstBlock`: equal to `evaluate(questions:ablation:candidates:)`.
+    public func evaluate(_ states: QuestionStates, ablation: Ablation) throws -> [QuestionResult] {
+        try model.validate(ablation)
+        if let first = ablation.firstBlock, first < states.firstBlock {
+            throw InputError("", "the ablation touches block \(first), before block \(states.firstBlock) whose state was kept")
+        }
+        var scored = Scored(candidates: candidates, which: states.candidates)
+        let scores = try scoreSideBySide(states.chunks.count) { try score(states.chunks[$0], ablation, state: nil) }
+        for (chunk, chunkScores) in zip(states.chunks, scores) { scored.add(chunk.items, chunkScores, answerIndex) }
+        return states.questions.map { scored.result($0, self) }
+    }
+
+    /// The useful arithmetic of evaluating `questions` (nil: every question) with `ablation`: a
+    /// forward through the blocks after the first ablated one (every block, unablated) and the
+    /// logits of the rows that score the candidates, unless not `logits` (README, "Efficiency").
+    public func usefulFLOPs(questions: [Int]? = nil, ablation: Ablation = Ablation(), candidates which: Candidates,
+                            logits: Bool = true) -> Double {
+        let made = questions.map { makeChunks(which, questions: $0) } ?? chunks(which)
+        let first = ablation.firstBlock.map { $0 + 1 } ?? 0
+        return made.reduce(0) { $0 + model.forwardFLOPs($1.batch, from: first, logitRows: logits ? $1.rows.count : 0) }
     }
 
     /// Every question's result with `ablation` applied. With `.answers`, only the open answers are
@@ -359,7 +428,8 @@ public final class Evaluator {
     /// the same either way: an incremental evaluation gives exactly the values of a full one.
     private func score(_ chunk: Chunk, _ ablation: Ablation, state: (output: Buffer, mlpInput: Buffer)?) throws -> [(total: Double, allTop: Bool)] {
         let block = ablation.firstBlock ?? model.blockCount - 1
-        let (output, mlpInput) = try state ?? (chunk.outputs.isEmpty ? model.state(after: block, of: chunk.batch) : (chunk.outputs[block], chunk.mlpInputs[block]))
+        let (output, mlpInput) = try state ?? (chunk.outputs.isEmpty ? model.state(after: block, of: chunk.batch)
+                                                                      : (chunk.outputs[block - chunk.firstCached], chunk.mlpInputs[block - chunk.firstCached]))
         let logits: Buffer
         if ablation.isEmpty {
             logits = try model.forward(chunk.batch, from: model.blockCount, residual: output, logits: .rows(chunk.rows))!

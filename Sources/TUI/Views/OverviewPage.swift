@@ -67,7 +67,7 @@ enum OverviewPage {
 
     private static func engine(_ snapshot: AnalysisSnapshot, _ context: RenderContext, _ area: Rect, _ frame: inout Frame) {
         let progress = snapshot.progress
-        let (boxRect, _) = area.splitTop(progress.notSaving == nil ? 6 : 7)
+        let (boxRect, _) = area.splitTop(progress.notSaving == nil ? 7 : 8)
         let inner = frame.buffer.box(boxRect, title: "Engine", context: context)
         guard inner.height >= 3 else { return }
         let state: String
@@ -89,8 +89,15 @@ enum OverviewPage {
             let left = progress.state != .working ? "" : progress.secondsLeft.map { "\(Format.duration($0)) left" } ?? "estimating time left…"
             frame.buffer.words(left, x: inner.x + 1, y: inner.y + 3, style: context[.dim], limit: inner.maxX - 1)
         }
-        if let why = progress.notSaving, inner.height >= 5 {
-            frame.buffer.words(why, x: inner.x + 1, y: inner.y + 4, style: context[.bad], limit: inner.maxX - 1)
+        if inner.height >= 5 {
+            // Each kind's useful arithmetic against the sgemm peak measured at start (README, "Efficiency").
+            let kinds = progress.efficiency.compactMap { kind in kind.ofPeak.map { "\(kind.name) \(Int((100 * $0).rounded())) %" } }
+            let text = kinds.isEmpty || progress.sgemmPeak == nil ? "efficiency: no unit timed yet"
+                : String(format: "of the sgemm peak (%.0f GFLOP/s): ", progress.sgemmPeak!) + kinds.joined(separator: ", ")
+            frame.buffer.words(text, x: inner.x + 1, y: inner.y + 4, style: context[.dim], limit: inner.maxX - 1)
+        }
+        if let why = progress.notSaving, inner.height >= 6 {
+            frame.buffer.words(why, x: inner.x + 1, y: inner.y + 5, style: context[.bad], limit: inner.maxX - 1)
         }
     }
 

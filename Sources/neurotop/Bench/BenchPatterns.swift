@@ -79,17 +79,14 @@ struct BenchPatterns: ParsableCommand {
             try patterns.step()
             let stepped = DispatchTime.now().uptimeNanoseconds
             _ = patterns.results()
-            let flops = patterns.stepSamples(k).reduce(0.0) { total, sample in
-                total + lengths.reduce(0.0) { $0 + transformer.patternFLOPs(tokens: $1[sample]) }
-            }
-            steps.append((Double(stepped - start) / 1e6, flops, patterns.lastStepTimes))
+            steps.append((Double(stepped - start) / 1e6, patterns.usefulFLOPs(ofStep: k), patterns.lastStepTimes))
             summaryTimes.append(Double(DispatchTime.now().uptimeNanoseconds - stepped) / 1e6)
         }
         let anonymousPeak = anonymous.stop()
         // The median step after the first (which also faults in the sums and the widened weights).
         let measured = (patterns.stepCount > 1 ? Array(steps.dropFirst()) : steps).sorted { $0.ms < $1.ms }
         let median = measured[measured.count / 2]
-        let samplesPerStep = patterns.domains.count * patterns.stepSamples(patterns.stepCount > 1 ? 1 : 0).count
+        let samplesPerStep = patterns.domains.count * (samples >= 2 ? 2 : 1)
         let perSample = median.ms / Double(samplesPerStep)
         let achieved = median.flops / (median.ms / 1e3) / 1e9
         let fileBytes = checkpoint.bytesByDType.values.reduce(0, +)
@@ -119,7 +116,7 @@ struct BenchPatterns: ParsableCommand {
             ])
         } else {
             print(String(format: "per sample         %8.1f ms (median step after the first, / %d samples a step)", perSample, samplesPerStep))
-            print(String(format: "useful work        %8.1f GFLOP a step (6 × block linear parameters × tokens + attention's causal products + the last row's unembedding, per sample)", median.flops / 1e9))
+            print(String(format: "useful work        %8.1f GFLOP a step (README, \"Efficiency\": per sample 3 × the linear work, 3 × attention, the last row's logits forward and back)", median.flops / 1e9))
             print(String(format: "achieved           %8.1f GFLOP/s, %.0f %% of the sgemm peak of %.1f GFLOP/s measured at start (floor %.1f s a step, %.2f× it)",
                          achieved, 100 * achieved / peak, peak, median.flops / peak / 1e9, median.ms / 1e3 / (median.flops / peak / 1e9)))
             for (name, seconds, what) in parts {
