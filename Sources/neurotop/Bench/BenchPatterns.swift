@@ -95,7 +95,7 @@ struct BenchPatterns: ParsableCommand {
         let matrix = patterns.domainMatrix()
         let t = median.times, b = t.backward
         let parts: [(String, Double, String)] = [
-            ("forward", b.forward, "every block twice (again before its backward) and the head"),
+            ("forward", b.forward, "every block and the head; again before its backward, each block whose activations were not kept"),
             ("weight gradients", b.weightGradients, "dW_s = dY_sᵀ X_s per sample, in panels"),
             ("backward, rest", b.total - b.forward - b.weightGradients - b.receiver, "input gradients, attention, norms"),
             ("|w·g|, norms, dots", t.reduction, "a = |w·g|, per-block squared norms and pair dot products"),
