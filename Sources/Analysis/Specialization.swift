@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Tensors
 import Tokenizers
 
 /// How a question's coefficients are pooled over its tokens (METHODS.md, method 1, step 1).
@@ -20,16 +21,45 @@ public enum Association: String, Sendable, CaseIterable {
 }
 
 /// p_li(q) for every question q and neuron (l, i): `[questions, blocks × F]`, row-major.
-public struct PooledCoefficients: Sendable {
+public struct PooledCoefficients: @unchecked Sendable {
     public let questions: Int
     public let neurons: Int
-    public let values: [Float]
+    /// `[questions, neurons]`, never changed once made.
+    public let values: UnsafeBufferPointer<Float>
+    private let storage: Storage
 
-    public init(questions: Int, neurons: Int, values: [Float]) {
-        precondition(values.count == questions * neurons)
+    /// Where pooled coefficients are kept while their batches come in: in a file-backed map where
+    /// one can be made (page cache, not the process's memory: a 1.5B model's on the 5,493-question
+    /// probe set take 5.5 GB), else in memory.
+    public final class Storage: @unchecked Sendable {
+        public let pointer: UnsafeMutablePointer<Float>
+        public let count: Int
+        private let owner: AnyObject
+
+        public init(count: Int) {
+            if let file = FileBackedFloats(count: count) {
+                (pointer, owner) = (file.pointer, file)
+            } else {
+                let buffer = Buffer(count: max(count, 1))
+                (pointer, owner) = (buffer.pointer, buffer)
+            }
+            self.count = count
+        }
+    }
+
+    /// The coefficients a storage holds, all its batches in.
+    public init(questions: Int, neurons: Int, storage: Storage) {
+        precondition(storage.count == questions * neurons)
         self.questions = questions
         self.neurons = neurons
-        self.values = values
+        self.storage = storage
+        values = UnsafeBufferPointer(start: storage.pointer, count: storage.count)
+    }
+
+    public init(questions: Int, neurons: Int, values: [Float]) {
+        let storage = Storage(count: values.count)
+        if !values.isEmpty { values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: $0.count) } }
+        self.init(questions: questions, neurons: neurons, storage: storage)
     }
 
     /// Runs every prompt through the model and pools |m| over the prompt's own tokens (special

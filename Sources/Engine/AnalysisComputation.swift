@@ -19,7 +19,8 @@ final class AnalysisComputation {
     var plan: WorkPlan
     /// MLP neurons of all blocks.
     let neurons: Int
-    private var pooledValues: [Int: [Float]] = [:]
+    /// Every question's pooled coefficients, filled batch by batch (made at the first).
+    private var pooledStorage: PooledCoefficients.Storage?
     /// Method 1's first half, made once every batch of pooled coefficients is in.
     private(set) var specialization: Specialization?
     /// PSS's plan, made from the unmasked evaluation.
@@ -65,14 +66,22 @@ final class AnalysisComputation {
         }
     }
 
-    /// Takes the stored batches of pooled coefficients not in yet (a batch that does not fit is left out).
+    /// Takes the stored batches of pooled coefficients not in yet, one at a time (a batch that
+    /// does not fit is left out).
     func readPooled() throws {
-        for (first, values) in try store.pooledBatches() where pooledValues[first] == nil {
-            guard first % AnalysisEngine.promptBatch == 0,
+        for first in try store.pooledBatchFirsts() where !plan.pooled.contains(first) {
+            guard first % AnalysisEngine.promptBatch == 0, first < questions, let values = try store.pooledBatch(first: first),
                   values.count == min(AnalysisEngine.promptBatch, questions - first) * neurons else { continue }
-            pooledValues[first] = values
-            plan.finish(.pooled(first: first))
+            keepPooled(values, first: first)
         }
+    }
+
+    /// A batch of pooled coefficients into the storage of every question's.
+    private func keepPooled(_ values: [Float], first: Int) {
+        let storage = pooledStorage ?? PooledCoefficients.Storage(count: questions * neurons)
+        pooledStorage = storage
+        values.withUnsafeBufferPointer { (storage.pointer + first * neurons).update(from: $0.baseAddress!, count: $0.count) }
+        plan.finish(.pooled(first: first))
     }
 
     /// Takes the PSS runs left that the store has.
@@ -138,9 +147,8 @@ final class AnalysisComputation {
     func makeSpecialization() -> (pooled: PooledCoefficients, specialization: Specialization)? {
         guard specialization == nil, plan.hasPooled else { return nil }
         let model = inputs.model
-        var pooled = [Float](repeating: 0, count: questions * neurons)
-        for (first, values) in pooledValues { pooled.replaceSubrange((first * neurons)..<(first * neurons + values.count), with: values) }
-        let coefficients = PooledCoefficients(questions: questions, neurons: neurons, values: pooled)
+        let coefficients = PooledCoefficients(questions: questions, neurons: neurons,
+                                              storage: pooledStorage ?? PooledCoefficients.Storage(count: questions * neurons))
         let made = Specialization(pooled: coefficients, probes: inputs.probes, blocks: model.blockCount, width: model.mlpWidth,
                                   association: options.association)
         specialization = made
@@ -159,12 +167,17 @@ final class AnalysisComputation {
         return evaluator.usefulFLOPs(candidates: candidates, logits: false)
     }
 
-    /// The unablated evaluation the masked ones compare with, and its useful arithmetic. With a
-    /// front end, from the unmasked state cached for its toggles; headless, nothing is cached (PSS
-    /// keeps one concept's state at a time).
-    func evaluateBaseline() throws -> (accuracy: ProbeAccuracy, flops: Double) {
+    /// The unablated evaluation the masked ones compare with, every question's pooled coefficients
+    /// from the same forward (every pooling batch is done with it), and its useful arithmetic.
+    /// With a front end, the unmasked state is cached first for its toggles; headless, nothing is
+    /// (PSS keeps one concept's state at a time).
+    func evaluateBaseline() throws -> (accuracy: ProbeAccuracy, pooled: PooledCoefficients.Storage, flops: Double) {
         if !headless { try cacheResiduals() }
-        return (try evaluator.evaluate(candidates: candidates), evaluator.usefulFLOPs(candidates: candidates))
+        let storage = pooledStorage ?? PooledCoefficients.Storage(count: questions * neurons)
+        pooledStorage = storage
+        let accuracy = try evaluator.evaluateUnmasked(candidates: candidates, pooling: options.pooling, into: storage)
+        for first in stride(from: 0, to: questions, by: AnalysisEngine.promptBatch) { plan.finish(.pooled(first: first)) }
+        return (accuracy, storage, evaluator.usefulFLOPs(candidates: candidates))
     }
 
     /// The ablation estimate's attributions of a chunk of questions (a backward per scored
@@ -183,8 +196,7 @@ final class AnalysisComputation {
         let (values, flops) = try PooledCoefficients.pool(model: inputs.model, tokenizer: inputs.tokenizer,
                                                  prompts: inputs.probes.questions[first..<(first + count)].map(\.prompt),
                                                  pooling: options.pooling)
-        pooledValues[first] = values
-        plan.finish(.pooled(first: first))
+        keepPooled(values, first: first)
         return (values, flops)
     }
 

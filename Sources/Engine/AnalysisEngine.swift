@@ -409,7 +409,8 @@ public final class AnalysisEngine: @unchecked Sendable {
             try adopt(baseline, analysis)
         }
         if kinds.contains(.estimate) { try analysis.readEstimate() }
-        if kinds.contains(.pooled) { try analysis.readPooled() }
+        // The unmasked evaluation's pass pools every question too: its batches come with it.
+        if kinds.contains(.pooled) || kinds.contains(.baseline) { try analysis.readPooled() }
         if kinds.contains(.pss) { try analysis.readEntries() }
         if kinds.contains(.patterns), !analysis.plan.holdsChain, analysis.patterns.stepsDone < analysis.patterns.stepCount {
             let results = try analysis.restorePatterns()
@@ -477,10 +478,13 @@ public final class AnalysisEngine: @unchecked Sendable {
 
         switch unit {
         case .baseline:
-            begin(name, "unmasked evaluation")
-            let accuracy = try timed(.baseline, flops: { $0.flops }) { try analysis.evaluateBaseline() }.accuracy
-            report(name, seconds(), written: write { unitStore.saveBaseline(accuracy.results) })
-            try adopt(accuracy, analysis)
+            begin(name, "unmasked evaluation and pooling")
+            let unmasked = try timed(.baseline, flops: { $0.flops }) { try analysis.evaluateBaseline() }
+            let pooled = PooledCoefficients(questions: questions, neurons: analysis.neurons, storage: unmasked.pooled)
+            report(name, seconds(), written: write { unitStore.saveBaseline(unmasked.accuracy.results, pooled: pooled) })
+            let pooledDone = analysis.plan.pooled.count
+            update { $0.ledger.pooledDone = pooledDone }
+            try adopt(unmasked.accuracy, analysis)
 
         case .estimate(let first):
             // The ablation estimate's attributions, chunk by chunk; published when complete.

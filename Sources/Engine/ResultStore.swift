@@ -13,7 +13,10 @@ public protocol ResultStore: AnyObject, Sendable {
     func sumsPath(_ fingerprint: AnalysisFingerprint) -> String
 
     func register(_ fingerprint: AnalysisFingerprint) throws
-    func pooledBatches(_ fingerprint: AnalysisFingerprint) throws -> [Int: [Float]]
+    /// The first questions of the pooled batches stored; each is read alone (`pooledBatch`), as
+    /// all of them together are the size of the model times the probe set.
+    func pooledBatchFirsts(_ fingerprint: AnalysisFingerprint) throws -> [Int]
+    func pooledBatch(_ fingerprint: AnalysisFingerprint, first: Int) throws -> [Float]?
     func savePooled(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int, values: ArraySlice<Float>,
                     claim: UnitClaim?) throws
     func entries(_ fingerprint: AnalysisFingerprint) throws -> [SpecializationScore.Entry]
@@ -22,7 +25,9 @@ public protocol ResultStore: AnyObject, Sendable {
     func saveEstimateChunk(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int,
                            values: [Float], attributions: [Float16], claim: UnitClaim?) throws
     func baseline(_ fingerprint: AnalysisFingerprint, questions: Int) throws -> [QuestionResult]?
-    func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult], claim: UnitClaim?) throws
+    /// The unmasked evaluation, with `pooled`'s batches of `batch` questions when given.
+    func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult], pooled: PooledCoefficients?, batch: Int,
+              claim: UnitClaim?) throws
     func patterns(_ fingerprint: AnalysisFingerprint) throws -> ActivationPatterns.Stored?
     func save(_ fingerprint: AnalysisFingerprint, patternStep record: ActivationPatterns.StepRecord, claim: UnitClaim?) throws
     func analyses() throws -> [StoredAnalysis]

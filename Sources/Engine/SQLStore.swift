@@ -142,9 +142,13 @@ public final class SQLStore: ResultStore, @unchecked Sendable {
     }
 
     /// Pooled coefficients per batch of questions: first question → values `[questions, neurons]`.
-    public func pooledBatches(_ fingerprint: AnalysisFingerprint) throws -> [Int: [Float]] {
-        let rows = try query("SELECT first, data FROM pooled WHERE fingerprint = ?", [.text(fingerprint.id)])
-        return Dictionary(rows.map { ($0.integer(0), numbers($0.data(1), Float.self)) }, uniquingKeysWith: { a, _ in a })
+    public func pooledBatchFirsts(_ fingerprint: AnalysisFingerprint) throws -> [Int] {
+        try query("SELECT first FROM pooled WHERE fingerprint = ? ORDER BY first", [.text(fingerprint.id)]).map { $0.integer(0) }
+    }
+
+    public func pooledBatch(_ fingerprint: AnalysisFingerprint, first: Int) throws -> [Float]? {
+        try query("SELECT data FROM pooled WHERE fingerprint = ? AND first = ?", [.text(fingerprint.id), .integer(first)])
+            .first.map { numbers($0.data(0), Float.self) }
     }
 
     public func savePooled(_ fingerprint: AnalysisFingerprint, first: Int, questions: Int, neurons: Int, values: ArraySlice<Float>,
@@ -205,13 +209,22 @@ public final class SQLStore: ResultStore, @unchecked Sendable {
     }
 
     /// Writes the unmasked evaluation, all questions in one transaction, in place of what was stored.
-    public func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult], claim: UnitClaim? = nil) throws {
+    public func save(_ fingerprint: AnalysisFingerprint, baseline results: [QuestionResult], pooled: PooledCoefficients? = nil,
+                     batch: Int = 64, claim: UnitClaim? = nil) throws {
         try writing(fingerprint, claim) {
             try run("DELETE FROM baseline WHERE fingerprint = ?", [.text(fingerprint.id)])
             for (question, result) in results.enumerated() {
                 try run("INSERT INTO baseline VALUES (?, ?, ?, ?, ?)",
                         [.text(fingerprint.id), .integer(question), .integer(result.openCorrect ? 1 : 0),
                          result.multipleChoiceCorrect.map { .integer($0 ? 1 : 0) } ?? .null, .blob(bytes(result.logProbabilities))])
+            }
+            guard let pooled else { return }
+            try run("DELETE FROM pooled WHERE fingerprint = ?", [.text(fingerprint.id)])
+            for first in stride(from: 0, to: pooled.questions, by: batch) {
+                let count = min(batch, pooled.questions - first)
+                let values = pooled.values[(first * pooled.neurons)..<((first + count) * pooled.neurons)]
+                try run("INSERT INTO pooled VALUES (?, ?, ?, ?, ?)",
+                        [.text(fingerprint.id), .integer(first), .integer(count), .integer(pooled.neurons), .blob(bytes(Array(values)))])
             }
         }
     }

@@ -108,7 +108,8 @@ final class UnitStore: @unchecked Sendable {
 
     // MARK: Reading what is stored
 
-    func pooledBatches() throws -> [Int: [Float]] { try store?.pooledBatches(fingerprint) ?? [:] }
+    func pooledBatchFirsts() throws -> [Int] { try store?.pooledBatchFirsts(fingerprint) ?? [] }
+    func pooledBatch(first: Int) throws -> [Float]? { try store?.pooledBatch(fingerprint, first: first) }
 
     func estimateChunks() throws -> [Int: (questions: Int, values: [Float], attributions: [Float16])] {
         try store?.estimateChunks(fingerprint) ?? [:]
@@ -128,8 +129,10 @@ final class UnitStore: @unchecked Sendable {
 
     /// Each save below writes a unit's result and ends its claim: false when another process took
     /// the unit over meanwhile, and nothing was written.
-    func saveBaseline(_ results: [QuestionResult]) -> Bool {
-        write(.baseline) { try $0.save(fingerprint, baseline: results, claim: $1) }
+    /// The unmasked evaluation with every question's pooled coefficients, made in one pass: their
+    /// batches are written in the same transaction, done with it.
+    func saveBaseline(_ results: [QuestionResult], pooled: PooledCoefficients) -> Bool {
+        write(.baseline) { try $0.save(fingerprint, baseline: results, pooled: pooled, batch: AnalysisEngine.promptBatch, claim: $1) }
     }
 
     func savePooled(first: Int, questions: Int, neurons: Int, values: [Float]) -> Bool {

@@ -157,7 +157,9 @@ struct WorkPlan {
             return !claim.done && (claim.worker == worker || claim.isFree(at: now))
         }
         if needsBaseline, !hasBaseline, isFree(.baseline) { return .baseline }
-        if let first = stride(from: 0, to: questions, by: AnalysisEngine.promptBatch)
+        // The unmasked evaluation pools every question in its pass: a pooling batch of its own is
+        // left only where it did not (a store made before it did).
+        if !needsBaseline || hasBaseline, let first = stride(from: 0, to: questions, by: AnalysisEngine.promptBatch)
             .first(where: { !pooled.contains($0) && isFree(.pooled(first: $0)) }) { return .pooled(first: first) }
         if let estimated, let first = stride(from: 0, to: questions, by: AnalysisEngine.estimateBatch)
             .first(where: { !estimated.contains($0) && isFree(.estimate(first: $0)) }) { return .estimate(first: first) }

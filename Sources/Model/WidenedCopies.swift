@@ -22,9 +22,9 @@ public enum Widening: Sendable {
 /// kept only when they take at most half the memory available at open (a 0.5B model's 2 GB here,
 /// not a 7B model's 27 GB) and the disk has the room.
 final class WidenedCopies: @unchecked Sendable {
+    private let file: FileBackedFloats
     private let base: UnsafeMutablePointer<Float>
     let bytes: Int
-    private let descriptor: Int32
     /// Each matrix's first element in the map.
     private let offsets: [String: Int]
     private var widened: Set<String> = []
@@ -41,31 +41,11 @@ final class WidenedCopies: @unchecked Sendable {
             total += elements
         }
         bytes = total * MemoryLayout<Float>.stride
-        guard bytes > 0, let available = SystemMemory.available(), bytes <= available / 2 else { return nil }
-        let folder = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { $0 + "/neurotop" }
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/neurotop")
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var fd: Int32 = -1
-        for directory in [folder, NSTemporaryDirectory()] where fd < 0 {
-            var template = Array(((directory as NSString).appendingPathComponent("neurotop-widened-XXXXXX")).utf8CString)
-            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            if fd >= 0 { unlink(String(cString: template)) }
-        }
-        guard fd >= 0 else { return nil }
-        // Reserved now: a full disk means panels, not a SIGBUS in the middle of a pass.
-        guard ftruncate(fd, off_t(bytes)) == 0, posix_fallocate(fd, 0, off_t(bytes)) == 0,
-              let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
-            close(fd)
-            return nil
-        }
-        descriptor = fd
-        base = mapped.assumingMemoryBound(to: Float.self)
+        guard bytes > 0, let available = SystemMemory.available(), bytes <= available / 2,
+              let file = FileBackedFloats(count: total) else { return nil }
+        self.file = file
+        base = file.pointer
         self.offsets = offsets
-    }
-
-    deinit {
-        munmap(base, bytes)
-        close(descriptor)
     }
 
     func holds(_ name: String) -> Bool { offsets[name] != nil }
@@ -94,7 +74,7 @@ final class WidenedCopies: @unchecked Sendable {
         var from = UnsafeRawPointer(values), remaining = count * MemoryLayout<Float>.stride
         var offset = off_t(element * MemoryLayout<Float>.stride)
         while remaining > 0 {
-            let written = pwrite(descriptor, from, remaining, offset)
+            let written = pwrite(file.descriptor, from, remaining, offset)
             guard written > 0 else { return false }
             from += written
             remaining -= written

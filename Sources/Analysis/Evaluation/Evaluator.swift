@@ -78,6 +78,9 @@ public final class Evaluator {
     let candidates: [[(tokens: [Int], start: Int)]]
     /// Per question, which candidate is the answer.
     let answerIndex: [Int]
+    /// Per question, the special tokens the tokenizer puts before the prompt's own (a BOS): run,
+    /// but not pooled.
+    let specialPrefix: [Int]
 
     /// Which candidates a pass scores: every choice, or only the answers (open accuracy alone).
     public enum Candidates: Sendable { case all, answers }
@@ -131,9 +134,10 @@ public final class Evaluator {
         self.probes = probes
         self.batchSize = batchSize
         var candidates: [[(tokens: [Int], start: Int)]] = []
-        var answerIndex: [Int] = []
+        var answerIndex: [Int] = [], specialPrefix: [Int] = []
         for question in probes.questions {
             let context = tokenizer.encode(question.prompt)
+            specialPrefix.append(max(0, context.count - tokenizer.encode(question.prompt, addSpecialTokens: false).count))
             let texts = question.choices ?? [question.answer]
             var scored: [(tokens: [Int], start: Int)] = []
             for text in texts {
@@ -153,6 +157,7 @@ public final class Evaluator {
         }
         self.candidates = candidates
         self.answerIndex = answerIndex
+        self.specialPrefix = specialPrefix
     }
 
     /// The chunks of `which` over every question, made once.
@@ -360,6 +365,38 @@ public final class Evaluator {
         return questions.map { scored.result($0, self) }
     }
 
+    /// Every question's result with nothing ablated, and in the same forward its pooled coefficients
+    /// (`[questions, blocks × F]` into `pooled`): |m| over the prompt's own tokens, which every
+    /// candidate's sequence starts with (a causal model's prompt rows do not see what follows them),
+    /// the mean or the last (`pooling`). One pass where the unmasked evaluation and the pooling
+    /// took one each.
+    public func evaluateUnmasked(candidates which: Candidates, pooling: Pooling, into pooled: PooledCoefficients.Storage) throws -> ProbeAccuracy {
+        let f = model.mlpWidth, neurons = model.blockCount * f
+        precondition(pooled.count == candidates.count * neurons, "storage for every question's pooled coefficients")
+        var scored = Scored(candidates: candidates, which: which)
+        let all = chunks(which)
+        let scores = try scoreSideBySide(all.count) { index in
+            let chunk = all[index]
+            let hooks = Hooks(coefficients: { block, coefficients, _, width in
+                for span in chunk.spans {
+                    let q = span.question, prompt = self.candidates[q][0].start
+                    let rows = pooling == .mean ? Array(self.specialPrefix[q]..<prompt) : [prompt - 1]
+                    let scale = 1 / Float(rows.count)
+                    let target = pooled.pointer + q * neurons + block * width
+                    target.update(repeating: 0, count: width)
+                    for position in rows {
+                        let row = coefficients + (span.first + position) * width
+                        for i in 0..<width { target[i] += abs(row[i]) * scale }
+                    }
+                }
+            })
+            let logits = try model.forward(chunk.batch, logits: .rows(chunk.rows), hooks: hooks)!
+            return scoreRows(chunk, logits)
+        }
+        for (chunk, chunkScores) in zip(all, scores) { scored.add(chunk.items, chunkScores, answerIndex) }
+        return ProbeAccuracy(probes: probes, results: probes.questions.indices.map { scored.result($0, self) })
+    }
+
     /// `count` chunks scored by `body` on up to `threads` threads, in the chunks' order; stops at
     /// the first error or when `isCancelled` says so before a chunk.
     private func scoreSideBySide(_ count: Int, isCancelled: () -> Bool = { false },
@@ -436,6 +473,12 @@ public final class Evaluator {
         } else {
             logits = try model.forward(chunk.batch, after: block, output: output, mlpInput: mlpInput, logits: .rows(chunk.rows), ablation: ablation)!
         }
+        return scoreRows(chunk, logits)
+    }
+
+    /// Each candidate's summed log-probability in `chunk` from the logits of its scored rows, and
+    /// whether every one of its tokens is the top logit.
+    private func scoreRows(_ chunk: Chunk, _ logits: Buffer) -> [(total: Double, allTop: Bool)] {
         let vocab = model.vocabSize
         let scratch = Buffer(count: vocab)
         // Each scored row once (a prompt's last row scores several candidates).

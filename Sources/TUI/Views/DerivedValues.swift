@@ -23,7 +23,7 @@ public final class DerivedValues: @unchecked Sendable {
 
     /// Δ under `association` from the engine's pooled coefficients, computed once per snapshot's p.
     func specialization(pooled: PooledCoefficients, probes: ProbeSet, blocks: Int, width: Int, association: Association) -> Specialization {
-        let address = pooled.values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        let address = pooled.values.baseAddress.map { UnsafeRawPointer($0) }
         if let other, other.address == address, other.specialization.association == association { return other.specialization }
         let made = Specialization(pooled: pooled, probes: probes, blocks: blocks, width: width, association: association)
         other = (address, made)
