@@ -58,8 +58,9 @@ struct BlockWeightIndex {
 /// of each sample's top last-position logit, and reduces each sample's own weight gradient panel by
 /// panel as the backward makes it: a = |w · ∂D/∂w| added to the domains' sums, per-block squared
 /// norms, and the dot products of the pairs the method compares. No per-sample vector over all
-/// weights is ever held; the domains' sums live in a file-backed map (`PatternSums`), so anonymous
-/// memory depends on the largest block, the domains, samples and tokens, not on the depth.
+/// weights is ever held; the domains' sums live in anonymous memory within a budget, else in a
+/// file-backed map (`PatternSums`), so past the budgets anonymous memory depends on the largest
+/// block, the domains, samples and tokens, not on the depth.
 public final class ActivationPatterns {
     public struct Options: Sendable {
         public var samples = 64
@@ -114,7 +115,7 @@ public final class ActivationPatterns {
         public var backward = BackwardTimes()
         /// a = |w·g|, the per-block squared norms and the pairs' dot products.
         public var reduction = 0.0
-        /// Reading the old sums and writing the new ones in the sums file's map.
+        /// Reading the old sums and writing the new ones (in memory or the file's map).
         public var sumsUpdate = 0.0
         /// The first pass over the new sums: checksums, histograms (or counts above γ), u_d.
         public var firstPass = 0.0
