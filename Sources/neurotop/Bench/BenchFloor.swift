@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Analysis
+import Engine
 import Model
 import Tensors
 
@@ -15,6 +16,9 @@ struct BenchFloor: ParsableCommand {
 
     @Option(help: "OpenBLAS threads the peak is measured with (default: OpenBLAS's own choice, one per core).")
     var threads: Int?
+
+    @Option(help: "Also time PSS's runs of the first N concepts in the engine's order, as the engine computes them: each concept's kept state, then its ratios, beside their useful arithmetic. Results are not stored.")
+    var measure = 0
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -48,11 +52,38 @@ struct BenchFloor: ParsableCommand {
         ]
         let peak = BLAS.measuredPeak(size: 1024, runs: 3)
         let total = kinds.reduce(0) { $0 + $1.flops }
+        // The first concepts' runs, timed: the kept state's pass is overhead, the runs are useful.
+        var timed = (concepts: 0, runs: 0, stateSeconds: 0.0, runSeconds: 0.0, flops: 0.0)
+        for concept in AnalysisEngine.pssConceptOrder(plan, probes: snapshot.probes).prefix(measure) {
+            var start = DispatchTime.now().uptimeNanoseconds
+            func lap() -> Double {
+                let now = DispatchTime.now().uptimeNanoseconds
+                defer { start = now }
+                return Double(now - start) / 1e9
+            }
+            let states = try SpecializationScore.sweepStates(concept: concept, ratios: options.ratios, specialization: specialization,
+                                                             evaluator: evaluator, metric: options.metric, plan: plan)
+            timed.stateSeconds += lap()
+            for ratio in options.ratios {
+                _ = try SpecializationScore.entry(concept: concept, ratio: ratio, specialization: specialization, evaluator: evaluator,
+                                                  metric: options.metric, plan: plan, states: states)
+                timed.runSeconds += lap()
+                let ablation = Ablation(zeroing: specialization.knowledgeNeurons(concept: concept, ratio: ratio))
+                timed.flops += evaluator.usefulFLOPs(questions: plan.own[concept] + plan.control[concept], ablation: ablation, candidates: which)
+                timed.runs += 1
+            }
+            timed.concepts += 1
+        }
+        let achieved = timed.flops / max(timed.stateSeconds + timed.runSeconds, 1e-9) / 1e9
         if json {
             try printJSON([
                 "model": engine.inputs.checkpoint.folder, "probes": snapshot.probes.label, "openblas_threads": BLAS.threads,
                 "sgemm_peak_gflops": peak, "useful_tflop": total / 1e12, "seconds_at_peak": total / peak / 1e9,
                 "kinds": kinds.map { ["name": $0.name, "units": $0.units, "useful_tflop": $0.flops / 1e12, "seconds_at_peak": $0.flops / peak / 1e9] as [String: Any] },
+                "measured_pss": timed.concepts == 0 ? NSNull() : [
+                    "concepts": timed.concepts, "runs": timed.runs, "kept_state_seconds": timed.stateSeconds, "runs_seconds": timed.runSeconds,
+                    "useful_gflop": timed.flops / 1e9, "gflops": achieved, "fraction_of_peak": achieved / peak,
+                ] as Any,
             ])
             return
         }
@@ -63,5 +94,9 @@ struct BenchFloor: ParsableCommand {
                   + String(format: "%6d units  %9.2f TFLOP  %8.0f s at the peak", kind.units, kind.flops / 1e12, kind.flops / peak / 1e9))
         }
         print("in all".padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%9.2f TFLOP  %8.0f s at the peak", total / 1e12, total / peak / 1e9))
+        if timed.concepts > 0 {
+            print(String(format: "measured     PSS of the first %d concepts (%d runs): kept state %.1f s, runs %.1f s; %.1f useful GFLOP/s, %.0f %% of the peak",
+                         timed.concepts, timed.runs, timed.stateSeconds, timed.runSeconds, achieved, 100 * achieved / peak))
+        }
     }
 }
