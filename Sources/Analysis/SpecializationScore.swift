@@ -201,6 +201,16 @@ public struct SpecializationScore: Sendable {
         modelScores.compactMap { item in item.score.map { (item.ratio, $0) } }.max { $0.1 < $1.1 }
     }
 
+    /// The unmasked state of concept `c`'s questions (its own and its control set's) kept for its
+    /// runs at every ratio of `ratios`: at the blocks from the first any of them masks to the
+    /// deepest of their first blocks, each run restarting at its own. nil when no ratio masks any.
+    public static func sweepStates(concept c: Int, ratios: [Double], specialization: Specialization, evaluator: Evaluator,
+                                   metric: AccuracyMetric, plan: Plan) throws -> Evaluator.QuestionStates? {
+        let firsts = ratios.compactMap { Ablation(zeroing: specialization.knowledgeNeurons(concept: c, ratio: $0)).firstBlock }
+        guard let low = firsts.min(), let high = firsts.max() else { return nil }
+        return try evaluator.states(of: plan.own[c] + plan.control[c], at: low..<(high + 1), candidates: metric == .open ? .answers : .all)
+    }
+
     /// One masked evaluation of concept `c` at ratio `r`: only the questions the plan uses for it
     /// are run (its own and its control set's), from `states` when they are kept (the same
     /// questions, in the same order).

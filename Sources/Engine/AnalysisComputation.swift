@@ -203,7 +203,7 @@ final class AnalysisComputation {
     /// Method 1, second half: one concept's masked evaluation at one ratio, and its useful
     /// arithmetic. The plan offers PSS runs only once the specialization and PSS's plan are made.
     /// Unless the cache of every question's state holds the concept's questions, their unmasked
-    /// state is computed once for all its ratios, from the first block any of them ablates.
+    /// state is computed once for all its ratios (`SpecializationScore.sweepStates`).
     func entry(concept: Int, ratio: Double) throws -> (entry: SpecializationScore.Entry, flops: Double) {
         guard let specialization, let pssPlan else { preconditionFailure("a PSS run before its specialization and plan") }
         let questions = pssPlan.own[concept] + pssPlan.control[concept]
@@ -212,8 +212,8 @@ final class AnalysisComputation {
         if !evaluator.isCached(questions, candidates: which) {
             if conceptStates?.concept != concept {
                 conceptStates = nil
-                let first = options.ratios.compactMap { Ablation(zeroing: specialization.knowledgeNeurons(concept: concept, ratio: $0)).firstBlock }.min()
-                conceptStates = try first.map { (concept, try evaluator.states(of: questions, from: $0, candidates: which)) }
+                conceptStates = try SpecializationScore.sweepStates(concept: concept, ratios: options.ratios, specialization: specialization,
+                                                                   evaluator: evaluator, metric: options.metric, plan: pssPlan).map { (concept, $0) }
             }
             states = conceptStates?.states
         }

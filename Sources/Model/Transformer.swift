@@ -220,19 +220,27 @@ public final class Transformer {
     /// computed exactly as a full forward computes them (and as its hooks give them), so that
     /// `forward(_:after:...)` from it gives the same values whether the state was kept or not.
     public func state(after block: Int, of batch: Batch) throws -> (output: Buffer, mlpInput: Buffer) {
+        let mlpInput = Buffer(uninitializedCount: batch.tokenCount * hiddenSize)
+        let output = try forward(batch, through: block, hooks: Hooks(mlpInput: { index, values, rows, width in
+            if index == block { mlpInput.pointer.update(from: values, count: rows * width) }
+        }))
+        return (output, mlpInput)
+    }
+
+    /// Runs blocks `0...last` unablated and returns the stream leaving `last`; `hooks.residual`
+    /// gets the stream entering each block after the first (leaving the one before), up to the one
+    /// leaving `last`.
+    public func forward(_ batch: Batch, through last: Int, hooks: Hooks) throws -> Buffer {
         try validate(batch)
-        guard block >= 0, block < blockCount else { throw InputError("", "no block \(block)") }
+        guard last >= 0, last < blockCount else { throw InputError("", "no block \(last)") }
         let x = embed(batch)
         let rope = architecture.usesRotary ? RotaryTable(config: config, length: batch.maxLength) : nil
         let scratch = BlockCache(tokens: batch.tokenCount, architecture: architecture, batch: batch)
-        let mlpInput = Buffer(uninitializedCount: batch.tokenCount * hiddenSize)
-        let hooks = Hooks(mlpInput: { index, values, rows, width in
-            if index == block { mlpInput.pointer.update(from: values, count: rows * width) }
-        })
-        for index in 0...block {
+        for index in 0...last {
             blockForward(index, x, batch, rope: rope, ablation: [], hooks: hooks, cache: scratch, saving: false)
+            hooks.residual?(index + 1, x.pointer, batch.tokenCount, hiddenSize)
         }
-        return (x, mlpInput)
+        return x
     }
 
     /// Token (and for GPT-2, position) embeddings, `[tokens, hidden]`; Gemma's scaled, OPT-350m's

@@ -189,9 +189,9 @@ import Testing
         }
     }
 
-    /// A concept's PSS runs keep its questions' unmasked state from the first block any of its
-    /// ratios masks: every ablation from there gives, to the last bit, what a pass over those
-    /// questions gives; one that touches an earlier block is refused.
+    /// A concept's PSS runs keep its questions' unmasked state at the blocks its ratios mask first:
+    /// every ablation whose first block is one of them gives, to the last bit, what a pass over
+    /// those questions gives; one whose first block is another is refused.
     @Test(arguments: [("gpt2", "tiny-gpt2"), ("llama", "tiny-llama")])
     func keptStatesEqualAPassOverTheQuestions(_ name: String, _ probeFile: String) throws {
         let checkpoint = try Checkpoint(folder: Fixtures.url("checkpoints/\(name)").path)
@@ -202,15 +202,17 @@ import Testing
         for which in [Evaluator.Candidates.all, .answers] {
             for subset in [[6, 0, 3], Array(probes.questions.indices.reversed())] {
                 for first in 0..<model.blockCount {
-                    let states = try evaluator.states(of: subset, from: first, candidates: which)
-                    #expect(states.bytes > 0)
-                    for ablation in (first..<model.blockCount).flatMap({ ablations(model, from: $0) }) {
-                        let expected = try evaluator.evaluate(questions: subset, ablation: ablation, candidates: which)
-                        #expect(try evaluator.evaluate(states, ablation: ablation) == expected, "\(name) \(which) \(subset) from \(first)")
-                    }
-                    if first > 0 {
-                        #expect(throws: InputError.self) {
-                            try evaluator.evaluate(states, ablation: Ablation(zeroing: [NeuronID(block: first - 1, neuron: 0)]))
+                    for blocks in [first..<model.blockCount, first..<(first + 1)] {
+                        let states = try evaluator.states(of: subset, at: blocks, candidates: which)
+                        #expect(states.bytes > 0)
+                        for ablation in blocks.flatMap({ ablations(model, from: $0) }) {
+                            let expected = try evaluator.evaluate(questions: subset, ablation: ablation, candidates: which)
+                            #expect(try evaluator.evaluate(states, ablation: ablation) == expected, "\(name) \(which) \(subset) at \(blocks)")
+                        }
+                        for outside in [blocks.lowerBound - 1, blocks.upperBound] where (0..<model.blockCount).contains(outside) {
+                            #expect(throws: InputError.self) {
+                                try evaluator.evaluate(states, ablation: Ablation(zeroing: [NeuronID(block: outside, neuron: 0)]))
+                            }
                         }
                     }
                 }

@@ -238,26 +238,26 @@ public final class Evaluator {
             let bytes = chunk.batch.tokenCount * bytesPerToken
             if cachedStateBytes + bytes > stateBudget { continue }
             cachedStateBytes += bytes
-            try cacheState(of: chunk, from: 0)
+            try cacheState(of: chunk, blocks: 0..<model.blockCount)
         }
         // Made here, before another thread may evaluate, rather than on a first subset pass.
         _ = locations(which)
     }
 
-    /// Runs `chunk` unablated and keeps the state of blocks `first..<L`.
-    private func cacheState(of chunk: Chunk, from first: Int) throws {
+    /// Runs `chunk` unablated through the last of `blocks` and keeps their state.
+    private func cacheState(of chunk: Chunk, blocks: Range<Int>) throws {
         func copy(_ values: UnsafePointer<Float>, _ count: Int) -> Buffer {
             let buffer = Buffer(uninitializedCount: count)
             buffer.pointer.update(from: values, count: count)
             return buffer
         }
         var outputs: [Buffer] = [], mlpInputs: [Buffer] = []
-        _ = try model.forward(chunk.batch, logits: .none, hooks: Hooks(
-            residual: { block, values, rows, width in if block > first { outputs.append(copy(values, rows * width)) } },
-            mlpInput: { block, values, rows, width in if block >= first { mlpInputs.append(copy(values, rows * width)) } }))
+        _ = try model.forward(chunk.batch, through: blocks.upperBound - 1, hooks: Hooks(
+            residual: { block, values, rows, width in if block > blocks.lowerBound { outputs.append(copy(values, rows * width)) } },
+            mlpInput: { block, values, rows, width in if block >= blocks.lowerBound { mlpInputs.append(copy(values, rows * width)) } }))
         chunk.outputs = outputs
         chunk.mlpInputs = mlpInputs
-        chunk.firstCached = first
+        chunk.firstCached = blocks.lowerBound
     }
 
     /// Whether the cache of a pass over every question holds the state of all of `questions`.
@@ -266,44 +266,45 @@ public final class Evaluator {
         return questions.allSatisfy { located[$0].map { !full[$0.chunk].outputs.isEmpty } ?? false }
     }
 
-    /// The unablated state of some questions at every block from `firstBlock` on, kept while they
-    /// are evaluated under several ablations in a row (a concept's PSS at every ratio of the
-    /// sweep): each ablation then runs only the blocks after the first one it touches, as from the
-    /// cache of a pass over all questions, and to the same values.
+    /// The unablated state of some questions at `blocks`, kept while they are evaluated under
+    /// several ablations in a row (a concept's PSS at every ratio of the sweep): each ablation then
+    /// runs only the blocks after the first one it touches, as from the cache of a pass over all
+    /// questions, and to the same values. The pass that keeps them stops at the last of `blocks`.
     public final class QuestionStates {
         public let questions: [Int]
         public let candidates: Candidates
-        public let firstBlock: Int
+        /// The blocks an ablation evaluated from these states may touch first.
+        public let blocks: Range<Int>
         let chunks: [Chunk]
         /// Bytes of state kept.
         public let bytes: Int
 
-        init(questions: [Int], candidates: Candidates, firstBlock: Int, chunks: [Chunk], bytes: Int) {
+        init(questions: [Int], candidates: Candidates, blocks: Range<Int>, chunks: [Chunk], bytes: Int) {
             self.questions = questions
             self.candidates = candidates
-            self.firstBlock = firstBlock
+            self.blocks = blocks
             self.chunks = chunks
             self.bytes = bytes
         }
     }
 
-    /// The state of `questions` (in that order) at blocks `firstBlock..<L`, from one unablated pass
-    /// over them.
-    public func states(of questions: [Int], from firstBlock: Int, candidates which: Candidates) throws -> QuestionStates {
-        guard firstBlock >= 0, firstBlock < model.blockCount else { throw InputError("", "no block \(firstBlock)") }
+    /// The state of `questions` (in that order) at `blocks`, from one unablated pass over them
+    /// through the last of them.
+    public func states(of questions: [Int], at blocks: Range<Int>, candidates which: Candidates) throws -> QuestionStates {
+        guard blocks.lowerBound >= 0, blocks.upperBound <= model.blockCount, !blocks.isEmpty else { throw InputError("", "no blocks \(blocks)") }
         let made = makeChunks(which, questions: questions)
-        for chunk in made { try cacheState(of: chunk, from: firstBlock) }
+        for chunk in made { try cacheState(of: chunk, blocks: blocks) }
         let tokens = made.reduce(0) { $0 + $1.batch.tokenCount }
-        return QuestionStates(questions: questions, candidates: which, firstBlock: firstBlock, chunks: made,
-                              bytes: tokens * model.hiddenSize * MemoryLayout<Float>.size * 2 * (model.blockCount - firstBlock))
+        return QuestionStates(questions: questions, candidates: which, blocks: blocks, chunks: made,
+                              bytes: tokens * model.hiddenSize * MemoryLayout<Float>.size * 2 * blocks.count)
     }
 
-    /// The results of the questions of `states` with `ablation` applied, which may touch no block
-    /// before `states.firstBlock`: equal to `evaluate(questions:ablation:candidates:)`.
+    /// The results of the questions of `states` with `ablation` applied, whose first block must be
+    /// one of `states.blocks`: equal to `evaluate(questions:ablation:candidates:)`.
     public func evaluate(_ states: QuestionStates, ablation: Ablation) throws -> [QuestionResult] {
         try model.validate(ablation)
-        if let first = ablation.firstBlock, first < states.firstBlock {
-            throw InputError("", "the ablation touches block \(first), before block \(states.firstBlock) whose state was kept")
+        guard let first = ablation.firstBlock, states.blocks.contains(first) else {
+            throw InputError("", "the ablation's first block is not one of blocks \(states.blocks) whose state was kept")
         }
         var scored = Scored(candidates: candidates, which: states.candidates)
         let scores = try scoreSideBySide(states.chunks.count) { try score(states.chunks[$0], ablation, state: nil) }

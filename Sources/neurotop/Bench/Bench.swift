@@ -5,7 +5,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure neurotop: the engine's passes, activation patterns, live ablation, the front end, and how far partial results can be trusted.",
-        subcommands: [BenchEngine.self, BenchPartial.self, BenchPatterns.self, BenchToggle.self, BenchUI.self])
+        subcommands: [BenchEngine.self, BenchFloor.self, BenchPartial.self, BenchPatterns.self, BenchToggle.self, BenchUI.self])
 }
 
 /// A fixed pseudo-random token sequence, the same on every run and machine (scripts/bench/*.py
