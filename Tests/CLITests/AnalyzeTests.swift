@@ -139,6 +139,11 @@ import Testing
         }
         let pattern = try Regex(#"^ *(\d+)%  (\d+)/(\d+) units  \S+ elapsed, (\S+ left|estimating)  peak RssAnon (\d+) MiB  \S"#)
         var buckets = Set<Int>()
+        // The last two lines: where the time went, and each kind's useful arithmetic against the peak.
+        let efficiency = try #require(lines.last).text
+        #expect(efficiency.hasPrefix("efficiency (useful arithmetic): sgemm peak ") && efficiency.contains("PSS evaluations")
+                && efficiency.contains(" GFLOP/s ("), "\(efficiency)")
+        lines.removeLast()
         let spent = try #require(lines.last).text
         #expect(spent.hasPrefix("time: model load ") && spent.contains("336 PSS evaluations") && spent.contains("peak RssAnon"), "\(spent)")
         lines.removeLast()

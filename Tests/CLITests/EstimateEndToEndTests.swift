@@ -38,11 +38,12 @@ struct EstimateEndToEndTests {
         defer { _ = try? tmux.run(["kill-server"]) }
         try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40",
                       "'\(Neurotop.binary)' open '\(model)' --probes '\(probes)' --samples 2 --no-store; echo EXIT=$?; sleep 60"])
-        // The unmasked accuracy, the pooled coefficients, then the estimate's attributions: past
-        // them the engine measures PSS and activation patterns.
+        // The unmasked accuracy with the pooled coefficients, then the estimate's attributions: past
+        // them the engine measures PSS and activation patterns ("activation patterns:", a step: not
+        // the "activation patterns from step 0" of the engine resuming at the start).
         try tmux.waitFor("the estimate's attributions", timeout: 120) { screen in
             let engine = screen.split(separator: "\n").first { $0.contains("engine:") } ?? ""
-            return screen.contains("accuracy ") && ["specialization:", "activation patterns", "finished"].contains { engine.contains($0) }
+            return screen.contains("accuracy ") && ["specialization:", "activation patterns:", "finished"].contains { engine.contains($0) }
         }
         // Ablate the neuron under the Neurons page's cursor (block 0: every block reruns).
         try tmux.keys("2")
