@@ -88,17 +88,26 @@ public struct PooledCoefficients: @unchecked Sendable {
         let hooks = Hooks(coefficients: { block, coefficients, _, width in
             for (q, offset) in batch.offsets.enumerated() {
                 let (tokens, first) = prompts[q]
-                let pooled = pooling == .mean ? Array(first..<tokens.count) : [tokens.count - 1]
-                let scale = 1 / Float(pooled.count)
-                let target = q * neurons + block * width
-                for position in pooled {
-                    let row = coefficients + (offset + position) * width
-                    for i in 0..<width { values[target + i] += abs(row[i]) * scale }
+                values.withUnsafeMutableBufferPointer {
+                    pool(coefficients + offset * width, width: width, own: first..<tokens.count, pooling: pooling,
+                         into: $0.baseAddress! + q * neurons + block * width)
                 }
             }
         })
         _ = try model.forward(batch, logits: .none, hooks: hooks)
         return (values, model.forwardFLOPs(batch, logitRows: 0))
+    }
+
+    /// p of one prompt at one block: |m| over the rows `own` of `coefficients` (the prompt's own
+    /// tokens, special ones left out), their mean or the last one, into the zeroed `target`.
+    static func pool(_ coefficients: UnsafePointer<Float>, width: Int, own: Range<Int>, pooling: Pooling,
+                     into target: UnsafeMutablePointer<Float>) {
+        let rows = pooling == .mean ? Array(own) : [own.upperBound - 1]
+        let scale = 1 / Float(rows.count)
+        for position in rows {
+            let row = coefficients + position * width
+            for i in 0..<width { target[i] += abs(row[i]) * scale }
+        }
     }
 
     /// The questions with the largest p for one neuron, largest first.

@@ -78,10 +78,16 @@ final class AnalysisComputation {
 
     /// A batch of pooled coefficients into the storage of every question's.
     private func keepPooled(_ values: [Float], first: Int) {
-        let storage = pooledStorage ?? PooledCoefficients.Storage(count: questions * neurons)
-        pooledStorage = storage
-        values.withUnsafeBufferPointer { (storage.pointer + first * neurons).update(from: $0.baseAddress!, count: $0.count) }
+        values.withUnsafeBufferPointer { (pooled().pointer + first * neurons).update(from: $0.baseAddress!, count: $0.count) }
         plan.finish(.pooled(first: first))
+    }
+
+    /// The storage of every question's pooled coefficients, made the first time it is needed.
+    private func pooled() -> PooledCoefficients.Storage {
+        if let pooledStorage { return pooledStorage }
+        let made = PooledCoefficients.Storage(count: questions * neurons)
+        pooledStorage = made
+        return made
     }
 
     /// Takes the PSS runs left that the store has.
@@ -147,8 +153,7 @@ final class AnalysisComputation {
     func makeSpecialization() -> (pooled: PooledCoefficients, specialization: Specialization)? {
         guard specialization == nil, plan.hasPooled else { return nil }
         let model = inputs.model
-        let coefficients = PooledCoefficients(questions: questions, neurons: neurons,
-                                              storage: pooledStorage ?? PooledCoefficients.Storage(count: questions * neurons))
+        let coefficients = PooledCoefficients(questions: questions, neurons: neurons, storage: pooled())
         let made = Specialization(pooled: coefficients, probes: inputs.probes, blocks: model.blockCount, width: model.mlpWidth,
                                   association: options.association)
         specialization = made
@@ -173,8 +178,7 @@ final class AnalysisComputation {
     /// (PSS keeps one concept's state at a time).
     func evaluateBaseline() throws -> (accuracy: ProbeAccuracy, pooled: PooledCoefficients.Storage, flops: Double) {
         if !headless { try cacheResiduals() }
-        let storage = pooledStorage ?? PooledCoefficients.Storage(count: questions * neurons)
-        pooledStorage = storage
+        let storage = pooled()
         let accuracy = try evaluator.evaluateUnmasked(candidates: candidates, pooling: options.pooling, into: storage)
         for first in stride(from: 0, to: questions, by: AnalysisEngine.promptBatch) { plan.finish(.pooled(first: first)) }
         return (accuracy, storage, evaluator.usefulFLOPs(candidates: candidates))
@@ -207,9 +211,8 @@ final class AnalysisComputation {
     func entry(concept: Int, ratio: Double) throws -> (entry: SpecializationScore.Entry, flops: Double) {
         guard let specialization, let pssPlan else { preconditionFailure("a PSS run before its specialization and plan") }
         let questions = pssPlan.own[concept] + pssPlan.control[concept]
-        let which: Evaluator.Candidates = options.metric == .open ? .answers : .all
         var states: Evaluator.QuestionStates?
-        if !evaluator.isCached(questions, candidates: which) {
+        if !evaluator.isCached(questions, candidates: candidates) {
             if conceptStates?.concept != concept {
                 conceptStates = nil
                 conceptStates = try SpecializationScore.sweepStates(concept: concept, ratios: options.ratios, specialization: specialization,
@@ -223,7 +226,7 @@ final class AnalysisComputation {
         entries.append(entry)
         plan.finish(.pss(concept: concept, ratio: ratio))
         if plan.pssLeft?.first?.concept != concept { conceptStates = nil }
-        return (entry, evaluator.usefulFLOPs(questions: questions, ablation: ablation, candidates: which))
+        return (entry, evaluator.usefulFLOPs(questions: questions, ablation: ablation, candidates: candidates))
     }
 
     /// Takes the chain of pattern steps over, continuing it from its last stored step when its

@@ -380,15 +380,10 @@ public final class Evaluator {
             let chunk = all[index]
             let hooks = Hooks(coefficients: { block, coefficients, _, width in
                 for span in chunk.spans {
-                    let q = span.question, prompt = self.candidates[q][0].start
-                    let rows = pooling == .mean ? Array(self.specialPrefix[q]..<prompt) : [prompt - 1]
-                    let scale = 1 / Float(rows.count)
-                    let target = pooled.pointer + q * neurons + block * width
+                    let q = span.question, target = pooled.pointer + q * neurons + block * width
                     target.update(repeating: 0, count: width)
-                    for position in rows {
-                        let row = coefficients + (span.first + position) * width
-                        for i in 0..<width { target[i] += abs(row[i]) * scale }
-                    }
+                    PooledCoefficients.pool(coefficients + span.first * width, width: width,
+                                            own: self.specialPrefix[q]..<self.candidates[q][0].start, pooling: pooling, into: target)
                 }
             })
             let logits = try model.forward(chunk.batch, logits: .rows(chunk.rows), hooks: hooks)!
